@@ -1,0 +1,166 @@
+// Proves the harness with the bare notation CLI: real notation, the AWS Signer plugin, both registry
+// kinds and the fake Signer API produce signatures that verify, and every way a signature should fail
+// fails with notation's own message.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { createSigningChain } from './pki.js';
+import { pluginConfigArgs, runNotation, writeVerifyConfig, type NotationResult } from './notation.js';
+import { push, revoke, sign, startHarness, type Harness } from './harness.js';
+import { profileArnOf } from './fake-signer.js';
+import { tamperSignatures } from './tamper.js';
+import { toolsEnv } from './tools-env.js';
+
+let harness: Harness;
+let otherRoot: string;
+
+before(async () => {
+  console.log(`AWS Signer plugin under test: ${toolsEnv().signerPluginKind} (see e2e/signer-plugin/README.md)`);
+  harness = await startHarness();
+  otherRoot = (await createSigningChain({ name: 'Untrusted' })).root.certPem;
+});
+after(async () => {
+  await harness.stop();
+});
+
+interface VerifyOptions {
+  readonly identities?: string[];
+  readonly rootPem?: string;
+}
+
+async function notationVerify(reference: string, options: VerifyOptions = {}): Promise<NotationResult> {
+  const dir = writeVerifyConfig({
+    dir: mkdtempSync(join(harness.dir, 'verify-')),
+    statements: [
+      {
+        name: 'aws-signer',
+        registryScopes: ['*'],
+        signatureVerification: { level: 'strict' },
+        trustStores: ['signingAuthority:aws-signer-ts'],
+        trustedIdentities: options.identities ?? [harness.profileArn],
+      },
+    ],
+    trustStores: { 'signingAuthority:aws-signer-ts': [options.rootPem ?? readFileSync(harness.rootCert, 'utf8')] },
+  });
+  return runNotation({ configDir: dir, env: harness.pluginEnv, args: ['verify', '-v', ...pluginConfigArgs(harness.pluginConfig), reference] });
+}
+
+function profile(name: string): string {
+  return harness.profileArn.replace(/HarnessProfile$/, name);
+}
+
+for (const kind of ['referrers API', 'referrers tag schema'] as const) {
+  describe(`notation verify against the registry with the ${kind}`, () => {
+    const registry = () => (kind === 'referrers API' ? harness.registry : harness.registryTagSchema);
+    const repo = () => `${registry()}/smoke/${randomUUID().slice(0, 8)}`;
+
+    async function pushed(): Promise<string> {
+      const r = repo();
+      const { digest } = await push(`${r}:v1`);
+      return `${r}@${digest}`;
+    }
+
+    it('verifies a signed image', async () => {
+      const ref = await pushed();
+      const signed = await sign(harness, ref);
+      assert.equal(signed.reference, ref);
+      const result = await notationVerify(ref);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, new RegExp(`Successfully verified signature for ${ref.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    });
+
+    it('verifies an image signed by tag, and the multi-arch index signature covers the index digest', async () => {
+      const r = repo();
+      const { digest } = await push(`${r}:multi`, { index: true });
+      const signed = await sign(harness, `${r}:multi`);
+      assert.equal(signed.reference, `${r}@${digest}`);
+      const result = await notationVerify(`${r}@${digest}`);
+      assert.equal(result.code, 0, result.stderr);
+    });
+
+    it('rejects an unsigned image', async () => {
+      const ref = await pushed();
+      const result = await notationVerify(ref);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, new RegExp(`Error: signature verification failed: no signature is associated with "${ref}"`));
+    });
+
+    it('rejects a signature from a profile the trust policy does not name', async () => {
+      const ref = await pushed();
+      await sign(harness, ref, { profileArn: profile('SomeoneElse') });
+      const result = await notationVerify(ref);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /Error: signature verification failed for all the signatures associated with/);
+      assert.match(result.stderr, /Signature publisher doesn't match any trusted identities\./);
+    });
+
+    it('rejects a signature whose signing profile was revoked', async () => {
+      const ref = await pushed();
+      const name = `Revoked${randomUUID().slice(0, 6)}`;
+      const signed = await sign(harness, ref, { profileArn: profile(name) });
+      assert.equal((await notationVerify(ref, { identities: [profile(name)] })).code, 0, 'verifies before the revocation');
+      await revoke(harness, { profileArn: profile(name) });
+      const result = await notationVerify(ref, { identities: [profile(name)] });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /Error: signature verification failed for all the signatures associated with/);
+      assert.ok(result.stderr.includes(`Resource(s) ${signed.job.profileVersionArn} have been revoked.`), result.stderr);
+      assert.equal(profileArnOf(signed.job.profileVersionArn), profile(name));
+    });
+
+    it('rejects a signature whose signing job was revoked, and only that one', async () => {
+      const revokedRef = await pushed();
+      const keptRef = await pushed();
+      const revokedJob = await sign(harness, revokedRef);
+      await sign(harness, keptRef);
+      await revoke(harness, { jobArn: revokedJob.job.jobArn });
+      const result = await notationVerify(revokedRef);
+      assert.equal(result.code, 1);
+      assert.ok(result.stderr.includes(`Resource(s) ${revokedJob.job.jobArn} have been revoked.`), result.stderr);
+      assert.equal((await notationVerify(keptRef)).code, 0, 'another job of the same profile still verifies');
+    });
+
+    it('rejects a tampered signature envelope', async () => {
+      const ref = await pushed();
+      await sign(harness, ref);
+      const tampered = await tamperSignatures(ref);
+      assert.equal(tampered.length, 1);
+      const result = await notationVerify(ref);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /Error: signature verification failed for all the signatures associated with/);
+      assert.match(result.stderr, /integrity/i);
+    });
+
+    it('rejects a signature chained to a root that is not in the trust store', async () => {
+      const ref = await pushed();
+      await sign(harness, ref);
+      const result = await notationVerify(ref, { rootPem: otherRoot });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /Error: signature verification failed for all the signatures associated with/);
+      assert.match(result.stderr, /authenticity validation failed/i);
+      assert.match(result.stderr, /not signed by a trusted certificate|does not contain any trusted certificate|trusted certificate/i);
+    });
+
+    it('has the plugin reject "*" as a trusted identity', async () => {
+      const ref = await pushed();
+      await sign(harness, ref);
+      const result = await notationVerify(ref, { identities: ['*'] });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /The AWSSigner plugin does not support wildcard identity in the trust policy\./);
+    });
+  });
+}
+
+describe('the fake AWS Signer API', () => {
+  it('receives revocation checks on the SDK-prefixed host through the proxy, and signing on the plain one', () => {
+    const signer = harness.signer;
+    assert.ok(signer, 'in-process harness exposes its signer');
+    const revocationHosts = new Set(signer.requests.filter((r) => r.operation === 'GetRevocationStatus').map((r) => r.host));
+    const signHosts = new Set(signer.requests.filter((r) => r.operation === 'SignPayload').map((r) => r.host));
+    assert.deepEqual([...signHosts], ['signer.kna.test']);
+    assert.equal(revocationHosts.size, 1);
+    const [host] = revocationHosts;
+    assert.match(host ?? '', /^(data-|verification\.)signer\.kna\.test$/, 'the AWS SDK host prefix reached the fake');
+  });
+});
