@@ -1,1 +1,3 @@
 export * from './errors.js';
+export * from './canonical/index.js';
+export * from './image/index.js';
