@@ -20,12 +20,18 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Whether `pid` runs; a zombie (killed, not yet reaped by its new parent) counts as gone. */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] !== 'Z';
+  } catch {
+    // No /proc (not Linux): signal 0 succeeded, so it runs. (If it just exited, the next poll sees it.)
+    return true;
   }
 }
 

@@ -1,0 +1,105 @@
+// Caller authentication (original-service.md §9, DESIGN.md §6): Kyverno sends its service-account
+// token as a bearer token; the verifier asks the API server (TokenReview) who it belongs to and
+// accepts exactly the usernames of --allowedUsers. Reviews carry --tokenReviewAudiences so Kyverno
+// >= 1.16's scoped tokens (audience kyverno-svc.kyverno.io) authenticate. Outcomes are cached
+// briefly by a hash of the token; the token itself is never logged or kept.
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { AuthenticationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { VERIFIER_ERR_FORBIDDEN, VERIFIER_ERR_TOKEN_REVIEW, VERIFIER_ERR_UNAUTHENTICATED } from '../errors.js';
+
+export interface ReviewResult {
+  readonly authenticated: boolean;
+  readonly username?: string;
+}
+
+export interface TokenReviewer {
+  review(token: string, audiences: readonly string[]): Promise<ReviewResult>;
+}
+
+/** TokenReview through the Kubernetes API (needs create on tokenreviews: system:auth-delegator). */
+export function kubernetesTokenReviewer(kubeConfig: KubeConfig): TokenReviewer {
+  const api = kubeConfig.makeApiClient(AuthenticationV1Api);
+  return {
+    async review(token, audiences) {
+      const review = await api.createTokenReview({
+        body: {
+          apiVersion: 'authentication.k8s.io/v1',
+          kind: 'TokenReview',
+          spec: { token, ...(audiences.length > 0 && { audiences: [...audiences] }) },
+        },
+      });
+      const username = review.status?.user?.username;
+      return { authenticated: review.status?.authenticated === true, ...(username !== undefined && { username }) };
+    },
+  };
+}
+
+export interface AuthenticatorOptions {
+  readonly reviewer: TokenReviewer;
+  /** --allowedUsers: exact usernames. */
+  readonly allowedUsers: readonly string[];
+  /** --tokenReviewAudiences */
+  readonly audiences: readonly string[];
+  /** How long an accepted token is trusted without a new review; default 10 s. */
+  readonly acceptedTtlMs?: number;
+  /** How long a rejected token is remembered; default 2 s. */
+  readonly rejectedTtlMs?: number;
+}
+
+export class RequestAuthenticator {
+  readonly #options: AuthenticatorOptions;
+  readonly #allowed: ReadonlySet<string>;
+  readonly #cache = new LRUCache<string, ReviewResult>({ max: 1024 });
+  readonly #inflight = new Map<string, Promise<ReviewResult>>();
+
+  constructor(options: AuthenticatorOptions) {
+    this.#options = options;
+    this.#allowed = new Set(options.allowedUsers);
+  }
+
+  /** Resolves with the caller's username, or throws 401/403/503-class coded errors. */
+  async authenticate(authorization: string | undefined): Promise<string> {
+    if (authorization === undefined || authorization === '') {
+      throw new VERIFIER_ERR_UNAUTHENTICATED('Authorization header not supplied: send "Authorization: Bearer <service account token>"');
+    }
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!match?.[1]) throw new VERIFIER_ERR_UNAUTHENTICATED('the Authorization header must be "Bearer <token>"');
+    const token = match[1];
+    const key = createHash('sha256').update(token).digest('hex');
+    let result = this.#cache.get(key);
+    if (!result) {
+      let pending = this.#inflight.get(key);
+      if (!pending) {
+        pending = this.#options.reviewer.review(token, this.#options.audiences);
+        this.#inflight.set(key, pending);
+      }
+      try {
+        result = await pending;
+      } catch (err) {
+        throw new VERIFIER_ERR_TOKEN_REVIEW(describeApiError(err), { cause: err });
+      } finally {
+        this.#inflight.delete(key);
+      }
+      this.#cache.set(key, result, { ttl: result.authenticated ? (this.#options.acceptedTtlMs ?? 10_000) : (this.#options.rejectedTtlMs ?? 2_000) });
+    }
+    if (!result.authenticated || result.username === undefined) {
+      throw new VERIFIER_ERR_UNAUTHENTICATED(
+        this.#options.audiences.length > 0
+          ? `the bearer token was not accepted by TokenReview for audiences ${this.#options.audiences.join(', ')}`
+          : 'the bearer token was not accepted by TokenReview',
+      );
+    }
+    if (!this.#allowed.has(result.username)) throw new VERIFIER_ERR_FORBIDDEN(result.username);
+    return result.username;
+  }
+}
+
+function describeApiError(err: unknown): string {
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof (err as { code: unknown }).code === 'number') {
+    const code = (err as { code: number }).code;
+    if (code === 403) return 'the verifier is not allowed to create TokenReviews (bind its service account to system:auth-delegator)';
+    return `HTTP ${code}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,56 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { FLAGS, helpText, parseFlags } from './flags.js';
+
+describe('parseFlags', () => {
+  it('has the original defaults', () => {
+    const { flags } = parseFlags([]);
+    assert.equal(flags.cacheEnabled, true);
+    assert.equal(flags.cacheMaxSize, 1000);
+    assert.equal(flags.cacheTTLDurationSeconds, 3600);
+    assert.equal(flags.reviewKyvernoToken, true);
+    assert.equal(flags.pluginConfigMap, 'notation-plugin-config');
+    assert.equal(flags.maxSignatureAttempts, 30);
+    assert.equal(flags['health-probe-bind-address'], ':8081');
+    assert.equal(flags['metrics-bind-address'], ':8080');
+    assert.deepEqual(flags.allowedUsers, [
+      'system:serviceaccount:kyverno:kyverno-admission-controller',
+      'system:serviceaccount:kyverno:kyverno-reports-controller',
+    ]);
+  });
+
+  it('accepts Go flag syntax: -x=v, --x=v, --x v, bare and =false booleans', () => {
+    const { flags, explicit, positionals } = parseFlags([
+      '-cacheMaxSize=2000',
+      '--cacheTTLDurationSeconds',
+      '7200',
+      '--debug',
+      '--cacheEnabled=false',
+      '--imagePullSecrets=regcred,other',
+      '--allowedUsers=a',
+      'conditions',
+    ]);
+    assert.equal(flags.cacheMaxSize, 2000);
+    assert.equal(flags.cacheTTLDurationSeconds, 7200);
+    assert.equal(flags.debug, true);
+    assert.equal(flags.cacheEnabled, false);
+    assert.deepEqual(flags.imagePullSecrets, ['regcred', 'other']);
+    assert.deepEqual(flags.allowedUsers, ['a']);
+    assert.deepEqual(positionals, ['conditions']);
+    assert.ok(explicit.has('cacheMaxSize') && !explicit.has('notls'));
+  });
+
+  it('rejects unknown flags and bad values with the flag name', () => {
+    assert.throws(() => parseFlags(['--nope']), /unknown flag --nope/);
+    assert.throws(() => parseFlags(['--cacheMaxSize=lots']), /--cacheMaxSize: "lots" is not an integer/);
+    assert.throws(() => parseFlags(['--cacheEnabled=maybe']), /not a boolean/);
+    assert.throws(() => parseFlags(['--policyDir']), /needs a value/);
+  });
+
+  it('documents every flag with its default in --help', () => {
+    const text = helpText();
+    for (const name of Object.keys(FLAGS)) assert.ok(text.includes(`--${name}`), name);
+    assert.match(text, /--cacheTTLDurationSeconds int\n.*\(default 3600\)/);
+    assert.equal(parseFlags(['--help']).help, true);
+  });
+});

@@ -1,0 +1,40 @@
+// Request body parsing for /checkimages. Kyverno sends no Content-Type (original-service.md §1.2), so
+// every body is parsed as JSON whatever the header says. The nesting depth is checked on the raw text
+// before JSON.parse, whose recursion a deeply nested body could otherwise exhaust.
+import { VERIFIER_ERR_BAD_REQUEST } from '../errors.js';
+
+/** Deeper than any legitimate request: conditions nest a few levels inside images and attestations. */
+export const MAX_DEPTH = 64;
+
+/** Throws when `text` nests arrays/objects deeper than `max` (strings are skipped, escapes honoured). */
+export function assertDepth(text: string, max = MAX_DEPTH): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+      continue;
+    }
+    if (c === 0x22) inString = true;
+    else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (++depth > max) throw new VERIFIER_ERR_BAD_REQUEST(`the body nests objects or arrays more than ${max} levels deep`);
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+}
+
+export function parseBody(text: string): unknown {
+  if (text.trim() === '') throw new VERIFIER_ERR_BAD_REQUEST('the body is empty; send the JSON request object');
+  assertDepth(text);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new VERIFIER_ERR_BAD_REQUEST(`the body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new VERIFIER_ERR_BAD_REQUEST('the body must be a JSON object with an "images" field');
+  }
+  return value;
+}

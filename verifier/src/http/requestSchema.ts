@@ -1,0 +1,130 @@
+// The /checkimages request (DESIGN.md §3.1, original-service.md §1.3). Unknown keys are accepted and
+// ignored at every level Kyverno controls (it adds fields between versions); the fields the verifier
+// reads are typed strictly so a wrong type is a 400 naming its JSON path. Bounds keep validation and
+// everything after it cheap whatever the body holds.
+
+const imageInfo = {
+  type: 'object',
+  properties: {
+    registry: { type: 'string', maxLength: 255 },
+    path: { type: 'string', maxLength: 512 },
+    name: { type: 'string', maxLength: 255 },
+    tag: { type: 'string', maxLength: 128 },
+    digest: { type: 'string', maxLength: 200 },
+    jsonPointer: { type: 'string', maxLength: 1024 },
+    reference: { type: 'string', maxLength: 1024 },
+    referenceWithTag: { type: 'string', maxLength: 1024 },
+  },
+} as const;
+
+const containerMap = {
+  type: 'object',
+  maxProperties: 256,
+  propertyNames: { maxLength: 253 },
+  additionalProperties: imageInfo,
+} as const;
+
+/** Kyverno conditions are arbitrary JSON in key/value; the body parser already bounds depth and size. */
+const condition = {
+  type: 'object',
+  required: ['key', 'operator', 'value'],
+  properties: {
+    key: {},
+    operator: { type: 'string', maxLength: 64 },
+    value: {},
+    message: { type: 'string', maxLength: 4096 },
+  },
+} as const;
+
+const anyAll = {
+  type: 'object',
+  properties: {
+    any: { type: 'array', maxItems: 256, items: condition },
+    all: { type: 'array', maxItems: 256, items: condition },
+  },
+} as const;
+
+const attestation = {
+  type: 'object',
+  required: ['imageReference', 'type'],
+  properties: {
+    imageReference: { type: 'string', minLength: 1, maxLength: 1024 },
+    type: {
+      type: 'array',
+      maxItems: 64,
+      items: {
+        type: 'object',
+        required: ['name'],
+        properties: {
+          name: { type: 'string', minLength: 1, maxLength: 255 },
+          // A single block (the original's shape) or a list of blocks (Kyverno's attestation shape).
+          conditions: { anyOf: [anyAll, { type: 'array', maxItems: 64, items: anyAll }] },
+        },
+      },
+    },
+  },
+} as const;
+
+export const checkImagesRequestSchema = {
+  type: 'object',
+  required: ['images'],
+  properties: {
+    images: {
+      type: 'object',
+      properties: {
+        containers: containerMap,
+        initContainers: containerMap,
+        ephemeralContainers: containerMap,
+      },
+    },
+    imageReferences: { type: 'array', maxItems: 256, items: { type: 'string', maxLength: 1024 } },
+    trustPolicy: { type: 'string', maxLength: 253 },
+    attestations: { type: 'array', maxItems: 64, items: attestation },
+    // Accepted for compatibility with the verify-images annotation protocol, never trusted (DESIGN.md §3.1).
+    metadata: {},
+    mode: { type: 'string', enum: ['enforce', 'audit'] },
+    onInfraError: { type: 'string', enum: ['deny', 'allow'] },
+  },
+} as const;
+
+export interface KyvernoImageInfo {
+  registry?: string;
+  path?: string;
+  name?: string;
+  tag?: string;
+  digest?: string;
+  jsonPointer?: string;
+  reference?: string;
+  referenceWithTag?: string;
+}
+
+export interface ConditionSpec {
+  key: unknown;
+  operator: string;
+  value: unknown;
+  message?: string;
+}
+
+export interface AnyAllSpec {
+  any?: ConditionSpec[];
+  all?: ConditionSpec[];
+}
+
+export interface AttestationSpec {
+  imageReference: string;
+  type: { name: string; conditions?: AnyAllSpec | AnyAllSpec[] }[];
+}
+
+export interface CheckImagesRequest {
+  images: {
+    containers?: Record<string, KyvernoImageInfo>;
+    initContainers?: Record<string, KyvernoImageInfo>;
+    ephemeralContainers?: Record<string, KyvernoImageInfo>;
+  };
+  imageReferences?: string[];
+  trustPolicy?: string;
+  attestations?: AttestationSpec[];
+  metadata?: unknown;
+  mode?: 'enforce' | 'audit';
+  onInfraError?: 'deny' | 'allow';
+}

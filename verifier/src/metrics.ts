@@ -1,0 +1,74 @@
+// Prometheus metrics of the verifier, served on --metrics-bind-address. Label sets are bounded:
+// status codes, outcomes, failure kinds and cache tiers, never image names or digests.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ImageReport } from './pipeline/checkImages.js';
+
+export class VerifierMetrics {
+  readonly registry = new Registry();
+  readonly #requests: Counter<'status'>;
+  readonly #duration: Histogram<'status'>;
+  readonly #images: Counter<'outcome' | 'kind' | 'cache'>;
+  readonly #notationDuration: Histogram<'outcome'>;
+  readonly #bundleLoads: Counter<'result'>;
+  readonly #bundleInfo: Gauge<'version'>;
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    this.#requests = new Counter({
+      name: 'kna_checkimages_requests_total',
+      help: '/checkimages requests by HTTP status',
+      labelNames: ['status'],
+      registers: [this.registry],
+    });
+    this.#duration = new Histogram({
+      name: 'kna_checkimages_duration_seconds',
+      help: '/checkimages latency',
+      labelNames: ['status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25],
+      registers: [this.registry],
+    });
+    this.#images = new Counter({
+      name: 'kna_image_verifications_total',
+      help: 'Images checked, by outcome, failure kind and cache tier',
+      labelNames: ['outcome', 'kind', 'cache'],
+      registers: [this.registry],
+    });
+    this.#notationDuration = new Histogram({
+      name: 'kna_notation_verify_duration_seconds',
+      help: 'Duration of notation verify runs',
+      labelNames: ['outcome'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20],
+      registers: [this.registry],
+    });
+    this.#bundleLoads = new Counter({
+      name: 'kna_bundle_loads_total',
+      help: 'Bundles loaded or rejected',
+      labelNames: ['result'],
+      registers: [this.registry],
+    });
+    this.#bundleInfo = new Gauge({
+      name: 'kna_bundle_info',
+      help: 'The bundle being served (value 1, version label)',
+      labelNames: ['version'],
+      registers: [this.registry],
+    });
+  }
+
+  observeRequest(status: number, durationMs: number, reports: readonly ImageReport[]): void {
+    this.#requests.inc({ status: String(status) });
+    this.#duration.observe({ status: String(status) }, durationMs / 1000);
+    for (const r of reports) this.#images.inc({ outcome: r.outcome, kind: r.kind ?? 'none', cache: r.cache ?? 'none' });
+  }
+
+  observeNotation(outcome: string, durationMs: number): void {
+    this.#notationDuration.observe({ outcome }, durationMs / 1000);
+  }
+
+  observeBundle(result: 'loaded' | 'rejected', version?: string): void {
+    this.#bundleLoads.inc({ result });
+    if (version !== undefined) {
+      this.#bundleInfo.reset();
+      this.#bundleInfo.set({ version: version.slice(0, 12) }, 1);
+    }
+  }
+}
