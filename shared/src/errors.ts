@@ -36,14 +36,14 @@ export class KnaError extends Error {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kKnaError] === true;
   }
 
-  get [kKnaError](): true {
-    return true;
-  }
-
   override get name(): string {
     return `KnaError [${this.code}]`;
   }
 }
+
+// The marker lives on the prototype rather than as a class member so that it stays out of the
+// declaration files of every package that defines errors.
+Object.defineProperty(KnaError.prototype, kKnaError, { value: true });
 
 /**
  * Declares one catalogued error: `const ERR_X = defineError('KNA_ERR_X', Outcome.Denied, (a: string) => `…${a}`)`,
