@@ -1,3 +1,4 @@
 export * from './errors.js';
 export * from './canonical/index.js';
 export * from './image/index.js';
+export * from './crd/index.js';
