@@ -1,0 +1,1 @@
+export { ERR_INVALID_MANIFESTS, parseManifests, type ConfigMapManifest, type Manifests } from './manifests.js';
