@@ -51,7 +51,7 @@ export interface Bundle {
 }
 
 /** A bundle read from disk is unusable; the verifier keeps serving the last good one (DESIGN.md §5). */
-export const ERR_INVALID_BUNDLE: ReturnType<typeof defineError<[problems: string]>> = defineError(
+export const ERR_INVALID_BUNDLE = defineError(
   'KNA_ERR_INVALID_BUNDLE',
   Outcome.Configuration,
   (problems: string) => `invalid bundle: ${problems}`,

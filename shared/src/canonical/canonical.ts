@@ -14,8 +14,7 @@ import { Outcome, defineError } from '../errors.js';
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 /** The value cannot be canonicalised (not plain JSON data): a programming error of the caller. */
-// The explicit type keeps declaration emit working: defineError's class type mentions a module-private symbol.
-export const ERR_NOT_JSON: ReturnType<typeof defineError<[path: string, why: string]>> = defineError(
+export const ERR_NOT_JSON = defineError(
   'KNA_ERR_NOT_JSON',
   Outcome.Internal,
   (path: string, why: string) => `cannot canonicalise ${path}: ${why}`,

@@ -9,8 +9,7 @@
 import { Outcome, defineError } from '../errors.js';
 
 /** The reference cannot be used (malformed): the request is wrong, answered 400 (DESIGN.md §3.1). */
-// (Typed explicitly: defineError's class type mentions a module-private symbol that declaration emit cannot name.)
-export const ERR_INVALID_IMAGE_REFERENCE: ReturnType<typeof defineError<[reference: string, why: string]>> = defineError(
+export const ERR_INVALID_IMAGE_REFERENCE = defineError(
   'KNA_ERR_INVALID_IMAGE_REFERENCE',
   Outcome.BadRequest,
   (reference: string, why: string) => `invalid image reference ${quote(reference)}: ${why}`,

@@ -25,7 +25,7 @@ export interface Manifests {
 }
 
 /** Manifests that cannot be used; the message lists every problem, one per line. */
-export const ERR_INVALID_MANIFESTS: ReturnType<typeof defineError<[source: string, problems: string]>> = defineError(
+export const ERR_INVALID_MANIFESTS = defineError(
   'KNA_ERR_INVALID_MANIFESTS',
   Outcome.Configuration,
   (source: string, problems: string) => `invalid manifests in ${source}:\n${problems}`,
