@@ -46,7 +46,9 @@ export interface RecordedRequest {
   readonly host: string;
 }
 
-export type SignerFault = 'revocation-unavailable' | 'signing-unavailable';
+/** revocation-hang: GetRevocationStatus never answers (until the fault is cleared or the signer closes). */
+export type SignerFault = 'revocation-unavailable' | 'revocation-hang' | 'signing-unavailable';
+const FAULTS: readonly string[] = ['revocation-unavailable', 'revocation-hang', 'signing-unavailable'];
 
 export interface FakeSigner {
   readonly url: string;
@@ -227,10 +229,10 @@ export async function startFakeSigner(options: FakeSignerOptions): Promise<FakeS
       }
       case '/_harness/fault': {
         const value = input.fault ?? null;
-        if (value !== null && value !== 'revocation-unavailable' && value !== 'signing-unavailable') {
+        if (value !== null && (typeof value !== 'string' || !FAULTS.includes(value))) {
           throw new ApiError(400, 'ValidationException', `unknown fault ${JSON.stringify(value)}`);
         }
-        fault = value;
+        fault = value as SignerFault | null;
         return { fault };
       }
       case '/_harness/jobs':
@@ -250,6 +252,10 @@ export async function startFakeSigner(options: FakeSignerOptions): Promise<FakeS
     if (req.method === 'POST' && url.pathname === '/signing-jobs/with-payload') {
       result = signPayload(req, body, host);
     } else if (req.method === 'GET' && url.pathname === '/revocations') {
+      if (fault === 'revocation-hang') {
+        requests.push({ operation: 'GetRevocationStatus', host });
+        return; // never answered; closeAllConnections() ends it
+      }
       result = getRevocationStatus(url, host);
     } else if (url.pathname.startsWith('/_harness/')) {
       result = control(url.pathname, body);

@@ -175,3 +175,13 @@ export function helpText(): string {
     'KUBECONFIG, AWS_* (credentials and region for the AWS Signer plugin and Amazon ECR), HTTP(S)_PROXY, NO_PROXY.',
   ].join('\n');
 }
+
+/** The flag table of the README (between the flags:begin/end markers), generated from FLAGS. */
+export function flagsMarkdown(): string {
+  const rows = Object.entries(FLAGS as Record<string, FlagSpec>).map(([name, spec]) => {
+    const def = Array.isArray(spec.default) ? spec.default.join(',') : String(spec.default);
+    const help = spec.compatOnly ? `${spec.help} No effect: ${spec.compatOnly}.` : spec.help;
+    return `| \`--${name}\` | ${spec.type} | ${def === '' ? '""' : `\`${def}\``} | ${help.replace(/\|/g, '\\|')} |`;
+  });
+  return ['| flag | type | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
+}

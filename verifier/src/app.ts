@@ -1,0 +1,245 @@
+// Assembles a running verifier from parsed flags: bundle source, registry client, notation runner,
+// cache, authentication, the request listener and the probe and metrics listeners. main.ts is the
+// command line around it; tests start it in-process.
+import { accessSync, constants, existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { KubeConfig } from '@kubernetes/client-node';
+import { BundleStore } from './bundle/store.js';
+import { bundleDirSource, policyDirSource, type Source } from './bundle/sources.js';
+import { VerdictCache } from './cache/verdicts.js';
+import type { Flags } from './config/flags.js';
+import { VERIFIER_ERR_BAD_FLAG } from './errors.js';
+import { buildServer } from './http/server.js';
+import { loadServingPair, watchServingPair } from './http/tls.js';
+import { VerifierMetrics } from './metrics.js';
+import { NotationRunner } from './notation/runner.js';
+import { RequestAuthenticator, kubernetesTokenReviewer } from './auth/tokenReview.js';
+import { registryAccess } from './pipeline/registryAccess.js';
+
+export interface StartOptions {
+  readonly flags: Flags;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Logger (tests pass a silent one). */
+  readonly logger?: Logger;
+}
+
+export interface RunningVerifier {
+  /** Base URL of the request listener. */
+  readonly url: string;
+  readonly healthUrl?: string;
+  readonly metricsUrl?: string;
+  readonly store: BundleStore;
+  readonly runner: NotationRunner;
+  readonly cache: VerdictCache;
+  readonly metrics: VerifierMetrics;
+  /** Flips readiness off and closes every listener and watcher; kills notation runs. */
+  close(): Promise<void>;
+}
+
+const LOG_LEVELS: Record<string, string> = { trace: 'trace', debug: 'debug', info: 'info', warn: 'warn', error: 'error' };
+
+export function createLogger(level: string): Logger {
+  return pino({
+    level: LOG_LEVELS[level] ?? 'info',
+    base: { component: 'verifier' },
+    redact: { paths: ['req.headers.authorization', '*.password', '*.token'], remove: true },
+  });
+}
+
+function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // next
+    }
+  }
+  return undefined;
+}
+
+/** "host:port", ":port" or "0" (disabled) → listen arguments. */
+function bindAddress(flag: string, value: string): { host: string; port: number } | undefined {
+  if (value === '0' || value === '') return undefined;
+  const match = /^(.*):(\d+)$/.exec(value);
+  if (!match) throw new VERIFIER_ERR_BAD_FLAG(`--${flag}: ${JSON.stringify(value)} is not host:port, :port or 0`);
+  return { host: match[1] === '' ? '0.0.0.0' : (match[1] ?? '0.0.0.0'), port: Number(match[2]) };
+}
+
+function listenUrl(app: FastifyInstance, scheme: string): string {
+  const address = app.server.address() as AddressInfo;
+  const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address;
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+}
+
+function kubeConfigFor(flags: Flags, env: NodeJS.ProcessEnv): KubeConfig {
+  const kc = new KubeConfig();
+  const explicit = flags.kubeconfig !== '' ? flags.kubeconfig : env.KUBECONFIG;
+  if (explicit) {
+    kc.loadFromFile(explicit);
+    return kc;
+  }
+  if (flags.local && !existsSync(join(env.HOME ?? '', '.kube', 'config'))) {
+    throw new VERIFIER_ERR_BAD_FLAG(
+      'token review needs a kubeconfig in local mode: set KUBECONFIG or --kubeconfig, or pass --reviewKyvernoToken=false to accept unauthenticated requests',
+    );
+  }
+  kc.loadFromDefault();
+  return kc;
+}
+
+export async function startVerifier(options: StartOptions): Promise<RunningVerifier> {
+  const { flags } = options;
+  const env = options.env ?? process.env;
+  const log = options.logger ?? createLogger(flags.logLevel);
+
+  if (flags.onInfraError !== 'deny' && flags.onInfraError !== 'allow') {
+    throw new VERIFIER_ERR_BAD_FLAG(`--onInfraError must be deny or allow, not ${JSON.stringify(flags.onInfraError)}`);
+  }
+  if (flags.local && flags.policyDir === '') throw new VERIFIER_ERR_BAD_FLAG('--local needs --policyDir DIR (TrustPolicy/TrustStore manifests)');
+  const notationPath = flags.notationPath !== '' ? resolve(flags.notationPath) : findOnPath('notation', env);
+  if (notationPath === undefined || !existsSync(notationPath)) {
+    throw new VERIFIER_ERR_BAD_FLAG('notation was not found on PATH; install notation v1.3 or pass --notationPath');
+  }
+  const libexec =
+    flags.notationLibexec !== '' ? flags.notationLibexec : (env.NOTATION_LIBEXEC ?? (env.PLUGINS_DIR !== undefined ? dirname(env.PLUGINS_DIR) : undefined));
+  if (libexec === undefined) {
+    throw new VERIFIER_ERR_BAD_FLAG('no notation plugin directory: set --notationLibexec (or NOTATION_LIBEXEC / PLUGINS_DIR) to where plugins/<name>/ lives');
+  }
+  const workDir = flags.workDir !== '' ? flags.workDir : mkdtempSync(join(tmpdir(), 'kna-verifier-'));
+  const plainHttp = flags.local || flags.notls;
+  const authenticator = flags.reviewKyvernoToken
+    ? new RequestAuthenticator({
+        reviewer: kubernetesTokenReviewer(kubeConfigFor(flags, env)),
+        allowedUsers: flags.allowedUsers,
+        audiences: flags.tokenReviewAudiences,
+      })
+    : undefined;
+  if (!authenticator) log.warn('token review is disabled (--reviewKyvernoToken=false): any caller can use the verifier');
+
+  const metrics = new VerifierMetrics();
+  const store = new BundleStore({ workDir, retainReplacedMs: (flags.verifyTimeoutSeconds + 30) * 1000 });
+  store.on('loaded', (bundle) => {
+    metrics.observeBundle('loaded', bundle.version);
+    log.info({ bundleVersion: bundle.version.slice(0, 12), trustPolicies: [...bundle.policies.keys()], source: bundle.source }, 'bundle loaded');
+  });
+  store.on('rejected', (source, err) => {
+    metrics.observeBundle('rejected');
+    log.error({ source, err: err.message }, 'bundle rejected; the previous bundle keeps serving');
+  });
+  const source: Source = flags.local
+    ? policyDirSource(flags.policyDir, store, {
+        pluginConfigMap: flags.pluginConfigMap,
+        onStatuses: (statuses) => {
+          for (const s of statuses) if (!s.ready) log.warn({ kind: s.kind, name: s.name, reason: s.reason }, s.message);
+        },
+      })
+    : bundleDirSource(flags.bundleDir, store);
+  source.refresh();
+
+  const registry = registryAccess({ flags, env });
+  const runner = new NotationRunner({
+    notationPath,
+    libexecDir: libexec,
+    cacheDir: join(workDir, 'notation-cache'),
+    timeoutMs: flags.notationTimeoutSeconds * 1000,
+    maxConcurrent: flags.maxConcurrentVerifications,
+    maxSignatures: flags.maxSignatureAttempts,
+    env,
+  });
+  const cache = new VerdictCache({
+    enabled: flags.cacheEnabled,
+    maxEntries: flags.cacheMaxSize,
+    ttlSeconds: flags.cacheTTLDurationSeconds,
+    negativeTtlSeconds: flags.negativeCacheTTLSeconds,
+  });
+
+  let https: { key: string; cert: string } | undefined;
+  if (!plainHttp) {
+    const pair = loadServingPair(flags.tlsCertFile, flags.tlsKeyFile);
+    https = { key: pair.key, cert: pair.cert };
+  }
+  const app = await buildServer({
+    pipeline: {
+      bundle: () => store.current,
+      resolver: registry.resolver,
+      notation: {
+        verify: async (request) => {
+          const result = await runner.verify(request);
+          metrics.observeNotation(result.outcome, result.durationMs);
+          if (flags.debug) log.debug({ reference: request.reference, outcome: result.outcome, stderr: result.stderr }, 'notation verify');
+          return result;
+        },
+      },
+      cache,
+      credentials: registry.notationCredentials,
+      insecureRegistry: registry.insecure,
+      defaultTrustPolicy: env.DEFAULT_TRUST_POLICY,
+    },
+    ...(authenticator && { authenticator }),
+    answer: { onInfraError: flags.onInfraError, retryAfterSeconds: 5 },
+    requestTimeoutMs: flags.verifyTimeoutSeconds * 1000,
+    maxRequestBytes: flags.maxRequestBytes,
+    logger: log,
+    metrics,
+    ...(https && { https }),
+  });
+  await app.listen({ host: flags.bindAddress, port: plainHttp ? flags.httpPort : flags.httpsPort });
+  const tlsWatch =
+    https &&
+    watchServingPair(
+      {
+        certFile: flags.tlsCertFile,
+        keyFile: flags.tlsKeyFile,
+        apply: (pair) => {
+          (app.server as unknown as import('node:tls').Server).setSecureContext({ key: pair.key, cert: pair.cert });
+          log.info({ serial: pair.serialNumber, notAfter: pair.notAfter.toISOString() }, 'serving certificate reloaded');
+        },
+        onError: (err) => log.error({ err: err.message }, 'serving certificate not reloaded; the previous one keeps serving'),
+      },
+      loadServingPair(flags.tlsCertFile, flags.tlsKeyFile),
+    );
+
+  let draining = false;
+  const probes = Fastify({ logger: false });
+  probes.get('/livez', () => 'ok');
+  probes.get('/healthz', () => 'ok');
+  probes.get('/readyz', async (_req, reply) => {
+    const problems = [...(store.current ? [] : ['no trust policy bundle loaded']), ...(draining ? ['shutting down'] : [])];
+    if (problems.length > 0) return reply.code(503).send(problems.join('; '));
+    return 'ok';
+  });
+  const probeBind = bindAddress('health-probe-bind-address', flags['health-probe-bind-address']);
+  if (probeBind) await probes.listen(probeBind);
+
+  const metricsApp = Fastify({ logger: false });
+  metricsApp.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  const metricsBind = bindAddress('metrics-bind-address', flags['metrics-bind-address']);
+  if (metricsBind) await metricsApp.listen(metricsBind);
+
+  const url = listenUrl(app, plainHttp ? 'http' : 'https');
+  log.info({ url, local: flags.local, workDir, notation: notationPath, signerPlugins: libexec }, 'verifier listening');
+  return {
+    url,
+    ...(probeBind && { healthUrl: listenUrl(probes, 'http') }),
+    ...(metricsBind && { metricsUrl: listenUrl(metricsApp, 'http') }),
+    store,
+    runner,
+    cache,
+    metrics,
+    close: async () => {
+      draining = true;
+      source.close();
+      tlsWatch?.close();
+      store.close();
+      runner.killAll();
+      await Promise.all([app.close(), probes.close(), metricsApp.close()]);
+    },
+  };
+}
