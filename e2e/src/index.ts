@@ -1,6 +1,37 @@
-export {};
+// @kna/e2e: real components for the tests of the other packages.
+
+// A real Kubernetes API server (etcd + kube-apiserver) for tests: see kube/testing.ts.
+export {
+  eventually,
+  sharedTestControlPlane,
+  startTestControlPlane,
+  useTestControlPlane,
+  withNamespace,
+  type EventuallyOptions,
+  type TestControlPlane,
+  type UseOptions,
+} from './kube/testing.js';
+export {
+  ADMIN_USER,
+  DEFAULT_ISSUER,
+  kubeconfigYaml,
+  readControlPlaneState,
+  startControlPlane,
+  stopControlPlane,
+  writeUserKubeconfig,
+  type ControlPlane,
+  type ControlPlaneOptions,
+  type ControlPlaneState,
+  type StartTimings,
+} from './kube/controlPlane.js';
+export { helm, kubeConfigForToken, kubeConfigFromFile, kubectl, runTool, type CommandOptions, type CommandResult } from './kube/clients.js';
+export type { ClientCertOptions } from './kube/pki.js';
+export * from './kube/errors.js';
 
 // The signing harness (olareg + docker-registry, fake AWS Signer API, notation signing): see harness/harness.ts.
-export { attach, push, sign, startHarness, type Harness, type HarnessState } from './harness/harness.js';
+export { attach, push, revoke, sign, startHarness, type Harness, type HarnessState } from './harness/harness.js';
 export { answers, startOnFreePort, type RunningProcess } from './harness/processes.js';
-export { toolPath } from './harness/tools-env.js';
+export { toolPath, toolsEnv } from './harness/tools-env.js';
+export { createSigningChain } from './harness/pki.js';
+export { freePort } from './harness/processes.js';
+export { tamperSignatures } from './harness/tamper.js';

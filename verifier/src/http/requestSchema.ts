@@ -5,6 +5,8 @@
 
 const imageInfo = {
   type: 'object',
+  // Kyverno always sends registry (possibly "") and path; a missing registry is read as "".
+  required: ['path'],
   properties: {
     registry: { type: 'string', maxLength: 255 },
     path: { type: 'string', maxLength: 512 },
@@ -89,7 +91,7 @@ export const checkImagesRequestSchema = {
 
 export interface KyvernoImageInfo {
   registry?: string;
-  path?: string;
+  path: string;
   name?: string;
   tag?: string;
   digest?: string;

@@ -120,8 +120,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     const body = request.body as CheckImagesRequest;
     const deadline = AbortSignal.timeout(options.requestTimeoutMs);
     const closed = new AbortController();
-    request.raw.once('close', () => {
-      if (!reply.sent) closed.abort(new Error('client closed the connection'));
+    // The response's 'close' before it finished means the caller went away (the request's own 'close'
+    // fires as soon as its body has been read).
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) closed.abort(new Error('client closed the connection'));
     });
     const result = await checkImages(options.pipeline, body, AbortSignal.any([deadline, closed.signal]));
     const mode = body.mode ?? 'enforce';

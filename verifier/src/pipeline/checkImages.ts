@@ -4,7 +4,7 @@
 // notation on the digest. Identical images in several containers are verified once. Everything
 // after the resolution uses the digest, so a tag moved after a verification never passes on that
 // verification.
-import { KnaError, Outcome, type ParsedImageReference } from '@kna/shared';
+import { KnaError, Outcome, pinnedReference, type ImageReference } from '@kna/shared';
 import { imageKey, type CacheSource, type Verdict, type VerdictCache } from '../cache/verdicts.js';
 import type { LoadedBundle, LoadedPolicy } from '../bundle/store.js';
 import { VERIFIER_ERR_NOT_READY, VERIFIER_ERR_NO_TRUST_POLICY, VERIFIER_ERR_UNKNOWN_TRUST_POLICY } from '../errors.js';
@@ -15,7 +15,7 @@ import { requestedImages, type ImageGroupKey, type RequestedImage } from './imag
 
 /** Resolves an image reference (tag or digest) to the digest of its manifest or index. */
 export interface DigestResolver {
-  resolveDigest(image: ParsedImageReference, signal: AbortSignal): Promise<{ digest: string }>;
+  resolveDigest(image: ImageReference, signal: AbortSignal): Promise<{ digest: string }>;
 }
 
 export interface SignatureVerifier {
@@ -28,7 +28,7 @@ export interface AttestationVerifier {
 }
 
 export interface AttestationInput {
-  readonly image: RequestedImage & { parsed: ParsedImageReference };
+  readonly image: RequestedImage & { parsed: ImageReference };
   readonly digest: string;
   readonly policy: LoadedPolicy;
   readonly pluginConfig: Readonly<Record<string, string>>;
@@ -124,7 +124,7 @@ export async function checkImages(deps: PipelineDeps, request: CheckImagesReques
 
   // One verification per distinct image reference, shared by every container that uses it.
   const verifications = new Map<string, Promise<ImageVerification>>();
-  const verifyOnce = (image: RequestedImage & { parsed: ParsedImageReference }): Promise<ImageVerification> => {
+  const verifyOnce = (image: RequestedImage & { parsed: ImageReference }): Promise<ImageVerification> => {
     let pending = verifications.get(image.reference);
     if (!pending) {
       pending = verifyImage(deps, image, policy, pluginConfig, request, signal);
@@ -149,8 +149,7 @@ export async function checkImages(deps: PipelineDeps, request: CheckImagesReques
         ...(result.cache !== undefined && { cache: result.cache }),
       };
       if (result.outcome === 'verified' && result.digest !== undefined) {
-        const repo = image.info.registry ? `${image.info.registry}/${image.info.path ?? ''}` : (image.info.path ?? '');
-        return { ...report, pinned: `${repo}@${result.digest}` };
+        return { ...report, pinned: pinnedReference({ registry: image.info.registry ?? '', path: image.info.path }, result.digest) };
       }
       return report;
     }),
@@ -160,7 +159,7 @@ export async function checkImages(deps: PipelineDeps, request: CheckImagesReques
 
 async function verifyImage(
   deps: PipelineDeps,
-  image: RequestedImage & { parsed: ParsedImageReference },
+  image: RequestedImage & { parsed: ImageReference },
   policy: LoadedPolicy,
   pluginConfig: Readonly<Record<string, string>>,
   request: CheckImagesRequest,

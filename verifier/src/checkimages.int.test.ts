@@ -1,0 +1,300 @@
+// /checkimages end to end: the verifier in local mode (in-process) against the real notation, the AWS
+// Signer plugin, both registry kinds and the fake AWS Signer API.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { createSigningChain, push, revoke, sign, startHarness, toolsEnv, type Harness } from '@kna/e2e';
+import { parseFlags } from './config/flags.js';
+import { startVerifier, type RunningVerifier } from './app.js';
+
+let harness: Harness;
+let verifier: RunningVerifier;
+let otherRoot: string;
+
+const OTHER_PROFILE = () => harness.profileArn.replace(/HarnessProfile$/, 'OtherProfile');
+const REVOCABLE_PROFILE = (policy: string) => harness.profileArn.replace(/HarnessProfile$/, policy.replace('-', '_'));
+
+function indent(text: string, by: string): string {
+  return text
+    .trim()
+    .split('\n')
+    .map((l) => `${by}${l}`)
+    .join('\n');
+}
+
+function trustStore(name: string, pem: string): string {
+  return `apiVersion: notation.nirmata.io/v1alpha1
+kind: TrustStore
+metadata: {name: ${name}}
+spec:
+  trustStoreName: ${name}
+  type: signingAuthority
+  caBundle: |
+${indent(pem, '    ')}
+`;
+}
+
+function trustPolicy(name: string, statement: { scopes: string[]; level?: string; store?: string; identities?: string[] }): string {
+  const level = statement.level ?? 'strict';
+  const skip = level === 'skip';
+  return `apiVersion: notation.nirmata.io/v1alpha1
+kind: TrustPolicy
+metadata: {name: ${name}}
+spec:
+  version: "1.0"
+  trustPolicyName: ${name}
+  trustPolicies:
+    - name: ${name}-statement
+      registryScopes: ${JSON.stringify(statement.scopes)}
+      signatureVerification: {level: ${level}}
+      trustStores: ${JSON.stringify(skip ? [] : [`signingAuthority:${statement.store ?? 'harness-root'}`])}
+      trustedIdentities: ${JSON.stringify(skip ? [] : (statement.identities ?? [harness.profileArn]))}
+`;
+}
+
+interface PodImage {
+  registry: string;
+  path: string;
+  tag?: string;
+  digest?: string;
+}
+
+function info(image: PodImage, pointer: string) {
+  return { registry: image.registry, path: image.path, name: image.path.split('/').at(-1), ...(image.tag && { tag: image.tag }), ...(image.digest && { digest: image.digest }), jsonPointer: pointer };
+}
+
+async function check(body: unknown, url = verifier.url): Promise<{ status: number; text: string; json: () => Record<string, unknown> }> {
+  const res = await fetch(`${url}/checkimages`, { method: 'POST', body: JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, text, json: () => JSON.parse(text) as Record<string, unknown> };
+}
+
+function pod(images: Record<string, PodImage>, extra: Record<string, unknown> = {}) {
+  const containers = Object.fromEntries(Object.entries(images).map(([name, image], i) => [name, info(image, `/spec/containers/${i}/image`)]));
+  return { images: { containers }, trustPolicy: 'tenant-a', ...extra };
+}
+
+async function pushed(registry: string, signed: 'harness' | 'other' | 'none', tag = 'v1'): Promise<PodImage & { digest: string }> {
+  const path = `it/${randomUUID().slice(0, 8)}`;
+  const { digest } = await push(`${registry}/${path}:${tag}`);
+  if (signed !== 'none') await sign(harness, `${registry}/${path}@${digest}`, signed === 'other' ? { profileArn: OTHER_PROFILE() } : {});
+  return { registry, path, tag, digest };
+}
+
+function testEnv(): NodeJS.ProcessEnv {
+  const tools = toolsEnv();
+  return { PATH: tools.PATH, HOME: process.env.HOME, NOTATION_LIBEXEC: tools.NOTATION_LIBEXEC, DEFAULT_TRUST_POLICY: 'tenant-a', ...harness.pluginEnv };
+}
+
+async function startLocalVerifier(policyDir: string, extraFlags: string[] = []): Promise<RunningVerifier> {
+  const { flags } = parseFlags([
+    '--local',
+    `--policyDir=${policyDir}`,
+    '--httpPort=0',
+    '--bindAddress=127.0.0.1',
+    '--reviewKyvernoToken=false',
+    '--health-probe-bind-address=0',
+    '--metrics-bind-address=0',
+    ...extraFlags,
+  ]);
+  return startVerifier({ flags, env: testEnv(), logger: pino({ level: 'silent' }) });
+}
+
+before(async () => {
+  harness = await startHarness();
+  otherRoot = (await createSigningChain({ name: 'Foreign' })).root.certPem;
+  const policyDir = join(harness.dir, 'policies');
+  mkdirSync(policyDir);
+  const files: Record<string, string> = {
+    'stores.yaml': [trustStore('harness-root', readFileSync(harness.rootCert, 'utf8')), trustStore('foreign-root', otherRoot)].join('---\n'),
+    'tenant-a.yaml': trustPolicy('tenant-a', { scopes: ['*'] }),
+    'tenant-b.yaml': trustPolicy('tenant-b', { scopes: ['*'], identities: [OTHER_PROFILE()] }),
+    'foreign.yaml': trustPolicy('foreign', { scopes: ['*'], store: 'foreign-root' }),
+    'revocable.yaml': ['revocable-a', 'revocable-b'].map((p) => trustPolicy(p, { scopes: ['*'], identities: [REVOCABLE_PROFILE(p)] })).join('---\n'),
+    'plugin.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notation-plugin-config}\ndata: ${JSON.stringify(harness.pluginConfig)}\n`,
+  };
+  for (const [file, text] of Object.entries(files)) writeFileSync(join(policyDir, file), text);
+  verifier = await startLocalVerifier(policyDir);
+});
+
+after(async () => {
+  await verifier.close();
+  await harness.stop();
+});
+
+for (const kind of ['referrers API', 'referrers tag schema'] as const) {
+  describe(`registry with the ${kind}`, () => {
+    const registry = () => (kind === 'referrers API' ? harness.registry : harness.registryTagSchema);
+
+    it('pins a signed image to its digest (200 + patch)', async () => {
+      const image = await pushed(registry(), 'harness');
+      const res = await check(pod({ app: { ...image, digest: '' } }));
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(res.json(), {
+        verified: true,
+        results: [{ op: 'replace', path: '/spec/containers/0/image', value: `${image.registry}/${image.path}@${image.digest}` }],
+      });
+    });
+
+    it('denies an unsigned image with a message naming container, image, digest and a hint (406)', async () => {
+      const image = await pushed(registry(), 'none');
+      const res = await check(pod({ app: { ...image, digest: '' } }));
+      assert.equal(res.status, 406);
+      assert.equal(
+        res.text,
+        `container "app" image ${image.registry}/${image.path}:v1 (${image.digest}): no notation signature found; sign it with AWS Signer or exclude it with imageReferences\n`,
+      );
+    });
+
+    it('denies an image signed by a profile the trust policy does not trust (406)', async () => {
+      const image = await pushed(registry(), 'other');
+      const res = await check(pod({ app: { ...image, digest: '' } }));
+      assert.equal(res.status, 406);
+      assert.match(res.text, /signing profile is not a trusted identity of the trust policy/);
+    });
+
+    it('denies an image whose signing profile was revoked (406)', async () => {
+      const policy = kind === 'referrers API' ? 'revocable-a' : 'revocable-b';
+      const profile = REVOCABLE_PROFILE(policy);
+      const path = `it/${randomUUID().slice(0, 8)}`;
+      const { digest } = await push(`${registry()}/${path}:v1`);
+      const signed = await sign(harness, `${registry()}/${path}@${digest}`, { profileArn: profile });
+      await revoke(harness, { profileArn: profile });
+      const res = await check({ ...pod({ app: { registry: registry(), path, tag: 'v1' } }), trustPolicy: policy });
+      assert.equal(res.status, 406);
+      assert.ok(res.text.includes(`revocation check failed: Resource(s) ${signed.job.profileVersionArn} have been revoked.`), res.text);
+    });
+
+    it('denies a signature whose chain ends in a root outside the trust store (406)', async () => {
+      const image = await pushed(registry(), 'harness');
+      const res = await check({ ...pod({ app: { ...image, digest: '' } }), trustPolicy: 'foreign' });
+      assert.equal(res.status, 406);
+      assert.match(res.text, /container "app" image .*: signature verification failed: .*; the signature's certificate chain does not lead/);
+    });
+  });
+}
+
+describe('request semantics', () => {
+  it('denies an image whose signing job was revoked, naming the job (406)', async () => {
+    const image = await pushed(harness.registry, 'harness');
+    assert.equal((await check(pod({ app: image }))).status, 200);
+    const { job } = await sign(harness, `${image.registry}/${image.path}@${image.digest}`);
+    assert.ok(job.jobArn);
+    const fresh = await pushed(harness.registry, 'none');
+    const signed = await sign(harness, `${fresh.registry}/${fresh.path}@${fresh.digest}`);
+    await revoke(harness, { jobArn: signed.job.jobArn });
+    const res = await check(pod({ app: fresh }));
+    assert.equal(res.status, 406);
+    assert.ok(res.text.includes(`revocation check failed: Resource(s) ${signed.job.jobArn} have been revoked.`), res.text);
+    assert.match(res.text, /sign the image again with an active profile/);
+  });
+
+  it('gives no patch for an image whose trust policy level is skip (200)', async () => {
+    const dir = join(harness.dir, `skip-${randomUUID().slice(0, 6)}`);
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'p.yaml'), trustPolicy('skipper', { scopes: ['*'], level: 'skip' }));
+    writeFileSync(join(dir, 'cm.yaml'), `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notation-plugin-config}\ndata: ${JSON.stringify(harness.pluginConfig)}\n`);
+    const skipping = await startLocalVerifier(dir);
+    try {
+      const image = await pushed(harness.registry, 'none');
+      const res = await check({ ...pod({ app: image }), trustPolicy: 'skipper' }, skipping.url);
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(res.json(), { verified: true, results: [] });
+    } finally {
+      await skipping.close();
+    }
+  });
+
+  it('verifies only the images imageReferences selects', async () => {
+    const signed = await pushed(harness.registry, 'harness');
+    const unsigned = await pushed(harness.registryTagSchema, 'none');
+    const body = pod({ app: signed, sidecar: unsigned }, { imageReferences: [`${harness.registry}/*`] });
+    const res = await check(body);
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual((res.json().results as unknown[]).length, 1);
+    assert.equal(((res.json().results as { path: string }[])[0] ?? { path: '' }).path, '/spec/containers/0/image');
+    const all = await check({ ...body, imageReferences: [] });
+    assert.equal(all.status, 406, 'an empty list selects every image');
+  });
+
+  it('takes the trust policy from the request, else DEFAULT_TRUST_POLICY, and names an unknown one', async () => {
+    const image = await pushed(harness.registry, 'harness');
+    const { trustPolicy: _unused, ...withoutPolicy } = pod({ app: image });
+    assert.equal((await check(withoutPolicy)).status, 200, 'DEFAULT_TRUST_POLICY=tenant-a trusts the harness profile');
+    assert.equal((await check({ ...withoutPolicy, trustPolicy: 'tenant-b' })).status, 406, 'tenant-b trusts another profile');
+    const unknown = await check({ ...withoutPolicy, trustPolicy: 'nope' });
+    assert.equal(unknown.status, 400);
+    assert.match(unknown.text, /no trust policy named "nope" is loaded \(loaded: "foreign", "revocable-a", "revocable-b", "tenant-a", "tenant-b"\)/);
+  });
+
+  it('denies a tag moved to an unsigned image after its first verification (no stale pass)', async () => {
+    const image = await pushed(harness.registry, 'harness', 'moving');
+    const body = pod({ app: { registry: image.registry, path: image.path, tag: 'moving' } });
+    assert.equal((await check(body)).status, 200);
+    assert.equal((await check(body)).status, 200, 'second time from the cache');
+    const { digest: moved } = await push(`${image.registry}/${image.path}:moving`);
+    const res = await check(body);
+    assert.equal(res.status, 406);
+    assert.ok(res.text.includes(`(${moved}): no notation signature found`), res.text);
+  });
+
+  it('runs notation once for eight containers of one image, and reports every failing image in order', async () => {
+    const image = await pushed(harness.registry, 'harness');
+    const before = verifier.runner.runs;
+    const eight = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`c${i}`, image]));
+    const res = await check(pod(eight));
+    assert.equal(res.status, 200);
+    assert.equal((res.json().results as unknown[]).length, 8);
+    assert.equal(verifier.runner.runs - before, 1);
+
+    const bad = await pushed(harness.registry, 'none');
+    const mixed = {
+      images: {
+        initContainers: { zinit: info(bad, '/spec/initContainers/0/image') },
+        containers: { b: info(bad, '/spec/containers/1/image'), a: info(image, '/spec/containers/0/image') },
+      },
+      trustPolicy: 'tenant-a',
+    };
+    const denied = await check(mixed);
+    assert.equal(denied.status, 406);
+    const lines = denied.text.trim().split('\n');
+    assert.equal(lines.length, 2);
+    assert.match(lines[0] ?? '', /^container "b" image /);
+    assert.match(lines[1] ?? '', /^init container "zinit" image /);
+  });
+});
+
+describe('a hung notation', () => {
+  it('is killed at its timeout, with the plugin it started, and the image could not be verified (503)', async () => {
+    const dir = join(harness.dir, 'policies');
+    const hung = await startLocalVerifier(dir, ['--notationTimeoutSeconds=2', '--cacheEnabled=false']);
+    const image = await pushed(harness.registry, 'harness');
+    harness.signer?.setFault('revocation-hang');
+    try {
+      const started = Date.now();
+      const res = await check(pod({ app: image }), hung.url);
+      assert.equal(res.status, 503, res.text);
+      assert.match(res.text, /could not be verified: notation did not finish within 2000 ms and was stopped/);
+      assert.ok(Date.now() - started < 10_000);
+      assert.equal(hung.runner.live.size, 0);
+      // Nothing that ran with this verifier's notation configuration is left.
+      const leftovers = readdirSync('/proc').filter((pid) => {
+        if (!/^\d+$/.test(pid)) return false;
+        try {
+          const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+          const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2];
+          return state !== 'Z' && [...hung.store.current?.policies.values() ?? []].some((p) => environ.includes(`NOTATION_CONFIG=${p.configDir}`));
+        } catch {
+          return false;
+        }
+      });
+      assert.deepEqual(leftovers, []);
+    } finally {
+      harness.signer?.setFault(null);
+      await hung.close();
+    }
+  });
+});
