@@ -96,8 +96,8 @@ export class RequestAuthenticator {
 }
 
 function describeApiError(err: unknown): string {
-  if (typeof err === 'object' && err !== null && 'code' in err && typeof (err as { code: unknown }).code === 'number') {
-    const code = (err as { code: number }).code;
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'number') {
+    const code = err.code;
     if (code === 403) return 'the verifier is not allowed to create TokenReviews (bind its service account to system:auth-delegator)';
     return `HTTP ${code}`;
   }

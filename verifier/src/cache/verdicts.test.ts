@@ -29,13 +29,13 @@ describe('VerdictCache', () => {
   it('never stores could-not-verify, and expires denials sooner than successes', async () => {
     let now = 1_000;
     const cache = new VerdictCache({ ...options, clock: { now: () => now } });
-    await cache.getOrCompute('u', async () => verdict('could-not-verify'));
+    await cache.getOrCompute('u', () => Promise.resolve(verdict('could-not-verify')));
     assert.equal(cache.size, 0);
-    await cache.getOrCompute('d', async () => verdict('denied'));
-    await cache.getOrCompute('v', async () => verdict('verified'));
+    await cache.getOrCompute('d', () => Promise.resolve(verdict('denied')));
+    await cache.getOrCompute('v', () => Promise.resolve(verdict('verified')));
     const sourceAt = async (key: string, ms: number) => {
       now = 1_000 + ms;
-      return (await cache.getOrCompute(key, async () => verdict('verified'))).source;
+      return (await cache.getOrCompute(key, () => Promise.resolve(verdict('verified')))).source;
     };
     assert.equal(await sourceAt('d', 4_900), 'l1');
     assert.equal(await sourceAt('d', 5_100), 'computed', 'a denial is forgotten after negativeTtlSeconds');
@@ -45,14 +45,14 @@ describe('VerdictCache', () => {
 
   it('is bounded by maxEntries', async () => {
     const cache = new VerdictCache(options);
-    for (let i = 0; i < 10; i++) await cache.getOrCompute(`k${i}`, async () => verdict('verified'));
+    for (let i = 0; i < 10; i++) await cache.getOrCompute(`k${i}`, () => Promise.resolve(verdict('verified')));
     assert.equal(cache.size, 3);
   });
 
   it('computes every time when disabled', async () => {
     const cache = new VerdictCache({ ...options, enabled: false });
     let calls = 0;
-    for (let i = 0; i < 3; i++) await cache.getOrCompute('k', async () => (calls++, verdict('verified')));
+    for (let i = 0; i < 3; i++) await cache.getOrCompute('k', () => (calls++, Promise.resolve(verdict('verified'))));
     assert.equal(calls, 3);
   });
 });

@@ -8,7 +8,7 @@ describe('parseBody', () => {
   });
 
   it('rejects empty, non-JSON and non-object bodies with a reason', () => {
-    assert.throws(() => parseBody(''), /the body is empty/);
+    assert.throws(() => parseBody(''), /the body must be a JSON object/);
     assert.throws(() => parseBody('{"images":'), /not valid JSON/);
     assert.throws(() => parseBody('[1]'), /must be a JSON object/);
     assert.throws(() => parseBody('null'), /must be a JSON object/);

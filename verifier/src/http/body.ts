@@ -25,7 +25,7 @@ export function assertDepth(text: string, max = MAX_DEPTH): void {
 }
 
 export function parseBody(text: string): unknown {
-  if (text.trim() === '') throw new VERIFIER_ERR_BAD_REQUEST('the body is empty; send the JSON request object');
+  if (text.trim() === '') throw new VERIFIER_ERR_BAD_REQUEST('the body must be a JSON object with an "images" field');
   assertDepth(text);
   let value: unknown;
   try {

@@ -1,7 +1,7 @@
 // The request listener: POST /checkimages (DESIGN.md §3). Fastify with a compiled request schema,
 // a body parser that takes JSON whatever the Content-Type, authentication before the body is read,
 // a deadline per request, load shedding, and one log line per request.
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import underPressure from '@fastify/under-pressure';
 import type { Logger } from 'pino';
 import { KnaError, Outcome } from '@kna/shared';
@@ -58,7 +58,8 @@ function sendText(reply: FastifyReply, status: number, text: string, retryAfterS
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const serverOptions: FastifyServerOptions & { https?: { key: string | Buffer; cert: string | Buffer } } = {
     loggerInstance: options.logger,
-    disableRequestLogging: true,
+    // One line per request is written by the route itself, with the outcome.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxRequestBytes,
     // Kyverno's apiCall waits up to its webhook timeout; give up on the socket a little after our own deadline.
     requestTimeout: options.requestTimeoutMs + 5_000,
@@ -90,7 +91,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.setSchemaErrorFormatter((errors, dataVar) => {
     const first = errors[0];
     const path = first ? `/${dataVar === 'body' ? '' : `${dataVar}/`}${first.instancePath.replace(/^\//, '')}` : '/';
-    const detail = first?.keyword === 'additionalProperties' ? `unknown field ${JSON.stringify(first.params.additionalProperty)}` : (first?.message ?? 'invalid');
+    if (path === '/' && first?.keyword === 'type') {
+      // No body at all (Fastify does not run the parser on an empty one) or a JSON scalar.
+      return new KnaError('VERIFIER_ERR_BAD_REQUEST', Outcome.BadRequest, 'invalid request: the body must be a JSON object with an "images" field');
+    }
+    const detail = first?.message ?? 'invalid';
     return new KnaError('VERIFIER_ERR_BAD_REQUEST', Outcome.BadRequest, `invalid request: ${path === '/' ? '(body)' : path} ${detail}`);
   });
 

@@ -117,10 +117,11 @@ function message(err: unknown): string {
 }
 
 export async function checkImages(deps: PipelineDeps, request: CheckImagesRequest, signal: AbortSignal): Promise<PipelineResult> {
+  // The request's own problems first (bad images), then the trust policy it names.
+  const images = requestedImages(request);
   const bundle = deps.bundle();
   const policy = selectPolicy(bundle, request.trustPolicy, deps.defaultTrustPolicy);
   const pluginConfig = bundle?.pluginConfig ?? {};
-  const images = requestedImages(request);
 
   // One verification per distinct image reference, shared by every container that uses it.
   const verifications = new Map<string, Promise<ImageVerification>>();

@@ -1,0 +1,236 @@
+// The request listener with the pipeline's edges replaced (no registry, no notation): status codes,
+// messages for bad input, authentication, and a property test that no body can hurt the server.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { pino } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { KnaError, Outcome } from '@kna/shared';
+import { BundleStore } from '../bundle/store.js';
+import { VerdictCache } from '../cache/verdicts.js';
+import { RequestAuthenticator, type TokenReviewer } from '../auth/tokenReview.js';
+import { FailureKind, VerifyOutcome } from '../notation/classify.js';
+import type { VerifyRequest, VerifyResult } from '../notation/runner.js';
+import { buildServer } from './server.js';
+
+const DIGEST = `sha256:${'ab'.repeat(32)}`;
+const workDir = mkdtempSync(join(tmpdir(), 'server-test-'));
+const store = new BundleStore({ workDir });
+store.install(
+  {
+    apiVersion: 'bundle.notation.nirmata.io/v1',
+    version: 'b'.repeat(64),
+    pluginConfig: {},
+    trustStores: {},
+    trustPolicies: {
+      tp: {
+        version: 'c'.repeat(64),
+        trustStores: [],
+        document: { version: '1.0', trustPolicies: [{ name: 's', registryScopes: ['*'], signatureVerification: { level: 'skip' }, trustStores: [], trustedIdentities: [] }] },
+      },
+    },
+  },
+  'test',
+);
+
+/** notation stand-in: images whose repository contains "unsigned" are denied, "down" cannot be verified. */
+function fakeNotation(request: VerifyRequest): Promise<VerifyResult> {
+  const base = { warnings: [], durationMs: 1, exitCode: 0, stderr: '' };
+  if (request.reference.includes('unsigned')) return Promise.resolve({ ...base, outcome: VerifyOutcome.Denied, kind: FailureKind.Unsigned, reason: 'no notation signature found' });
+  if (request.reference.includes('down')) return Promise.resolve({ ...base, outcome: VerifyOutcome.CouldNotVerify, kind: FailureKind.Infrastructure, reason: 'registry unavailable' });
+  return Promise.resolve({ ...base, outcome: VerifyOutcome.Verified, kind: FailureKind.None, reason: 'signature verified' });
+}
+
+async function server(options: { authenticator?: RequestAuthenticator; maxRequestBytes?: number } = {}): Promise<FastifyInstance> {
+  return buildServer({
+    pipeline: {
+      bundle: () => store.current,
+      // A digest per repository, so outcomes of different stand-in images do not share cache entries.
+      resolver: { resolveDigest: (ref) => Promise.resolve({ digest: ref.repository === 'team/app' ? DIGEST : `sha256:${createHash('sha256').update(ref.repository).digest('hex')}` }) },
+      notation: { verify: fakeNotation },
+      cache: new VerdictCache({ enabled: true, maxEntries: 100, ttlSeconds: 60, negativeTtlSeconds: 1 }),
+    },
+    ...(options.authenticator && { authenticator: options.authenticator }),
+    answer: { onInfraError: 'deny', retryAfterSeconds: 5 },
+    requestTimeoutMs: 5_000,
+    maxRequestBytes: options.maxRequestBytes ?? 65_536,
+    logger: pino({ level: 'silent' }),
+  });
+}
+
+const image = (path: string, extra: Record<string, unknown> = {}) => ({ registry: 'reg.example.com', path, tag: 'v1', jsonPointer: '/spec/containers/0/image', ...extra });
+const valid = { images: { containers: { app: image('team/app') } }, trustPolicy: 'tp' };
+
+let app: FastifyInstance;
+before(async () => {
+  app = await server();
+});
+after(async () => {
+  await app.close();
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+async function post(body: string, headers: Record<string, string> = {}, target = app) {
+  const res = await target.inject({ method: 'POST', url: '/checkimages', payload: body, headers });
+  return { status: res.statusCode, text: res.body, type: res.headers['content-type'] ?? '' };
+}
+
+describe('POST /checkimages input handling', () => {
+  it('answers a valid request without a Content-Type, tolerating a trailing newline', async () => {
+    const res = await post(`${JSON.stringify(valid)}\n`);
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(JSON.parse(res.text), { verified: true, results: [{ op: 'replace', path: '/spec/containers/0/image', value: `reg.example.com/team/app@${DIGEST}` }] });
+    assert.equal((await post(JSON.stringify(valid), { 'content-type': 'text/plain' })).status, 200);
+  });
+
+  it('ignores unknown keys and the metadata field (never trusted)', async () => {
+    const res = await post(JSON.stringify({ ...valid, namespace: 'x', metadata: JSON.stringify({ 'reg.example.com/team/unsigned:v1': true }), images: { containers: { app: image('team/unsigned', { extra: 1 }) } } }));
+    assert.equal(res.status, 406, 'metadata cannot mark an image verified');
+  });
+
+  const cases: [string, string, RegExp][] = [
+    ['malformed JSON', '{"images": {', /^invalid request: the body is not valid JSON: /],
+    ['an empty body', '', /^invalid request: the body must be a JSON object/],
+    ['a JSON array', '[]', /must be a JSON object/],
+    ['a wrong type', JSON.stringify({ images: { containers: { app: image('team/app', { tag: 5 }) } } }), /^invalid request: \/images\/containers\/app\/tag must be string/],
+    ['a missing images field', JSON.stringify({ trustPolicy: 'tp' }), /^invalid request: \(body\) must have required property 'images'/],
+    ['no image at all', JSON.stringify({ images: { containers: {}, initContainers: {} }, trustPolicy: 'tp' }), /at least one image must be provided/],
+    ['deep nesting', `{"images":${'['.repeat(5000)}${']'.repeat(5000)}}`, /more than 64 levels deep/],
+    ['a repository with ../', JSON.stringify({ ...valid, images: { containers: { app: image('../etc/passwd') } } }), /^invalid request: \/images\/containers\/app: invalid image reference/],
+    ['an upper-case repository', JSON.stringify({ ...valid, images: { containers: { app: image('Team/App') } } }), /\/images\/containers\/app: invalid image reference/],
+    ['a bad digest', JSON.stringify({ ...valid, images: { containers: { app: image('team/app', { digest: 'sha256:xyz' }) } } }), /invalid image reference/],
+    ['imageReferences of the wrong type', JSON.stringify({ ...valid, imageReferences: 'x' }), /^invalid request: \/imageReferences must be array/],
+    ['a condition without a key', JSON.stringify({ ...valid, attestations: [{ imageReference: '*', type: [{ name: 'sbom', conditions: { all: [{ operator: 'Equals', value: 1 }] } }] }] }), /must have required property 'key'/],
+    ['an attestation without a name', JSON.stringify({ ...valid, attestations: [{ imageReference: '*', type: [{}] }] }), /must have required property 'name'/],
+    ['an unknown mode', JSON.stringify({ ...valid, mode: 'yolo' }), /\/mode must be equal to one of the allowed values/],
+  ];
+  for (const [what, body, message] of cases) {
+    it(`rejects ${what} with 400 and says what is wrong`, async () => {
+      const res = await post(body);
+      assert.equal(res.status, 400, res.text);
+      assert.match(String(res.type), /^text\/plain/);
+      assert.match(res.text, message);
+    });
+  }
+
+  it('rejects a body above the limit with 413', async () => {
+    const res = await post(JSON.stringify({ ...valid, pad: 'x'.repeat(70_000) }));
+    assert.equal(res.status, 413);
+    assert.match(res.text, /larger than 65536 bytes/);
+  });
+
+  it('answers 405 to other methods and 404 to other paths', async () => {
+    const get = await app.inject({ method: 'GET', url: '/checkimages' });
+    assert.equal(get.statusCode, 405);
+    assert.equal(get.headers.allow, 'POST');
+    assert.equal((await app.inject({ method: 'POST', url: '/other', payload: '{}' })).statusCode, 404);
+  });
+
+  it('names an unknown trust policy and a missing one', async () => {
+    const unknown = await post(JSON.stringify({ ...valid, trustPolicy: 'nope' }));
+    assert.equal(unknown.status, 400);
+    assert.match(unknown.text, /no trust policy named "nope" is loaded \(loaded: "tp"\)/);
+    const missing = await post(JSON.stringify({ images: valid.images }));
+    assert.equal(missing.status, 400);
+    assert.match(missing.text, /no trust policy specified/);
+  });
+
+  it('answers 503 with Retry-After when an image could not be verified, and 200 with a warning when allowed', async () => {
+    const body = { ...valid, images: { containers: { app: image('team/down') } } };
+    const res = await app.inject({ method: 'POST', url: '/checkimages', payload: JSON.stringify(body) });
+    assert.equal(res.statusCode, 503);
+    assert.equal(res.headers['retry-after'], '5');
+    const allowed = await post(JSON.stringify({ ...body, onInfraError: 'allow' }));
+    assert.equal(allowed.status, 200);
+    const json = JSON.parse(allowed.text) as { results: unknown[]; warnings: string[] };
+    assert.deepEqual(json.results, []);
+    assert.match(json.warnings[0] ?? '', /^allowed by onInfraError=allow: container "app" image reg.example.com\/team\/down:v1/);
+  });
+
+  it('never turns a denial into an allow', async () => {
+    const body = { ...valid, onInfraError: 'allow', images: { containers: { a: image('team/down'), b: image('team/unsigned') } } };
+    assert.equal((await post(JSON.stringify(body))).status, 406);
+  });
+
+  it('answers 200 with the verdict in audit mode', async () => {
+    const res = await post(JSON.stringify({ ...valid, mode: 'audit', images: { containers: { app: image('team/unsigned') } } }));
+    assert.equal(res.status, 200);
+    const json = JSON.parse(res.text) as { verified: boolean; message: string; reports: { outcome: string }[] };
+    assert.equal(json.verified, false);
+    assert.match(json.message, /no notation signature found/);
+    assert.equal(json.reports[0]?.outcome, 'denied');
+  });
+
+  it('stays healthy under thousands of generated bodies (property)', async () => {
+    const imageInfo = fc.record(
+      { registry: fc.oneof(fc.constant('reg.example.com'), fc.string()), path: fc.oneof(fc.constant('team/app'), fc.string()), tag: fc.oneof(fc.string(), fc.integer()), digest: fc.string(), jsonPointer: fc.string() },
+      { requiredKeys: [] },
+    );
+    const bodies = fc.oneof(
+      fc.string(),
+      fc.json({ depthSize: 'medium' }),
+      fc.record({ images: fc.oneof(fc.anything(), fc.record({ containers: fc.dictionary(fc.string({ maxLength: 20 }), imageInfo, { maxKeys: 4 }) })), trustPolicy: fc.oneof(fc.constant('tp'), fc.anything()), imageReferences: fc.anything(), attestations: fc.anything(), mode: fc.anything() }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+    );
+    await fc.assert(
+      fc.asyncProperty(bodies, async (body) => {
+        const res = await post(body);
+        assert.ok([200, 400, 406, 413, 503].includes(res.status), `status ${res.status} for ${body.slice(0, 200)}: ${res.text}`);
+        if (res.status !== 200) assert.match(String(res.type), /^text\/plain/);
+      }),
+      { numRuns: 3000 },
+    );
+    assert.equal((await post(JSON.stringify(valid))).status, 200, 'still answers a valid request');
+  });
+});
+
+describe('authentication', () => {
+  const reviews: string[] = [];
+  const reviewer: TokenReviewer = {
+    review(token) {
+      reviews.push(token);
+      if (token === 'explode') return Promise.reject(Object.assign(new Error('boom'), { code: 500 }));
+      if (token === 'kyverno') return Promise.resolve({ authenticated: true, username: 'system:serviceaccount:kyverno:kyverno-admission-controller' });
+      if (token === 'someone') return Promise.resolve({ authenticated: true, username: 'system:serviceaccount:default:someone' });
+      return Promise.resolve({ authenticated: false });
+    },
+  };
+  let secured: FastifyInstance;
+  before(async () => {
+    secured = await server({ authenticator: new RequestAuthenticator({ reviewer, allowedUsers: ['system:serviceaccount:kyverno:kyverno-admission-controller'], audiences: [] }) });
+  });
+  after(() => secured.close());
+
+  it('401 without a token, with a non-bearer header, and with a token TokenReview rejects', async () => {
+    for (const headers of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer forged' }]) {
+      const res = await post(JSON.stringify(valid), headers, secured);
+      assert.equal(res.status, 401, JSON.stringify(headers));
+    }
+  });
+
+  it('403 for an authenticated user that is not allowed, naming it', async () => {
+    const res = await post(JSON.stringify(valid), { authorization: 'Bearer someone' }, secured);
+    assert.equal(res.status, 403);
+    assert.match(res.text, /"system:serviceaccount:default:someone" is not allowed/);
+  });
+
+  it('200 for an allowed user, reviewing a token once while it is cached', async () => {
+    reviews.length = 0;
+    for (let i = 0; i < 3; i++) assert.equal((await post(JSON.stringify(valid), { authorization: 'Bearer kyverno' }, secured)).status, 200);
+    assert.deepEqual(reviews, ['kyverno']);
+  });
+
+  it('503 when TokenReview itself fails, and the body of an unauthenticated call is never read', async () => {
+    const res = await post(JSON.stringify(valid), { authorization: 'Bearer explode' }, secured);
+    assert.equal(res.status, 503);
+    assert.match(res.text, /could not review the bearer token/);
+    assert.equal((await post('{not json', {}, secured)).status, 401);
+  });
+
+  it('classifies coded errors by outcome', () => {
+    assert.equal(new KnaError('X', Outcome.Denied, 'm').outcome, 'denied');
+  });
+});
