@@ -7,3 +7,6 @@ export * from './trust-policy/index.js';
 export * from './bundle/index.js';
 export * from './manifests/index.js';
 export * from './wildcard/index.js';
+export * from './jmespath/index.js';
+export * from './conditions/index.js';
+export * from './units/index.js';
