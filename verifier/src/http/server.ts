@@ -24,7 +24,11 @@ export interface ServerOptions {
   readonly metrics?: VerifierMetrics;
   /** TLS options for HTTPS (absent = plain HTTP). */
   readonly https?: { key: string | Buffer; cert: string | Buffer };
-  /** Shed load (503) above these; defaults suit a 1-2 CPU pod. */
+  /**
+   * Shed load (503 + Retry-After) above these; 0 disables one. Default: only an event loop delayed by
+   * more than a second. Utilisation is off by default because a verifier serving cached answers at
+   * full speed runs near 100% utilisation and is healthy.
+   */
   readonly pressure?: { maxEventLoopDelayMs?: number; maxEventLoopUtilization?: number; maxHeapUsedBytes?: number };
 }
 
@@ -73,7 +77,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   await app.register(underPressure, {
     maxEventLoopDelay: options.pressure?.maxEventLoopDelayMs ?? 1_000,
-    maxEventLoopUtilization: options.pressure?.maxEventLoopUtilization ?? 0.98,
+    maxEventLoopUtilization: options.pressure?.maxEventLoopUtilization ?? 0,
     maxHeapUsedBytes: options.pressure?.maxHeapUsedBytes ?? 0,
     retryAfter: 5,
     message: 'the verifier is overloaded; retry shortly',
