@@ -114,7 +114,7 @@ async function main(): Promise<void> {
       '--reviewKyvernoToken=false',
       `--health-probe-bind-address=127.0.0.1:${probePort}`,
       '--metrics-bind-address=0',
-      '--logLevel=warn',
+      '--logLevel=error',
     ];
     console.log(`verifier ${args.slice(4).join(' ')}`);
     verifier = spawn(process.execPath, args, {
@@ -144,7 +144,7 @@ async function main(): Promise<void> {
       console.log(`HTTP ${response.status}\n${body.trim()}`);
       console.log(`\n→ ${meaning}`);
     }
-    console.log(`\n${bold('Demo finished.')} The README explains how to run the same against a cluster.`);
+    console.log(`\n${bold('Demo finished.')} README.md explains the request and answers, the flags, and the harness used here.`);
   } finally {
     if (verifier?.pid !== undefined) await stopGroup(verifier.pid);
     await harness.stop();
