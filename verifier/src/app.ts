@@ -19,6 +19,8 @@ import { VerifierMetrics } from './metrics.js';
 import { NotationRunner } from './notation/runner.js';
 import { RequestAuthenticator, kubernetesTokenReviewer } from './auth/tokenReview.js';
 import { registryAccess } from './pipeline/registryAccess.js';
+import type { SignatureVerifier } from './pipeline/checkImages.js';
+import { ReferrerAttestationVerifier } from './attestations/verifier.js';
 
 export interface StartOptions {
   readonly flags: Flags;
@@ -165,22 +167,31 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
     const pair = loadServingPair(flags.tlsCertFile, flags.tlsKeyFile);
     https = { key: pair.key, cert: pair.cert };
   }
+  const notation: SignatureVerifier = {
+    verify: async (request) => {
+      const result = await runner.verify(request);
+      metrics.observeNotation(result.outcome, result.durationMs);
+      if (flags.debug) log.debug({ reference: request.reference, outcome: result.outcome, stderr: result.stderr }, 'notation verify');
+      return result;
+    },
+  };
   const app = await buildServer({
     pipeline: {
       bundle: () => store.current,
       resolver: registry.resolver,
-      notation: {
-        verify: async (request) => {
-          const result = await runner.verify(request);
-          metrics.observeNotation(result.outcome, result.durationMs);
-          if (flags.debug) log.debug({ reference: request.reference, outcome: result.outcome, stderr: result.stderr }, 'notation verify');
-          return result;
-        },
-      },
+      notation,
       cache,
       credentials: registry.notationCredentials,
       insecureRegistry: registry.insecure,
       defaultTrustPolicy: env.DEFAULT_TRUST_POLICY,
+      attestations: new ReferrerAttestationVerifier({
+        registry: registry.client,
+        notation,
+        cache,
+        credentials: registry.notationCredentials,
+        insecureRegistry: registry.insecure,
+        maxPayloadBytes: flags.maxAttestationBytes,
+      }),
     },
     ...(authenticator && { authenticator }),
     answer: { onInfraError: flags.onInfraError, retryAfterSeconds: 5 },

@@ -81,6 +81,11 @@ export const FLAGS = {
   kubeconfig: { type: 'string', default: '', help: 'Kubeconfig for TokenReview (default: KUBECONFIG, ~/.kube/config or in-cluster).' },
   pullSecretsDir: { type: 'string', default: '/etc/kyverno-notation-aws/pull-secrets', help: 'Where --imagePullSecrets are mounted.' },
   maxRequestBytes: { type: 'int', default: 1_048_576, help: 'Largest accepted request body.' },
+  maxAttestationBytes: {
+    type: 'int',
+    default: 4_194_304,
+    help: 'Largest attestation payload (the referrer\'s layer) read, and largest once gzip-decompressed; a larger one is denied.',
+  },
 } as const satisfies Record<string, FlagSpec>;
 
 export type FlagName = keyof typeof FLAGS;

@@ -7,6 +7,7 @@
 import { KnaError, Outcome, pinnedReference, type ImageReference } from '@kna/shared';
 import { imageKey, type CacheSource, type Verdict, type VerdictCache } from '../cache/verdicts.js';
 import type { LoadedBundle, LoadedPolicy } from '../bundle/store.js';
+import { validateAttestations } from '../attestations/validate.js';
 import { VERIFIER_ERR_NOT_READY, VERIFIER_ERR_NO_TRUST_POLICY, VERIFIER_ERR_UNKNOWN_TRUST_POLICY } from '../errors.js';
 import type { CheckImagesRequest } from '../http/requestSchema.js';
 import { FailureKind, VerifyOutcome } from '../notation/classify.js';
@@ -22,7 +23,7 @@ export interface SignatureVerifier {
   verify(request: VerifyRequest): Promise<VerifyResult>;
 }
 
-/** Verifies the attestations requested for one verified image (DESIGN.md §7); absent until wired. */
+/** Verifies the attestations requested for one verified image (DESIGN.md §7; attestations/verifier.ts). */
 export interface AttestationVerifier {
   verify(input: AttestationInput): Promise<AttestationOutcome>;
 }
@@ -117,8 +118,9 @@ function message(err: unknown): string {
 }
 
 export async function checkImages(deps: PipelineDeps, request: CheckImagesRequest, signal: AbortSignal): Promise<PipelineResult> {
-  // The request's own problems first (bad images), then the trust policy it names.
+  // The request's own problems first (bad images, malformed attestations), then the trust policy it names.
   const images = requestedImages(request);
+  validateAttestations(request.attestations);
   const bundle = deps.bundle();
   const policy = selectPolicy(bundle, request.trustPolicy, deps.defaultTrustPolicy);
   const pluginConfig = bundle?.pluginConfig ?? {};

@@ -1,0 +1,43 @@
+// Which attestations one image must carry (original-service.md §6.1): every `attestations[]` entry whose
+// `imageReference` (a Kyverno wildcard) matches the image as written in the pod contributes its types;
+// the same type named by several entries (or twice in one) is one requirement whose condition blocks are
+// all ANDed (§6.4 "all blocks must pass").
+import { wildcardMatch, type AnyAllConditions } from '@kna/shared';
+import type { AnyAllSpec, AttestationSpec } from '../http/requestSchema.js';
+
+export interface RequiredAttestation {
+  /** The referrer's artifactType, matched exactly (case-sensitive). */
+  readonly type: string;
+  /** Condition blocks, ANDed; none = the referrer must only exist and be signed. */
+  readonly conditions: readonly AnyAllConditions[];
+}
+
+/**
+ * The original appended a block only when it had at least one `any` or `all` condition, so `{}` or
+ * `{"any": []}` constrain nothing (whereas Kyverno alone would fail an empty `any`); a block with
+ * conditions keeps its empty list and its Kyverno meaning.
+ */
+function constraining(block: AnyAllSpec): boolean {
+  return (block.any?.length ?? 0) > 0 || (block.all?.length ?? 0) > 0;
+}
+
+/**
+ * The attestations `imageReference` (the image as written: `<registry>/<path>:<tag>` or `…@<digest>`)
+ * must carry, in the order the request first names each type.
+ */
+export function requiredAttestations(attestations: readonly AttestationSpec[], imageReference: string): RequiredAttestation[] {
+  const byType = new Map<string, AnyAllConditions[]>();
+  for (const entry of attestations) {
+    if (!wildcardMatch(entry.imageReference, imageReference)) continue;
+    for (const { name, conditions } of entry.type) {
+      let blocks = byType.get(name);
+      if (!blocks) {
+        blocks = [];
+        byType.set(name, blocks);
+      }
+      const given = conditions === undefined ? [] : Array.isArray(conditions) ? conditions : [conditions];
+      for (const block of given) if (constraining(block)) blocks.push(block);
+    }
+  }
+  return [...byType].map(([type, conditions]) => ({ type, conditions }));
+}

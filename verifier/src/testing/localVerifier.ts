@@ -1,0 +1,138 @@
+// Test helpers for end-to-end /checkimages tests: TrustPolicy/TrustStore manifests for a policy
+// directory, a local-mode verifier started in-process against the signing harness (real notation, the
+// AWS Signer plugin, the fake AWS Signer API), and the requests Kyverno would send.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { toolsEnv, type Harness } from '@kna/e2e';
+import { parseFlags } from '../config/flags.js';
+import { startVerifier, type RunningVerifier } from '../app.js';
+
+function indent(text: string, by: string): string {
+  return text
+    .trim()
+    .split('\n')
+    .map((l) => `${by}${l}`)
+    .join('\n');
+}
+
+export function trustStoreManifest(name: string, pem: string): string {
+  return `apiVersion: notation.nirmata.io/v1alpha1
+kind: TrustStore
+metadata: {name: ${name}}
+spec:
+  trustStoreName: ${name}
+  type: signingAuthority
+  caBundle: |
+${indent(pem, '    ')}
+`;
+}
+
+export interface StatementSpec {
+  readonly scopes: readonly string[];
+  /** Default strict. */
+  readonly level?: string;
+  /** Trust store name; default harness-root. */
+  readonly store?: string;
+  /** Trusted signing profile ARNs. */
+  readonly identities: readonly string[];
+}
+
+export function trustPolicyManifest(name: string, statement: StatementSpec): string {
+  const level = statement.level ?? 'strict';
+  const skip = level === 'skip';
+  return `apiVersion: notation.nirmata.io/v1alpha1
+kind: TrustPolicy
+metadata: {name: ${name}}
+spec:
+  version: "1.0"
+  trustPolicyName: ${name}
+  trustPolicies:
+    - name: ${name}-statement
+      registryScopes: ${JSON.stringify(statement.scopes)}
+      signatureVerification: {level: ${level}}
+      trustStores: ${JSON.stringify(skip ? [] : [`signingAuthority:${statement.store ?? 'harness-root'}`])}
+      trustedIdentities: ${JSON.stringify(skip ? [] : statement.identities)}
+`;
+}
+
+export function pluginConfigMapManifest(config: Readonly<Record<string, string>>): string {
+  return `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notation-plugin-config}\ndata: ${JSON.stringify(config)}\n`;
+}
+
+/**
+ * Writes a policy directory under the harness's directory (removed with it): the harness root as trust
+ * store `harness-root`, the plugin ConfigMap, and one strict TrustPolicy per name trusting the harness
+ * profile for every scope, plus `extra` files.
+ */
+export function writePolicyDir(harness: Harness, name: string, options: { policies: readonly string[]; extra?: Record<string, string> }): string {
+  const dir = join(harness.dir, name);
+  mkdirSync(dir);
+  const files: Record<string, string> = {
+    'stores.yaml': trustStoreManifest('harness-root', readFileSync(harness.rootCert, 'utf8')),
+    'plugin.yaml': pluginConfigMapManifest(harness.pluginConfig),
+    ...Object.fromEntries(options.policies.map((p) => [`${p}.yaml`, trustPolicyManifest(p, { scopes: ['*'], identities: [harness.profileArn] })])),
+    ...options.extra,
+  };
+  for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text);
+  return dir;
+}
+
+/** The environment a local verifier needs to run notation and reach the fake AWS Signer API. */
+export function verifierEnv(harness: Harness, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const tools = toolsEnv();
+  return { PATH: tools.PATH, HOME: process.env.HOME, NOTATION_LIBEXEC: tools.NOTATION_LIBEXEC, ...harness.pluginEnv, ...extra };
+}
+
+/** A local-mode verifier on a free loopback port, without token review, probes or metrics. Close it in an after hook. */
+export async function startLocalVerifier(harness: Harness, policyDir: string, options: { flags?: readonly string[]; env?: NodeJS.ProcessEnv } = {}): Promise<RunningVerifier> {
+  const { flags } = parseFlags([
+    '--local',
+    `--policyDir=${policyDir}`,
+    '--httpPort=0',
+    '--bindAddress=127.0.0.1',
+    '--reviewKyvernoToken=false',
+    '--health-probe-bind-address=0',
+    '--metrics-bind-address=0',
+    ...(options.flags ?? []),
+  ]);
+  return startVerifier({ flags, env: verifierEnv(harness, options.env), logger: pino({ level: 'silent' }) });
+}
+
+export interface PodImage {
+  readonly registry: string;
+  readonly path: string;
+  readonly tag?: string;
+  readonly digest?: string;
+}
+
+/** Kyverno's `images` entry for one container. */
+export function imageInfo(image: PodImage, pointer: string): Record<string, string> {
+  return {
+    registry: image.registry,
+    path: image.path,
+    name: image.path.split('/').at(-1) ?? image.path,
+    ...(image.tag !== undefined && image.tag !== '' && { tag: image.tag }),
+    ...(image.digest !== undefined && image.digest !== '' && { digest: image.digest }),
+    jsonPointer: pointer,
+  };
+}
+
+/** A /checkimages body for a pod with these containers (in order), plus `extra` top-level fields. */
+export function podRequest(images: Record<string, PodImage>, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const containers = Object.fromEntries(Object.entries(images).map(([name, image], i) => [name, imageInfo(image, `/spec/containers/${i}/image`)]));
+  return { images: { containers }, ...extra };
+}
+
+export interface CheckResponse {
+  readonly status: number;
+  readonly text: string;
+  json(): Record<string, unknown>;
+}
+
+/** POST /checkimages as Kyverno does (no Content-Type). */
+export async function postCheckImages(url: string, body: unknown): Promise<CheckResponse> {
+  const res = await fetch(`${url}/checkimages`, { method: 'POST', body: JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, text, json: () => JSON.parse(text) as Record<string, unknown> };
+}
