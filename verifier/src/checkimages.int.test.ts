@@ -5,10 +5,18 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { pino } from 'pino';
-import { createSigningChain, push, revoke, sign, startHarness, toolsEnv, type Harness } from '@kna/e2e';
-import { parseFlags } from './config/flags.js';
-import { startVerifier, type RunningVerifier } from './app.js';
+import { createSigningChain, push, revoke, sign, startHarness, type Harness } from '@kna/e2e';
+import type { RunningVerifier } from './app.js';
+import {
+  imageInfo as info,
+  pluginConfigMapManifest,
+  podRequest,
+  postCheckImages,
+  startLocalVerifier as startVerifierFor,
+  trustPolicyManifest,
+  trustStoreManifest,
+  type PodImage,
+} from './testing/localVerifier.js';
 
 let harness: Harness;
 let verifier: RunningVerifier;
@@ -17,64 +25,14 @@ let otherRoot: string;
 const OTHER_PROFILE = () => harness.profileArn.replace(/HarnessProfile$/, 'OtherProfile');
 const REVOCABLE_PROFILE = (policy: string) => harness.profileArn.replace(/HarnessProfile$/, policy.replace('-', '_'));
 
-function indent(text: string, by: string): string {
-  return text
-    .trim()
-    .split('\n')
-    .map((l) => `${by}${l}`)
-    .join('\n');
-}
-
-function trustStore(name: string, pem: string): string {
-  return `apiVersion: notation.nirmata.io/v1alpha1
-kind: TrustStore
-metadata: {name: ${name}}
-spec:
-  trustStoreName: ${name}
-  type: signingAuthority
-  caBundle: |
-${indent(pem, '    ')}
-`;
-}
-
 function trustPolicy(name: string, statement: { scopes: string[]; level?: string; store?: string; identities?: string[] }): string {
-  const level = statement.level ?? 'strict';
-  const skip = level === 'skip';
-  return `apiVersion: notation.nirmata.io/v1alpha1
-kind: TrustPolicy
-metadata: {name: ${name}}
-spec:
-  version: "1.0"
-  trustPolicyName: ${name}
-  trustPolicies:
-    - name: ${name}-statement
-      registryScopes: ${JSON.stringify(statement.scopes)}
-      signatureVerification: {level: ${level}}
-      trustStores: ${JSON.stringify(skip ? [] : [`signingAuthority:${statement.store ?? 'harness-root'}`])}
-      trustedIdentities: ${JSON.stringify(skip ? [] : (statement.identities ?? [harness.profileArn]))}
-`;
+  return trustPolicyManifest(name, { ...statement, identities: statement.identities ?? [harness.profileArn] });
 }
 
-interface PodImage {
-  registry: string;
-  path: string;
-  tag?: string;
-  digest?: string;
-}
-
-function info(image: PodImage, pointer: string) {
-  return { registry: image.registry, path: image.path, name: image.path.split('/').at(-1), ...(image.tag && { tag: image.tag }), ...(image.digest && { digest: image.digest }), jsonPointer: pointer };
-}
-
-async function check(body: unknown, url = verifier.url): Promise<{ status: number; text: string; json: () => Record<string, unknown> }> {
-  const res = await fetch(`${url}/checkimages`, { method: 'POST', body: JSON.stringify(body) });
-  const text = await res.text();
-  return { status: res.status, text, json: () => JSON.parse(text) as Record<string, unknown> };
-}
+const check = (body: unknown, url = verifier.url) => postCheckImages(url, body);
 
 function pod(images: Record<string, PodImage>, extra: Record<string, unknown> = {}) {
-  const containers = Object.fromEntries(Object.entries(images).map(([name, image], i) => [name, info(image, `/spec/containers/${i}/image`)]));
-  return { images: { containers }, trustPolicy: 'tenant-a', ...extra };
+  return podRequest(images, { trustPolicy: 'tenant-a', ...extra });
 }
 
 async function pushed(registry: string, signed: 'harness' | 'other' | 'none', tag = 'v1'): Promise<PodImage & { digest: string }> {
@@ -84,23 +42,8 @@ async function pushed(registry: string, signed: 'harness' | 'other' | 'none', ta
   return { registry, path, tag, digest };
 }
 
-function testEnv(): NodeJS.ProcessEnv {
-  const tools = toolsEnv();
-  return { PATH: tools.PATH, HOME: process.env.HOME, NOTATION_LIBEXEC: tools.NOTATION_LIBEXEC, DEFAULT_TRUST_POLICY: 'tenant-a', ...harness.pluginEnv };
-}
-
-async function startLocalVerifier(policyDir: string, extraFlags: string[] = []): Promise<RunningVerifier> {
-  const { flags } = parseFlags([
-    '--local',
-    `--policyDir=${policyDir}`,
-    '--httpPort=0',
-    '--bindAddress=127.0.0.1',
-    '--reviewKyvernoToken=false',
-    '--health-probe-bind-address=0',
-    '--metrics-bind-address=0',
-    ...extraFlags,
-  ]);
-  return startVerifier({ flags, env: testEnv(), logger: pino({ level: 'silent' }) });
+function startLocalVerifier(policyDir: string, extraFlags: string[] = []): Promise<RunningVerifier> {
+  return startVerifierFor(harness, policyDir, { flags: extraFlags, env: { DEFAULT_TRUST_POLICY: 'tenant-a' } });
 }
 
 before(async () => {
@@ -109,12 +52,12 @@ before(async () => {
   const policyDir = join(harness.dir, 'policies');
   mkdirSync(policyDir);
   const files: Record<string, string> = {
-    'stores.yaml': [trustStore('harness-root', readFileSync(harness.rootCert, 'utf8')), trustStore('foreign-root', otherRoot)].join('---\n'),
+    'stores.yaml': [trustStoreManifest('harness-root', readFileSync(harness.rootCert, 'utf8')), trustStoreManifest('foreign-root', otherRoot)].join('---\n'),
     'tenant-a.yaml': trustPolicy('tenant-a', { scopes: ['*'] }),
     'tenant-b.yaml': trustPolicy('tenant-b', { scopes: ['*'], identities: [OTHER_PROFILE()] }),
     'foreign.yaml': trustPolicy('foreign', { scopes: ['*'], store: 'foreign-root' }),
     'revocable.yaml': ['revocable-a', 'revocable-b'].map((p) => trustPolicy(p, { scopes: ['*'], identities: [REVOCABLE_PROFILE(p)] })).join('---\n'),
-    'plugin.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notation-plugin-config}\ndata: ${JSON.stringify(harness.pluginConfig)}\n`,
+    'plugin.yaml': pluginConfigMapManifest(harness.pluginConfig),
   };
   for (const [file, text] of Object.entries(files)) writeFileSync(join(policyDir, file), text);
   verifier = await startLocalVerifier(policyDir);
@@ -196,7 +139,7 @@ describe('request semantics', () => {
     const dir = join(harness.dir, `skip-${randomUUID().slice(0, 6)}`);
     mkdirSync(dir);
     writeFileSync(join(dir, 'p.yaml'), trustPolicy('skipper', { scopes: ['*'], level: 'skip' }));
-    writeFileSync(join(dir, 'cm.yaml'), `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notation-plugin-config}\ndata: ${JSON.stringify(harness.pluginConfig)}\n`);
+    writeFileSync(join(dir, 'cm.yaml'), pluginConfigMapManifest(harness.pluginConfig));
     const skipping = await startLocalVerifier(dir);
     try {
       const image = await pushed(harness.registry, 'none');
