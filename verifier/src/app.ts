@@ -14,7 +14,7 @@ import { VerdictCache } from './cache/verdicts.js';
 import type { Flags } from './config/flags.js';
 import { VERIFIER_ERR_BAD_FLAG } from './errors.js';
 import { buildServer } from './http/server.js';
-import { loadServingPair, watchServingPair } from './http/tls.js';
+import { loadServingPair, watchServingPair, type ServingPair } from './http/tls.js';
 import { VerifierMetrics } from './metrics.js';
 import { NotationRunner } from './notation/runner.js';
 import { RequestAuthenticator, kubernetesTokenReviewer } from './auth/tokenReview.js';
@@ -125,6 +125,19 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
     : undefined;
   if (!authenticator) log.warn('token review is disabled (--reviewKyvernoToken=false): any caller can use the verifier');
 
+  let servingPair: ServingPair | undefined;
+  if (!plainHttp) {
+    try {
+      servingPair = loadServingPair(flags.tlsCertFile, flags.tlsKeyFile);
+    } catch (err) {
+      throw new VERIFIER_ERR_BAD_FLAG(
+        `cannot load the serving certificate (--tlsCertFile ${flags.tlsCertFile}, --tlsKeyFile ${flags.tlsKeyFile}): ` +
+          `${err instanceof Error ? err.message : String(err)}; mount the tls-pair Secret there, or serve plain HTTP with --notls`,
+      );
+    }
+  }
+
+  const registry = registryAccess({ flags, env });
   const metrics = new VerifierMetrics();
   const store = new BundleStore({ workDir, retainReplacedMs: (flags.verifyTimeoutSeconds + 30) * 1000 });
   store.on('loaded', (bundle) => {
@@ -145,7 +158,6 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
     : bundleDirSource(flags.bundleDir, store);
   source.refresh();
 
-  const registry = registryAccess({ flags, env });
   const runner = new NotationRunner({
     notationPath,
     libexecDir: libexec,
@@ -162,11 +174,6 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
     negativeTtlSeconds: flags.negativeCacheTTLSeconds,
   });
 
-  let https: { key: string; cert: string } | undefined;
-  if (!plainHttp) {
-    const pair = loadServingPair(flags.tlsCertFile, flags.tlsKeyFile);
-    https = { key: pair.key, cert: pair.cert };
-  }
   const notation: SignatureVerifier = {
     verify: async (request) => {
       const result = await runner.verify(request);
@@ -199,11 +206,34 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
     maxRequestBytes: flags.maxRequestBytes,
     logger: log,
     metrics,
-    ...(https && { https }),
+    ...(servingPair && { https: { key: servingPair.key, cert: servingPair.cert } }),
   });
-  await app.listen({ host: flags.bindAddress, port: plainHttp ? flags.httpPort : flags.httpsPort });
+  let draining = false;
+  const probes = Fastify({ logger: false });
+  probes.get('/livez', () => 'ok');
+  probes.get('/healthz', () => 'ok');
+  probes.get('/readyz', async (_req, reply) => {
+    const problems = [...(store.current ? [] : ['no trust policy bundle loaded']), ...(draining ? ['shutting down'] : [])];
+    if (problems.length > 0) return reply.code(503).send(problems.join('; '));
+    return 'ok';
+  });
+  const metricsApp = Fastify({ logger: false });
+  metricsApp.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  const probeBind = bindAddress('health-probe-bind-address', flags['health-probe-bind-address']);
+  const metricsBind = bindAddress('metrics-bind-address', flags['metrics-bind-address']);
+  try {
+    await app.listen({ host: flags.bindAddress, port: plainHttp ? flags.httpPort : flags.httpsPort });
+    if (probeBind) await probes.listen(probeBind);
+    if (metricsBind) await metricsApp.listen(metricsBind);
+  } catch (err) {
+    // A port in use: leave nothing running behind the error.
+    source.close();
+    store.close();
+    await Promise.all([app.close(), probes.close(), metricsApp.close()]);
+    throw err;
+  }
   const tlsWatch =
-    https &&
+    servingPair &&
     watchServingPair(
       {
         certFile: flags.tlsCertFile,
@@ -214,25 +244,8 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
         },
         onError: (err) => log.error({ err: err.message }, 'serving certificate not reloaded; the previous one keeps serving'),
       },
-      loadServingPair(flags.tlsCertFile, flags.tlsKeyFile),
+      servingPair,
     );
-
-  let draining = false;
-  const probes = Fastify({ logger: false });
-  probes.get('/livez', () => 'ok');
-  probes.get('/healthz', () => 'ok');
-  probes.get('/readyz', async (_req, reply) => {
-    const problems = [...(store.current ? [] : ['no trust policy bundle loaded']), ...(draining ? ['shutting down'] : [])];
-    if (problems.length > 0) return reply.code(503).send(problems.join('; '));
-    return 'ok';
-  });
-  const probeBind = bindAddress('health-probe-bind-address', flags['health-probe-bind-address']);
-  if (probeBind) await probes.listen(probeBind);
-
-  const metricsApp = Fastify({ logger: false });
-  metricsApp.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
-  const metricsBind = bindAddress('metrics-bind-address', flags['metrics-bind-address']);
-  if (metricsBind) await metricsApp.listen(metricsBind);
 
   const url = listenUrl(app, plainHttp ? 'http' : 'https');
   log.info({ url, local: flags.local, workDir, notation: notationPath, signerPlugins: libexec }, 'verifier listening');

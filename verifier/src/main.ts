@@ -6,7 +6,9 @@ import { helpText, parseFlags } from './config/flags.js';
 import { createLogger, startVerifier } from './app.js';
 import { runConditionsCommand } from './cli/conditions.js';
 
-async function main(argv: string[]): Promise<number> {
+async function main(args: string[]): Promise<number> {
+  // `pnpm verifier -- --flag` hands the separator through.
+  const argv = args[0] === '--' ? args.slice(1) : args;
   if (argv[0] === 'conditions') return runConditionsCommand(argv.slice(1), { stdout: process.stdout, stderr: process.stderr });
   const parsed = parseFlags(argv);
   if (parsed.help) {
