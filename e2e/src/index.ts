@@ -3,7 +3,6 @@
 // A real Kubernetes API server (etcd + kube-apiserver) for tests: see kube/testing.ts.
 export {
   eventually,
-  sharedTestControlPlane,
   startTestControlPlane,
   useTestControlPlane,
   withNamespace,

@@ -20,6 +20,7 @@ import {
 import { answers, startProcess } from './processes.js';
 import { startReferrersRegistry, startTagSchemaRegistry } from './registries.js';
 import { REPO_ROOT } from './tools-env.js';
+import { KUBE_USAGE, kubeDown, kubeUp } from '../kube/cli.js';
 
 const USAGE = `usage: pnpm -s harness <command>
 
@@ -32,6 +33,7 @@ const USAGE = `usage: pnpm -s harness <command>
                                       push a referrer of <ref> (optionally signed); prints its digest reference last
   revoke --profile ARN | --job ARN    make the fake Signer report the profile or job as revoked
   down                                stop everything 'up' started and remove its directory
+${KUBE_USAGE}
 
 Commands after 'up' find the harness through HARNESS_DIR (set by the eval).`;
 
@@ -178,6 +180,14 @@ async function main(argv: string[]): Promise<void> {
         ...(values.profile !== undefined && { profileArn: values.profile }),
       });
       console.log(result.reference);
+      return;
+    }
+    case 'kube': {
+      // A test control plane (etcd + kube-apiserver), independent of the signing harness.
+      const sub = positionals[0];
+      if (sub === 'up') console.log(await kubeUp(values.dir));
+      else if (sub === 'down') console.log(await kubeDown(values.dir));
+      else fail(`kube needs 'up' or 'down'\n${USAGE}`);
       return;
     }
     case 'revoke': {
