@@ -14,7 +14,7 @@ import { isAlive } from '../harness/processes.js';
 import { REPO_ROOT } from '../harness/tools-env.js';
 import { kubectl } from './clients.js';
 import { readControlPlaneState, startControlPlane, stopControlPlane, type ControlPlane } from './controlPlane.js';
-import { KUBE_ERR_DIR_IN_USE, KUBE_ERR_NOT_READY } from './errors.js';
+import { KUBE_ERR_DIR_IN_USE, KUBE_ERR_DIR_NOT_EMPTY, KUBE_ERR_NOT_READY } from './errors.js';
 import { eventually } from './testing.js';
 
 const run = promisify(execFile);
@@ -120,12 +120,16 @@ describe('test control planes', () => {
     assert.deepEqual(processesMentioning(dir), []);
   });
 
-  it('refuse a directory that already holds one', async () => {
+  it('refuse a directory that already holds one, or anything else (it is removed on stop)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kna-kube-busy-'));
     after(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, 'state.json'), '{}');
     await assert.rejects(startControlPlane({ dir }), KUBE_ERR_DIR_IN_USE);
     assert.equal(readFileSync(join(dir, 'state.json'), 'utf8'), '{}', 'the other control plane must be left alone');
+    rmSync(join(dir, 'state.json'));
+    writeFileSync(join(dir, 'notes.txt'), 'mine');
+    await assert.rejects(startControlPlane({ dir }), KUBE_ERR_DIR_NOT_EMPTY);
+    assert.equal(readFileSync(join(dir, 'notes.txt'), 'utf8'), 'mine');
   });
 
   it('start in the background with `harness kube up` and stop with `harness kube down`', async () => {

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { ProcessStartError, answers, freePort, isAlive, startOnFreePort, startProcess, stopGroup, type RunningProcess } from '../harness/processes.js';
 import { toolPath } from '../harness/tools-env.js';
-import { KUBE_ERR_DIR_IN_USE, KUBE_ERR_NOT_READY, KUBE_ERR_NO_STATE } from './errors.js';
+import { KUBE_ERR_DIR_IN_USE, KUBE_ERR_DIR_NOT_EMPTY, KUBE_ERR_NOT_READY, KUBE_ERR_NO_STATE } from './errors.js';
 import { createClusterCa, createServiceAccountKey, loadClusterCa, type ClientCertOptions, type KeyPairPem } from './pki.js';
 
 /** The issuer kubeadm clusters use; also the default API audience (what a token without one is for). */
@@ -28,7 +28,10 @@ const STATE_FILE = 'state.json';
 const KILL_GRACE_MS = 0;
 
 export interface ControlPlaneOptions {
-  /** Directory for PKI, etcd data, logs and kubeconfigs; a fresh temporary one by default. Removed on stop. */
+  /**
+   * Directory for PKI, etcd data, logs and kubeconfigs: absent or empty, since it is removed on stop.
+   * A fresh temporary one by default.
+   */
   readonly dir?: string;
   /** --service-account-issuer; DEFAULT_ISSUER by default. */
   readonly issuer?: string;
@@ -133,7 +136,9 @@ function threadsRunning(pid: number): boolean {
 /** Kills a process group at once and resolves when its leader has fully exited (its ports are free). */
 async function kill(pid: number): Promise<void> {
   await stopGroup(pid, KILL_GRACE_MS);
-  while (threadsRunning(pid)) await sleep(10);
+  // Bounded: a thread stuck in the kernel (uninterruptible I/O) must not hang the caller for ever.
+  const deadline = Date.now() + 10_000;
+  while (threadsRunning(pid) && Date.now() < deadline) await sleep(10);
 }
 
 function writeSecret(path: string, content: string): void {
@@ -143,7 +148,8 @@ function writeSecret(path: string, content: string): void {
 /** GET over TLS trusting `ca`; resolves the status (0 when nothing answers). */
 function httpsStatus(url: string, ca: string): Promise<number> {
   return new Promise((done) => {
-    const req = request(url, { ca, timeout: 2_000 }, (res) => {
+    // No keep-alive agent: a probe must not leave connections to the API server open.
+    const req = request(url, { ca, agent: false, timeout: 2_000 }, (res) => {
       res.resume();
       res.on('end', () => done(res.statusCode ?? 0));
     });
@@ -232,6 +238,8 @@ async function startEtcd(etcd: string, dir: string, options: ControlPlaneOptions
     } catch (err) {
       last = err;
       if (!(err instanceof ProcessStartError) || !/address already in use/i.test(err.logTail)) throw notReady('etcd', err);
+      // The failed member may have bootstrapped its data directory with the lost peer URL.
+      rmSync(join(dir, 'etcd'), { recursive: true, force: true });
     }
   }
   throw notReady('etcd', last);
@@ -275,7 +283,11 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   // Before anything is created, so that a missing build leaves nothing behind.
   const etcdPath = toolPath('etcd');
   const apiServerPath = toolPath('kube-apiserver');
-  if (options.dir !== undefined && existsSync(join(options.dir, STATE_FILE))) throw new KUBE_ERR_DIR_IN_USE(resolve(options.dir));
+  if (options.dir !== undefined && existsSync(options.dir)) {
+    // The directory is removed on stop, so it must hold nothing of anyone else's (think `--dir .`).
+    if (existsSync(join(options.dir, STATE_FILE))) throw new KUBE_ERR_DIR_IN_USE(resolve(options.dir));
+    if (readdirSync(options.dir).length > 0) throw new KUBE_ERR_DIR_NOT_EMPTY(resolve(options.dir));
+  }
   const dir = resolve(options.dir ?? mkdtempSync(join(tmpdir(), 'kna-kube-')));
   const pkiDir = join(dir, 'pki');
   mkdirSync(pkiDir, { recursive: true });

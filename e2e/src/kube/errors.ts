@@ -33,6 +33,12 @@ export const KUBE_ERR_DIR_IN_USE: CodedError<[dir: string]> = defineError(
   (dir: string) => `${dir} already holds a test control plane; stop it with 'pnpm -s harness kube down --dir ${dir}' or pick another --dir`,
 );
 
+export const KUBE_ERR_DIR_NOT_EMPTY: CodedError<[dir: string]> = defineError(
+  'KNA_E2E_KUBE_ERR_DIR_NOT_EMPTY',
+  Outcome.Configuration,
+  (dir: string) => `${dir} is not empty: a test control plane removes its directory when it stops, so give it a new or empty one`,
+);
+
 export const KUBE_ERR_COMMAND: CodedError<[command: string, status: string, stderr: string]> = defineError(
   'KNA_E2E_KUBE_ERR_COMMAND',
   Outcome.Internal,
