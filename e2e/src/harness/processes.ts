@@ -2,7 +2,7 @@
 // each runs in its own process group so that stopping it also stops whatever it started, and each is
 // stopped when the process that started it exits, unless it was started to outlive it (`harness up`).
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, readFileSync, existsSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, readdirSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -20,19 +20,33 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Whether `pid` runs; a zombie (killed, not yet reaped by its new parent) counts as gone. */
+/**
+ * Whether `pid` still runs. A killed process whose threads have all become zombies (waiting for a
+ * parent, often PID 1, to reap it) counts as gone; one with any live thread does not, because a Go
+ * program's other threads can keep its listening sockets open for a moment after the main thread died.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+  let tasks: string[];
   try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] !== 'Z';
+    tasks = readdirSync(`/proc/${pid}/task`);
   } catch {
     // No /proc (not Linux): signal 0 succeeded, so it runs. (If it just exited, the next poll sees it.)
     return true;
   }
+  return tasks.some((task) => {
+    try {
+      // "<tid> (<comm>) <state> …": the command name may itself contain ") ".
+      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+      return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Signals the whole process group led by `pid` (ignores a group that is already gone). */
@@ -44,13 +58,17 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** Stops a process group: SIGTERM, then SIGKILL after `graceMs`; resolves once the leader is gone. */
+/**
+ * Stops a process group: SIGTERM, then SIGKILL after `graceMs`; resolves once every thread of the
+ * leader has exited (so its ports are free), or after 10 more seconds for a thread stuck in the kernel.
+ */
 export async function stopGroup(pid: number, graceMs = 3_000): Promise<void> {
   signalGroup(pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
+  let deadline = Date.now() + graceMs;
   while (isAlive(pid) && Date.now() < deadline) await sleep(25);
   signalGroup(pid, 'SIGKILL');
-  while (isAlive(pid)) await sleep(10);
+  deadline = Date.now() + 10_000;
+  while (isAlive(pid) && Date.now() < deadline) await sleep(10);
 }
 
 const ownedGroups = new Set<number>();

@@ -7,9 +7,8 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
-import { ProcessStartError, answers, freePort, isAlive, startOnFreePort, startProcess, stopGroup, type RunningProcess } from '../harness/processes.js';
+import { ProcessStartError, answers, freePort, startOnFreePort, startProcess, stopGroup, type RunningProcess } from '../harness/processes.js';
 import { toolPath } from '../harness/tools-env.js';
 import { KUBE_ERR_DIR_IN_USE, KUBE_ERR_DIR_NOT_EMPTY, KUBE_ERR_NOT_READY, KUBE_ERR_NO_STATE } from './errors.js';
 import { createClusterCa, createServiceAccountKey, loadClusterCa, type ClientCertOptions, type KeyPairPem } from './pki.js';
@@ -111,34 +110,9 @@ export function kubeconfigYaml(options: KubeconfigOptions): string {
   });
 }
 
-/**
- * Whether any thread of `pid` still runs. A Go program's main thread can already show as a zombie
- * while its other threads are still exiting and still hold its listening sockets (the kernel closes a
- * process's files only when its last thread exits), so "the leader is a zombie" is not "the ports are
- * free". On Linux, a thread group is gone once /proc/<pid>/task holds nothing but a zombie leader.
- */
-function threadsRunning(pid: number): boolean {
-  let tasks: string[];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    // No such process (or no /proc: fall back to the signal-0 test).
-    return existsSync('/proc/self/task') ? false : isAlive(pid);
-  }
-  if (tasks.length > 1) return true;
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 /** Kills a process group at once and resolves when its leader has fully exited (its ports are free). */
 async function kill(pid: number): Promise<void> {
   await stopGroup(pid, KILL_GRACE_MS);
-  // Bounded: a thread stuck in the kernel (uninterruptible I/O) must not hang the caller for ever.
-  const deadline = Date.now() + 10_000;
-  while (threadsRunning(pid) && Date.now() < deadline) await sleep(10);
 }
 
 function writeSecret(path: string, content: string): void {

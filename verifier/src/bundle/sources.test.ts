@@ -51,6 +51,12 @@ function kubeletWrite(dir: string, text: string, generation: number): void {
   }
 }
 
+function currentOf(s: BundleStore): LoadedBundle {
+  const bundle = s.current;
+  assert.ok(bundle, 'a bundle is loaded');
+  return bundle;
+}
+
 function nextLoad(s: BundleStore): Promise<LoadedBundle> {
   return new Promise((resolve) => s.once('loaded', resolve));
 }
@@ -67,8 +73,9 @@ describe('bundleDirSource', () => {
     const source = bundleDirSource(mount, s, { pollMs: 60_000, debounceMs: 10 });
     try {
       assert.equal(source.refresh(), true);
-      assert.equal(s.current?.version, first.bundle.version);
-      const a = s.current?.policies.get('a');
+      const loadedFirst = currentOf(s);
+      assert.equal(loadedFirst.version, first.bundle.version);
+      const a = loadedFirst.policies.get('a');
       assert.ok(a);
       assert.deepEqual(JSON.parse(readFileSync(join(a.configDir, 'trustpolicy.json'), 'utf8')), first.bundle.trustPolicies.a?.document);
       assert.deepEqual(readdirSync(join(a.configDir, 'truststore/x509/signingAuthority/ts')), ['cert-0.pem']);
@@ -77,11 +84,11 @@ describe('bundleDirSource', () => {
       const loaded = nextLoad(s);
       kubeletWrite(mount, second.text, 2);
       assert.equal((await loaded).version, second.bundle.version, 'the watcher picked up the swap');
-      assert.notEqual(s.current?.policies.get('a')?.version, a.version, 'a changed policy gets a new version');
+      assert.notEqual(currentOf(s).policies.get('a')?.version, a.version, 'a changed policy gets a new version');
 
       kubeletWrite(mount, second.text.replace('"1.0"', '"2.0"'), 3);
       source.refresh();
-      assert.equal(s.current?.version, second.bundle.version, 'the broken bundle did not replace the good one');
+      assert.equal(currentOf(s).version, second.bundle.version, 'the broken bundle did not replace the good one');
       assert.match(rejected.at(-1) ?? '', /bundle from .* rejected: /);
     } finally {
       source.close();
