@@ -5,7 +5,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import underPressure from '@fastify/under-pressure';
 import type { Logger } from 'pino';
 import { KnaError, Outcome } from '@kna/shared';
-import { checkImages, type PipelineDeps } from '../pipeline/checkImages.js';
+import { checkImages, type PipelineDeps, type PipelineResult } from '../pipeline/checkImages.js';
 import { answer, type AnswerOptions } from '../pipeline/answer.js';
 import type { RequestAuthenticator } from '../auth/tokenReview.js';
 import { parseBody } from './body.js';
@@ -127,14 +127,23 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.post('/checkimages', { schema: { body: checkImagesRequestSchema } }, async (request, reply) => {
     const started = performance.now();
     const body = request.body as CheckImagesRequest;
-    const deadline = AbortSignal.timeout(options.requestTimeoutMs);
-    const closed = new AbortController();
+    // One controller, aborted by the deadline or by the caller going away, and a timer cleared with the
+    // answer. Not AbortSignal.timeout + AbortSignal.any: on Node 20 the pair costs ~50 µs per request
+    // and keeps a timer and weak references alive for the whole budget after the answer; replacing it
+    // took ~15% off the CPU of a cached answer (docs/benchmarks.md).
+    const cancel = new AbortController();
+    const deadline = setTimeout(() => cancel.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), options.requestTimeoutMs);
     // The response's 'close' before it finished means the caller went away (the request's own 'close'
     // fires as soon as its body has been read).
     reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) closed.abort(new Error('client closed the connection'));
+      if (!reply.raw.writableFinished) cancel.abort(new Error('client closed the connection'));
     });
-    const result = await checkImages(options.pipeline, body, AbortSignal.any([deadline, closed.signal]));
+    let result: PipelineResult;
+    try {
+      result = await checkImages(options.pipeline, body, cancel.signal);
+    } finally {
+      clearTimeout(deadline);
+    }
     const mode = body.mode ?? 'enforce';
     const answered = answer(result, { ...options.answer, mode, onInfraError: body.onInfraError ?? options.answer.onInfraError });
     const durationMs = performance.now() - started;
