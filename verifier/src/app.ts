@@ -137,8 +137,12 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
     }
   }
 
-  const registry = registryAccess({ flags, env });
   const metrics = new VerifierMetrics();
+  const registry = registryAccess({
+    flags,
+    env,
+    observer: { onResponse: (_host, operation, status, durationMs) => metrics.observeRegistry(operation, status, durationMs) },
+  });
   const store = new BundleStore({ workDir, retainReplacedMs: (flags.verifyTimeoutSeconds + 30) * 1000 });
   store.on('loaded', (bundle) => {
     metrics.observeBundle('loaded', bundle.version);

@@ -213,7 +213,7 @@ describe('request semantics', () => {
 describe('a hung notation', () => {
   it('is killed at its timeout, with the plugin it started, and the image could not be verified (503)', async () => {
     const dir = join(harness.dir, 'policies');
-    const hung = await startLocalVerifier(dir, ['--notationTimeoutSeconds=2', '--cacheEnabled=false']);
+    const hung = await startLocalVerifier(dir, ['--notationTimeoutSeconds=2', '--cacheEnabled=false', '--metrics-bind-address=127.0.0.1:0']);
     const image = await pushed(harness.registry, 'harness');
     harness.signer?.setFault('revocation-hang');
     try {
@@ -235,6 +235,12 @@ describe('a hung notation', () => {
         }
       });
       assert.deepEqual(leftovers, []);
+
+      const metrics = await (await fetch(`${hung.metricsUrl ?? ''}/metrics`)).text();
+      assert.match(metrics, /^kna_checkimages_requests_total\{status="503"\} 1$/m);
+      assert.match(metrics, /^kna_notation_verify_duration_seconds_count\{outcome="could-not-verify"\} 1$/m);
+      assert.match(metrics, /^kna_registry_request_duration_seconds_count\{operation="resolve",status="200"\} [1-9]/m);
+      assert.match(metrics, /^kna_image_verifications_total\{outcome="could-not-verify",kind="infrastructure",cache="disabled"\} 1$/m);
     } finally {
       harness.signer?.setFault(null);
       await hung.close();

@@ -11,6 +11,7 @@ export class VerifierMetrics {
   readonly #notationDuration: Histogram<'outcome'>;
   readonly #bundleLoads: Counter<'result'>;
   readonly #bundleInfo: Gauge<'version'>;
+  readonly #registry: Histogram<'operation' | 'status'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
@@ -46,6 +47,13 @@ export class VerifierMetrics {
       labelNames: ['result'],
       registers: [this.registry],
     });
+    this.#registry = new Histogram({
+      name: 'kna_registry_request_duration_seconds',
+      help: 'Registry requests of the verifier by operation and HTTP status (0 = no answer), time to the response headers',
+      labelNames: ['operation', 'status'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
     this.#bundleInfo = new Gauge({
       name: 'kna_bundle_info',
       help: 'The bundle being served (value 1, version label)',
@@ -62,6 +70,11 @@ export class VerifierMetrics {
 
   observeNotation(outcome: string, durationMs: number): void {
     this.#notationDuration.observe({ outcome }, durationMs / 1000);
+  }
+
+  /** The registry client's observer (operations and status codes: bounded labels; hosts are left out). */
+  observeRegistry(operation: string, status: number, durationMs: number): void {
+    this.#registry.observe({ operation, status: String(status) }, durationMs / 1000);
   }
 
   observeBundle(result: 'loaded' | 'rejected', version?: string): void {
