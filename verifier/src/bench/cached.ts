@@ -1,0 +1,127 @@
+// Target 1 (DESIGN.md §12): cached /checkimages for a 3-container pod against a bare Fastify route
+// that answers the same JSON, at 50 concurrent connections; throughput ratio and p99. Each round also
+// runs every server with one connection, for the latency of a server that is not loaded.
+//
+// Three servers, each in its own process, loaded in turn by autocannon in another process, round
+// after round (the order rotates so no server always runs after the same one):
+//   bare      the yardstick: a Fastify route that answers the verifier's exact response bytes;
+//   verifier  the real verifier in local mode: every request resolves each container's tag with the
+//             verifier's own registry client (DESIGN.md §6: one resolution per image per request),
+//             then hits the cache; notation does not run once the cache is warm (checked);
+//   standins  the same listener, pipeline, cache, metrics and logger with the registry replaced by an
+//             instant stand-in: the verifier's own cost, without the registry round trips.
+import { join } from 'node:path';
+import type { Fixtures } from './fixtures.js';
+import { podRequest, pushSigned, timedCheck } from './fixtures.js';
+import { runLoad, type MeasuredLoad } from './loadClient.js';
+import type { BenchOptions, BenchReport } from './report.js';
+import { startServer, type ServerProcess } from './servers.js';
+import { formatSummary, ratios, summarize } from './stats.js';
+
+const CONNECTIONS = 50;
+/** Connections of the second measurement: one request at a time, the latency of a server that is not loaded. */
+const UNLOADED_CONNECTIONS = 1;
+const UNLOADED_SECONDS = 3;
+
+export async function benchCached(fixtures: Fixtures, options: BenchOptions & { durationSeconds: number }): Promise<BenchReport> {
+  const { log, dir } = options;
+  const images = await pushSigned(fixtures, 'cached', 3);
+  const body = podRequest(images);
+  const servers: Record<'bare' | 'verifier' | 'standins', ServerProcess | undefined> = { bare: undefined, verifier: undefined, standins: undefined };
+  try {
+    const verifier = await startServer({ kind: 'verifier', flags: fixtures.verifierFlags, env: fixtures.verifierEnv }, join(dir, 'cached-verifier.log'), { nodeArgs: options.serverNodeArgs });
+    servers.verifier = verifier;
+    const prime = await timedCheck(verifier.url, body);
+    if (prime.status !== 200) throw new Error(`the verifier did not verify the pod (${prime.status}): ${prime.text}`);
+    log(`cached: primed the cache in ${prime.ms.toFixed(0)} ms (${(await verifier.stats()).notationRuns} notation runs); response ${prime.text.length} bytes`);
+    const standins = await startServer({ kind: 'standins', flags: [] }, join(dir, 'cached-standins.log'), { nodeArgs: options.serverNodeArgs });
+    servers.standins = standins;
+    const standinAnswer = await timedCheck(standins.url, body);
+    if (standinAnswer.status !== 200 || standinAnswer.text.length !== prime.text.length) {
+      throw new Error(`the stand-in server answered ${standinAnswer.status} with ${standinAnswer.text.length} bytes, not ${prime.text.length}`);
+    }
+    const bare = await startServer({ kind: 'bare', responseBody: prime.text }, join(dir, 'cached-bare.log'), { nodeArgs: options.serverNodeArgs });
+    servers.bare = bare;
+
+    const load = (server: ServerProcess, durationSeconds: number, connections = CONNECTIONS) => runLoad({ url: server.url, connections, durationSeconds, body }, server.pid);
+    for (const [name, server] of [['bare', bare], ['verifier', verifier], ['standins', standins]] as const) {
+      const warm = await load(server, 3);
+      log(`cached: warm-up ${name}: ${warm.rps.toFixed(0)} req/s`);
+    }
+    const runsBefore = (await verifier.stats()).notationRuns;
+
+    const order = ['bare', 'verifier', 'standins'] as const;
+    const measured: Record<(typeof order)[number], MeasuredLoad[]> = { bare: [], verifier: [], standins: [] };
+    const unloaded: Record<(typeof order)[number], MeasuredLoad[]> = { bare: [], verifier: [], standins: [] };
+    for (let round = 0; round < options.rounds; round++) {
+      for (let k = 0; k < order.length; k++) {
+        const name = order[(round + k) % order.length] ?? 'bare';
+        const server = servers[name];
+        if (!server) continue;
+        const m = await load(server, options.durationSeconds);
+        if (m.non2xx > 0 || m.errors > 0) throw new Error(`cached: ${name} answered ${m.non2xx} non-2xx and had ${m.errors} errors in round ${round + 1}`);
+        measured[name].push(m);
+        const r = await load(server, UNLOADED_SECONDS, UNLOADED_CONNECTIONS);
+        if (r.non2xx > 0 || r.errors > 0) throw new Error(`cached: ${name} answered ${r.non2xx} non-2xx and had ${r.errors} errors with one connection`);
+        unloaded[name].push(r);
+        log(
+          `cached: round ${round + 1} ${name}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, ` +
+            `server CPU ${(m.serverCpuSeconds / m.durationSeconds).toFixed(2)} cores, client CPU ${(m.clientCpuSeconds / m.durationSeconds).toFixed(2)} cores; ` +
+            `one connection: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms`,
+        );
+      }
+    }
+    const after = await verifier.stats();
+    const notationRunsDuringLoad = after.notationRuns - runsBefore;
+
+    const rps = (name: keyof typeof measured) => measured[name].map((m) => m.rps);
+    const p99 = (name: keyof typeof measured) => summarize(measured[name].map((m) => m.p99));
+    const ratio = summarize(ratios(rps('verifier'), rps('bare')));
+    const standinRatio = summarize(ratios(rps('standins'), rps('bare')));
+    const cores = (name: keyof typeof measured, side: 'serverCpuSeconds' | 'clientCpuSeconds') =>
+      summarize(measured[name].map((m) => m[side] / m.durationSeconds));
+    const row = (name: keyof typeof measured, label: string) =>
+      `| ${label} | ${formatSummary(summarize(rps(name)), 0)} | ${formatSummary(summarize(measured[name].map((m) => m.p50)))} | ${formatSummary(p99(name))} | ${formatSummary(cores(name, 'serverCpuSeconds'))} | ${formatSummary(cores(name, 'clientCpuSeconds'))} |`;
+    // Server CPU per answered request at saturation: the cost that throughput measures, without the
+    // noise of what else the machine runs (a server that gets less than a core answers less).
+    const cpuOf = (name: keyof typeof measured) => measured[name].map((m) => (m.serverCpuSeconds * 1e6) / (m.rps * m.durationSeconds));
+    const cpuPerRequest = (name: keyof typeof measured) => formatSummary(summarize(cpuOf(name)), 0);
+    const cpuRatio = summarize(ratios(cpuOf('bare'), cpuOf('verifier')));
+    const standinCpuRatio = summarize(ratios(cpuOf('bare'), cpuOf('standins')));
+    const unloadedRow = (name: keyof typeof measured, label: string) =>
+      `| ${label} | ${formatSummary(summarize(unloaded[name].map((m) => m.p50)))} | ${formatSummary(summarize(unloaded[name].map((m) => m.p99)))} | ${cpuPerRequest(name)} |`;
+    return {
+      name: 'cached',
+      target: 'cached /checkimages, 3-container pod: ≥ 50% of a bare Fastify route’s throughput; p99 < 5 ms at 50 connections',
+      verdicts: [
+        { clause: 'throughput ≥ 0.50 × bare Fastify', met: ratio.median >= 0.5, measured: `${formatSummary(ratio)} ×` },
+        { clause: 'p99 < 5 ms at 50 connections', met: p99('verifier').median < 5, measured: formatSummary(p99('verifier'), 2, ' ms') },
+      ],
+      details: [
+        `${options.rounds} rounds × ${options.durationSeconds} s per server, ${CONNECTIONS} connections, request ${body.length} bytes, response ${prime.text.length} bytes; medians (min–max):`,
+        '',
+        '| server | req/s | p50 ms | p99 ms | server CPU (cores) | load generator CPU (cores) |',
+        '|---|---|---|---|---|---|',
+        row('bare', 'bare Fastify route'),
+        row('verifier', 'verifier (real registry client)'),
+        row('standins', 'verifier, registry stand-in'),
+        '',
+        `The same servers with ${UNLOADED_CONNECTIONS} connection (one request at a time, ${UNLOADED_SECONDS} s per round), and the server CPU per request at saturation:`,
+        '',
+        '| server | p50 ms, one connection | p99 ms, one connection | server CPU µs per request (saturated) |',
+        '|---|---|---|---|',
+        unloadedRow('bare', 'bare Fastify route'),
+        unloadedRow('verifier', 'verifier (real registry client)'),
+        unloadedRow('standins', 'verifier, registry stand-in'),
+        '',
+        `Throughput ratio to bare, pairwise per round: verifier ${formatSummary(ratio)}; verifier with the registry stand-in ${formatSummary(standinRatio)}; ` +
+          `p99 with the stand-in ${formatSummary(p99('standins'), 2, ' ms')}.`,
+        `CPU-per-request ratio (bare ÷ server, the throughput ratio each would reach on an equal core): verifier ${formatSummary(cpuRatio)}; with the registry stand-in ${formatSummary(standinCpuRatio)}.`,
+        `notation runs during the measured load: ${notationRunsDuringLoad} (every answer came from the cache: ${after.cacheHits} hits, ${after.cacheMisses} misses in all).`,
+      ],
+      data: { measured, unloaded, ratio, cpuRatio, standinCpuRatio, standinRatio, notationRunsDuringLoad, requestBytes: body.length, responseBytes: prime.text.length },
+    };
+  } finally {
+    await Promise.all(Object.values(servers).flatMap((s) => (s ? [s.stop()] : [])));
+  }
+}

@@ -1,0 +1,185 @@
+// The real components the benchmarks of targets 1–3 run against: the signing harness (olareg with the
+// OCI referrers API, the fake AWS Signer API, notation + the AWS Signer plugin), images pushed and
+// signed through it, a local-mode trust policy for the verifier, and a bare `notation verify` with
+// the same trust policy, plugin configuration and registry.
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { push, sign, startHarness, toolPath, toolsEnv, type Harness } from '@kna/e2e';
+import { cpuSeconds } from './proc.js';
+
+/** The trust policy every benchmark request names (also the stand-in server's policy name). */
+export const POLICY = 'bench';
+const STORE = 'harness-root';
+
+export interface PodImage {
+  readonly registry: string;
+  readonly path: string;
+  readonly tag: string;
+  readonly digest: string;
+}
+
+export interface Fixtures {
+  readonly harness: Harness;
+  readonly policyDir: string;
+  /** Verifier flags (local mode) and environment, as the integration tests start it. */
+  readonly verifierFlags: readonly string[];
+  readonly verifierEnv: Readonly<Record<string, string>>;
+  /** NOTATION_CONFIG of the bare `notation verify`: the same trust policy document and root. */
+  readonly bareConfigDir: string;
+}
+
+/** The trust policy statement both the verifier (through the TrustPolicy CR) and bare notation use. */
+function statement(harness: Harness) {
+  return {
+    name: `${POLICY}-statement`,
+    registryScopes: ['*'],
+    signatureVerification: { level: 'strict' },
+    trustStores: [`signingAuthority:${STORE}`],
+    trustedIdentities: [harness.profileArn],
+  };
+}
+
+function indent(text: string, by: string): string {
+  return text
+    .trim()
+    .split('\n')
+    .map((l) => `${by}${l}`)
+    .join('\n');
+}
+
+export async function startFixtures(dir: string): Promise<Fixtures> {
+  const harness = await startHarness({ dir: join(dir, 'harness') });
+  const rootPem = readFileSync(harness.rootCert, 'utf8');
+  const s = statement(harness);
+
+  const policyDir = join(dir, 'policies');
+  mkdirSync(policyDir, { recursive: true });
+  writeFileSync(
+    join(policyDir, 'bench.yaml'),
+    `apiVersion: notation.nirmata.io/v1alpha1
+kind: TrustStore
+metadata: {name: ${STORE}}
+spec:
+  trustStoreName: ${STORE}
+  type: signingAuthority
+  caBundle: |
+${indent(rootPem, '    ')}
+---
+apiVersion: notation.nirmata.io/v1alpha1
+kind: TrustPolicy
+metadata: {name: ${POLICY}}
+spec:
+  version: "1.0"
+  trustPolicyName: ${POLICY}
+  trustPolicies:
+    - ${JSON.stringify(s)}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: notation-plugin-config}
+data: ${JSON.stringify(harness.pluginConfig)}
+`,
+  );
+
+  const bareConfigDir = join(dir, 'bare-notation');
+  const storeDir = join(bareConfigDir, 'truststore', 'x509', 'signingAuthority', STORE);
+  mkdirSync(storeDir, { recursive: true });
+  writeFileSync(join(storeDir, 'root.pem'), rootPem);
+  writeFileSync(join(bareConfigDir, 'trustpolicy.json'), JSON.stringify({ version: '1.0', trustPolicies: [s] }, null, 2));
+
+  const tools = toolsEnv();
+  const verifierEnv: Record<string, string> = {
+    PATH: tools.PATH,
+    HOME: process.env.HOME ?? dir,
+    NOTATION_LIBEXEC: tools.NOTATION_LIBEXEC,
+    DEFAULT_TRUST_POLICY: POLICY,
+    ...harness.pluginEnv,
+  };
+  const verifierFlags = [
+    '--local',
+    `--policyDir=${policyDir}`,
+    `--workDir=${join(dir, 'verifier-work')}`,
+    '--httpPort=0',
+    '--bindAddress=127.0.0.1',
+    '--reviewKyvernoToken=false',
+    '--health-probe-bind-address=0',
+    '--metrics-bind-address=0',
+  ];
+  mkdirSync(join(dir, 'verifier-work'), { recursive: true });
+  return { harness, policyDir, verifierFlags, verifierEnv, bareConfigDir };
+}
+
+/** Pushes `count` distinct random images under `prefix` and signs each through the AWS Signer plugin. */
+export async function pushSigned(fixtures: Fixtures, prefix: string, count: number): Promise<PodImage[]> {
+  const images: PodImage[] = [];
+  for (let i = 0; i < count; i++) {
+    const registry = fixtures.harness.registry;
+    const path = `bench/${prefix}-${i}`;
+    const { digest } = await push(`${registry}/${path}:v1`);
+    await sign(fixtures.harness, `${registry}/${path}@${digest}`);
+    images.push({ registry, path, tag: 'v1', digest });
+  }
+  return images;
+}
+
+/** The body Kyverno's apiCall sends for a pod with these containers (by tag, as pods are usually written). */
+export function podRequest(containers: readonly PodImage[]): string {
+  const entries = containers.map((image, i): [string, Record<string, string | undefined>] => [
+    `c${i}`,
+    { registry: image.registry, path: image.path, name: image.path.split('/').at(-1), tag: image.tag, jsonPointer: `/spec/containers/${i}/image` },
+  ]);
+  return JSON.stringify({ images: { containers: Object.fromEntries(entries) }, trustPolicy: POLICY });
+}
+
+export interface Timed {
+  readonly ms: number;
+  readonly status: number;
+  readonly text: string;
+}
+
+/** One /checkimages request, timed from this (client) process. */
+export async function timedCheck(url: string, body: string): Promise<Timed> {
+  const started = performance.now();
+  const res = await fetch(`${url}/checkimages`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+  const text = await res.text();
+  return { ms: performance.now() - started, status: res.status, text };
+}
+
+export interface BareRun {
+  readonly ms: number;
+  /** CPU seconds of notation and the plugin processes it ran. */
+  readonly cpuSeconds: number;
+  readonly code: number;
+  readonly output: string;
+}
+
+/**
+ * `notation verify <registry>/<path>@<digest> --plugin-config …`, as a user would type it (README,
+ * "To verify by hand"), with the plugin's environment and nothing else.
+ */
+export function bareNotationVerify(fixtures: Fixtures, image: PodImage): Promise<BareRun> {
+  const tools = toolsEnv();
+  const env = {
+    PATH: tools.PATH,
+    HOME: fixtures.bareConfigDir,
+    NOTATION_CONFIG: fixtures.bareConfigDir,
+    NOTATION_LIBEXEC: tools.NOTATION_LIBEXEC,
+    NOTATION_CACHE: join(fixtures.bareConfigDir, 'cache'),
+    ...fixtures.harness.pluginEnv,
+  };
+  const args = ['verify', `${image.registry}/${image.path}@${image.digest}`, ...Object.entries(fixtures.harness.pluginConfig).flatMap(([k, v]) => ['--plugin-config', `${k}=${v}`])];
+  const cpuBefore = cpuSeconds(process.pid).children;
+  const started = performance.now();
+  return new Promise((resolve) => {
+    execFile(toolPath('notation'), args, { env, timeout: 60_000 }, (err, stdout, stderr) => {
+      const ms = performance.now() - started;
+      resolve({
+        ms,
+        cpuSeconds: cpuSeconds(process.pid).children - cpuBefore,
+        code: err ? (typeof err.code === 'number' ? err.code : -1) : 0,
+        output: `${stdout}${stderr}`.trim(),
+      });
+    });
+  });
+}

@@ -1,0 +1,160 @@
+// `pnpm bench [-- <name>…] [--rounds N] [--duration S] [--out FILE]`: the verifier's performance
+// targets (DESIGN.md §12), measured as ratios in one run on this machine. docs/benchmarks.md says what
+// each benchmark measures and how to read the numbers. Benchmarks, not tests: nothing here fails on a
+// number; the report says which targets are met.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { toolsEnv } from '@kna/e2e';
+import { benchAblate } from './ablate.js';
+import { benchCached } from './cached.js';
+import { startFixtures, type Fixtures } from './fixtures.js';
+import { machine } from './proc.js';
+import type { BenchOptions, BenchReport } from './report.js';
+import { benchResolve } from './resolve.js';
+import { benchRss } from './rss.js';
+import { benchPod, benchUncached } from './uncached.js';
+
+const BENCHMARKS = ['cached', 'uncached', 'pod', 'rss', 'resolve', 'ablate'] as const;
+type Name = (typeof BENCHMARKS)[number];
+
+const USAGE = `usage: pnpm bench [-- [${BENCHMARKS.join('|')}]… [--rounds N] [--duration SECONDS] [--requests N] [--out FILE] [--keep]]
+  cached    target 1: cached /checkimages (3-container pod) vs a bare Fastify route, 50 connections
+  uncached  target 2: uncached single image vs a bare \`notation verify\` of the same digest
+  pod       target 3: 8 distinct images vs 1; 8 containers of one image → one notation run
+  rss       target 4: RSS over 200k requests, 50k distinct digests, --cacheMaxSize=1000 (stand-in registry and notation)
+  resolve   diagnostic: one tag → digest resolution, HEAD (as the verifier does) vs GET
+  ablate    diagnostic: server CPU per cached answer without the request log line and/or metrics
+  --rounds N        repetitions of each measurement (default 5; rss runs min(N, 3) times)
+  --duration S      seconds of each load run per server and round in 'cached' (default 6)
+  --requests N      requests per 'rss' run (default 200000)
+  --out FILE        also write every number as JSON
+  --keep            keep the scratch directory (server logs)
+  --cpu-prof DIR    run the servers under test with --cpu-prof, profiles written to DIR`;
+
+interface Args {
+  names: Name[];
+  rounds: number;
+  duration: number;
+  requests: number;
+  out?: string;
+  keep: boolean;
+  cpuProf?: string;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const args: Args = { names: [], rounds: 5, duration: 6, requests: 200_000, keep: false };
+  const number = (flag: string, value: string | undefined): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} needs a positive integer\n${USAGE}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--') continue;
+    if (arg === '--rounds') args.rounds = number(arg, argv[++i]);
+    else if (arg === '--duration') args.duration = number(arg, argv[++i]);
+    else if (arg === '--requests') args.requests = number(arg, argv[++i]);
+    else if (arg === '--out') args.out = argv[++i] ?? '';
+    else if (arg === '--keep') args.keep = true;
+    else if (arg === '--cpu-prof') args.cpuProf = argv[++i] ?? '';
+    else if (arg === '--help' || arg === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else if ((BENCHMARKS as readonly string[]).includes(arg)) args.names.push(arg as Name);
+    else throw new Error(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`);
+  }
+  if (args.names.length === 0) args.names = [...BENCHMARKS];
+  return args;
+}
+
+function commit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${head} (with uncommitted changes)` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function printReport(reports: readonly BenchReport[]): void {
+  console.log('\n## Verdicts\n');
+  console.log('| benchmark | target | measured, median (min–max) | met |');
+  console.log('|---|---|---|---|');
+  for (const r of reports) for (const v of r.verdicts) console.log(`| ${r.name} | ${v.clause} | ${v.measured} | ${v.met ? 'yes' : '**no**'} |`);
+  for (const r of reports) {
+    console.log(`\n## ${r.name}: ${r.target}\n`);
+    for (const line of r.details) console.log(line);
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const dir = mkdtempSync(join(tmpdir(), 'kna-bench-'));
+  const log = (line: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+  const before = machine();
+  log(`machine: ${before.cpu}, ${before.cores} cores, ${before.memoryGiB} GiB, Node ${before.node}; load average ${before.loadAverage}; commit ${commit()}`);
+  log(`scratch directory ${dir}; benchmarks: ${args.names.join(', ')}; ${args.rounds} rounds`);
+
+  let fixtures: Fixtures | undefined;
+  const stop = async () => {
+    await fixtures?.harness.stop();
+    fixtures = undefined;
+    if (!args.keep) rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => {
+    log('interrupted; stopping the harness');
+    void stop().finally(() => process.exit(130));
+  });
+
+  const options: BenchOptions = { rounds: args.rounds, dir, log, serverNodeArgs: args.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`] : [] };
+  const reports: BenchReport[] = [];
+  try {
+    const needsHarness = args.names.some((n) => n !== 'rss' && n !== 'ablate');
+    if (needsHarness) {
+      log(`starting the signing harness (notation, AWS Signer plugin: ${toolsEnv().signerPluginKind || 'unknown'}, olareg, fake AWS Signer API)`);
+      fixtures = await startFixtures(dir);
+    }
+    for (const name of args.names) {
+      log(`--- ${name}`);
+      switch (name) {
+        case 'cached':
+          if (fixtures) reports.push(await benchCached(fixtures, { ...options, durationSeconds: args.duration }));
+          break;
+        case 'uncached':
+          if (fixtures) reports.push(await benchUncached(fixtures, options));
+          break;
+        case 'pod':
+          if (fixtures) reports.push(await benchPod(fixtures, options));
+          break;
+        case 'ablate':
+          reports.push(await benchAblate({ ...options, durationSeconds: Math.min(args.duration, 5) }));
+          break;
+        case 'resolve':
+          if (fixtures) reports.push(await benchResolve(fixtures, options));
+          break;
+        case 'rss':
+          reports.push(await benchRss({ ...options, requests: args.requests }));
+          break;
+      }
+    }
+  } finally {
+    await stop();
+  }
+  const after = machine();
+  console.log(`# Verifier benchmarks\n`);
+  console.log(`${before.cpu}, ${before.cores} cores, ${before.memoryGiB} GiB, Node ${before.node}; commit ${commit()}; load average ${before.loadAverage} before, ${after.loadAverage} after.`);
+  console.log(`Command: pnpm bench -- ${process.argv.slice(2).filter((a) => a !== '--').join(' ')}`.trimEnd());
+  printReport(reports);
+  if (args.out) {
+    writeFileSync(args.out, `${JSON.stringify({ machine: { before, after }, commit: commit(), argv: process.argv.slice(2), reports }, null, 2)}\n`);
+    log(`numbers written to ${args.out}`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  process.exit(1);
+});

@@ -1,0 +1,54 @@
+// What the kernel says about a process (Linux /proc): resident memory and CPU time, read from
+// outside so that measuring a server costs the server nothing.
+import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+let ticks: number | undefined;
+
+/** Clock ticks per second (USER_HZ) of /proc/<pid>/stat times. */
+function clockTicks(): number {
+  if (ticks === undefined) {
+    try {
+      ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticks = 100;
+    }
+  }
+  return ticks;
+}
+
+/** Resident set size in bytes (VmRSS), or undefined when the process is gone. */
+export function rssBytes(pid: number): number | undefined {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface CpuTimes {
+  /** user + system seconds of the process itself. */
+  readonly self: number;
+  /** user + system seconds of its children that it has waited for (notation and its plugin). */
+  readonly children: number;
+}
+
+export function cpuSeconds(pid: number): CpuTimes {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may contain spaces), numbered from field 3 (state).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const at = (field: number) => Number(fields[field - 3] ?? 0);
+  const hz = clockTicks();
+  return { self: (at(14) + at(15)) / hz, children: (at(16) + at(17)) / hz };
+}
+
+/** CPU model, cores and load average: what the numbers were measured on. */
+export function machine(): { cpu: string; cores: number; memoryGiB: number; loadAverage: string; node: string } {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const cpu = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? 'unknown';
+  const cores = (cpuinfo.match(/^processor\s*:/gm) ?? []).length;
+  const memKb = Number(/^MemTotal:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0);
+  const loadAverage = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  return { cpu, cores, memoryGiB: Math.round(memKb / 1024 / 1024), loadAverage, node: process.version };
+}

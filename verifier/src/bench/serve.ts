@@ -1,0 +1,269 @@
+// A server under test, in its own process (started by servers.ts): the clients that load it run in
+// other processes, so they never take its event loop. Three kinds:
+//   bare      a bare Fastify route answering POST /checkimages with a fixed JSON body (the yardstick);
+//   standins  the real request listener, pipeline, cache, metrics and logger (buildServer), with the
+//             pipeline's two edges, the registry and notation, replaced by instant stand-ins;
+//   verifier  the real verifier (startVerifier, local mode) with its real registry client and notation.
+// The parent controls it over the IPC channel: stats (notation runs, cache, memory), clearCache, close.
+// Logs go to stdout, which the parent points at a file: the production logger, at its real cost.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import underPressure from '@fastify/under-pressure';
+import { createLogger, startVerifier } from '../app.js';
+import { BundleStore } from '../bundle/store.js';
+import { VerdictCache } from '../cache/verdicts.js';
+import { parseFlags } from '../config/flags.js';
+import { parseBody } from '../http/body.js';
+import { checkImagesRequestSchema } from '../http/requestSchema.js';
+import { buildServer } from '../http/server.js';
+import { VerifierMetrics } from '../metrics.js';
+import { FailureKind, VerifyOutcome } from '../notation/classify.js';
+
+export type ServerConfig =
+  | {
+      readonly kind: 'bare';
+      readonly responseBody: string;
+      /**
+       * ablate.ts: the bare route with the verifier's listener features added — `fastify`: server.ts's
+       * server options, under-pressure, string body parser, async onRequest hook, body schema;
+       * `listener`: also the per-request deadline controller, timer and close listener, and the pino
+       * logger with one log line per request. No pipeline.
+       */
+      readonly features?: 'fastify' | 'listener';
+    }
+  | { readonly kind: 'standins'; readonly flags: readonly string[]; /** Prometheus metrics (default true). */ readonly metrics?: boolean }
+  | { readonly kind: 'verifier'; readonly flags: readonly string[]; readonly env: Readonly<Record<string, string>> };
+
+/** `liveHeap`: a full garbage collection (the server runs with --expose-gc), then stats. */
+export type Command = { readonly id: number; readonly cmd: 'stats' | 'liveHeap' | 'clearCache' | 'close' };
+
+export interface ServerStats {
+  /** notation runs so far (real runs for `verifier`, stand-in calls for `standins`). */
+  readonly notationRuns: number;
+  readonly cacheEntries: number;
+  readonly cacheHits: number;
+  readonly cacheMisses: number;
+  readonly heapUsedBytes: number;
+  readonly heapTotalBytes: number;
+  /** Memory outside the V8 heap that V8 knows of (Buffers and their ArrayBuffers). */
+  readonly externalBytes: number;
+  readonly rssBytes: number;
+  /** Durations of the last notation runs inside the server, ms (`verifier` only; waiting for a slot included). */
+  readonly notationMs: readonly number[];
+}
+
+export type Message =
+  | { readonly type: 'ready'; readonly url: string }
+  | { readonly type: 'reply'; readonly id: number; readonly stats?: ServerStats }
+  | { readonly type: 'failed'; readonly error: string };
+
+/** The policy the `standins` server selects; its level does not matter, notation is a stand-in. */
+export const STANDIN_POLICY = 'bench';
+
+/**
+ * A digest per image reference, as distinct images in a registry would have, without the cost of
+ * hashing (a stand-in must not be what the benchmark measures): the hex of the reference's last 32
+ * characters, which differ between the references the benchmarks send.
+ */
+function standInDigest(reference: string): string {
+  const hex = Buffer.from(reference.slice(-32), 'latin1').toString('hex');
+  return `sha256:${hex.padStart(64, '0')}`;
+}
+
+interface Running {
+  readonly url: string;
+  stats(): ServerStats;
+  clearCache(): void;
+  close(): Promise<void>;
+}
+
+function memory(): Pick<ServerStats, 'heapUsedBytes' | 'heapTotalBytes' | 'externalBytes' | 'rssBytes'> {
+  const m = process.memoryUsage();
+  return { heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external, rssBytes: m.rss };
+}
+
+async function bare(responseBody: string, features?: 'fastify' | 'listener'): Promise<Running> {
+  if (features) return listenerOnly(responseBody, features === 'listener');
+  const app = Fastify({ logger: false });
+  app.post('/checkimages', async (_request, reply) => reply.type('application/json; charset=utf-8').send(responseBody));
+  return running(app);
+}
+
+/** Mirrors what server.ts sets up around the pipeline (keep in step with it), answering a fixed body. */
+async function listenerOnly(responseBody: string, full: boolean): Promise<Running> {
+  const timeouts = { requestTimeout: 30_000, connectionTimeout: 30_000, return503OnClosing: true, forceCloseConnections: 'idle' as const };
+  const ajv = { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, useDefaults: false } };
+  const app = full
+    ? (Fastify({ loggerInstance: createLogger('info'), logController: new LogController({ disableRequestLogging: true }), ...timeouts, ajv }) as unknown as FastifyInstance)
+    : Fastify({ logger: false, ...timeouts, ajv });
+  await app.register(underPressure, { maxEventLoopDelay: 1_000, maxEventLoopUtilization: 0, maxHeapUsedBytes: 0, retryAfter: 5 });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 1 << 20 }, (_request, body, done) => {
+    try {
+      done(null, parseBody(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.url !== '/checkimages' || request.method !== 'POST') return;
+    await Promise.resolve();
+  });
+  app.post('/checkimages', { schema: { body: checkImagesRequestSchema } }, async (request, reply) => {
+    if (full) {
+      const started = performance.now();
+      const cancel = new AbortController();
+      const deadline = setTimeout(() => cancel.abort(), 25_000);
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) cancel.abort();
+      });
+      await Promise.resolve(cancel.signal);
+      clearTimeout(deadline);
+      request.log.info(
+        { status: 200, trustPolicy: STANDIN_POLICY, policyVersion: 'c'.repeat(12), images: { verified: 3 }, cache: ['l1', 'l1', 'l1'], durationMs: Math.round(performance.now() - started) },
+        'checkimages',
+      );
+    }
+    return reply.code(200).type('application/json; charset=utf-8').send(responseBody);
+  });
+  return running(app);
+}
+
+async function running(app: FastifyInstance): Promise<Running> {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stats: () => ({ notationRuns: 0, cacheEntries: 0, cacheHits: 0, cacheMisses: 0, notationMs: [], ...memory() }),
+    clearCache: () => undefined,
+    close: () => app.close(),
+  };
+}
+
+async function standins(argv: readonly string[], withMetrics: boolean): Promise<Running> {
+  const { flags } = parseFlags(argv);
+  const store = new BundleStore({ workDir: mkdtempSync(join(tmpdir(), 'kna-bench-standins-')) });
+  store.install(
+    {
+      apiVersion: 'bundle.notation.nirmata.io/v1',
+      version: 'b'.repeat(64),
+      pluginConfig: {},
+      trustStores: {},
+      trustPolicies: {
+        [STANDIN_POLICY]: {
+          version: 'c'.repeat(64),
+          trustStores: [],
+          document: { version: '1.0', trustPolicies: [{ name: 's', registryScopes: ['*'], signatureVerification: { level: 'skip' }, trustStores: [], trustedIdentities: [] }] },
+        },
+      },
+    },
+    'bench',
+  );
+  const cache = new VerdictCache({
+    enabled: flags.cacheEnabled,
+    maxEntries: flags.cacheMaxSize,
+    ttlSeconds: flags.cacheTTLDurationSeconds,
+    negativeTtlSeconds: flags.negativeCacheTTLSeconds,
+  });
+  let notationRuns = 0;
+  const metrics = new VerifierMetrics();
+  const app = await buildServer({
+    pipeline: {
+      bundle: () => store.current,
+      resolver: { resolveDigest: (ref) => Promise.resolve({ digest: standInDigest(`${ref.registry}/${ref.repository}:${ref.tag ?? ''}@${ref.digest ?? ''}`) }) },
+      notation: {
+        verify: () => {
+          notationRuns++;
+          return Promise.resolve({ outcome: VerifyOutcome.Verified, kind: FailureKind.None, reason: 'signature verified', warnings: [], durationMs: 0, exitCode: 0, stderr: '' });
+        },
+      },
+      cache,
+    },
+    answer: { onInfraError: 'deny', retryAfterSeconds: 5 },
+    requestTimeoutMs: flags.verifyTimeoutSeconds * 1000,
+    maxRequestBytes: flags.maxRequestBytes,
+    logger: createLogger(flags.logLevel),
+    ...(withMetrics && { metrics }),
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stats: () => ({ notationRuns, cacheEntries: cache.size, cacheHits: cache.stats.hits, cacheMisses: cache.stats.misses, notationMs: [], ...memory() }),
+    clearCache: () => cache.clear(),
+    close: async () => {
+      await app.close();
+      store.close();
+    },
+  };
+}
+
+async function verifier(argv: readonly string[], env: Readonly<Record<string, string>>): Promise<Running> {
+  const { flags } = parseFlags(argv);
+  const running = await startVerifier({ flags, env: { ...env }, logger: createLogger(flags.logLevel) });
+  // Bench-only instrumentation: the pipeline calls runner.verify on this very object, so an own
+  // property in front of the prototype's method sees every run and how long notation took.
+  const runner = running.runner;
+  const notationMs: number[] = [];
+  const verify = runner.verify.bind(runner);
+  runner.verify = async (request) => {
+    const result = await verify(request);
+    notationMs.push(result.durationMs);
+    if (notationMs.length > 64) notationMs.shift();
+    return result;
+  };
+  return {
+    url: running.url,
+    stats: () => ({
+      notationRuns: running.runner.runs,
+      cacheEntries: running.cache.size,
+      cacheHits: running.cache.stats.hits,
+      cacheMisses: running.cache.stats.misses,
+      notationMs: [...notationMs],
+      ...memory(),
+    }),
+    clearCache: () => running.cache.clear(),
+    close: () => running.close(),
+  };
+}
+
+function send(message: Message): void {
+  process.send?.(message);
+}
+
+async function main(): Promise<void> {
+  const config = JSON.parse(process.argv[2] ?? '{}') as ServerConfig;
+  const running = config.kind === 'bare' ? await bare(config.responseBody, config.features) : config.kind === 'standins' ? await standins(config.flags, config.metrics ?? true) : await verifier(config.flags, config.env);
+  process.on('message', (raw: Command) => {
+    switch (raw.cmd) {
+      case 'stats':
+        send({ type: 'reply', id: raw.id, stats: running.stats() });
+        break;
+      case 'liveHeap':
+        (globalThis as { gc?: () => void }).gc?.();
+        send({ type: 'reply', id: raw.id, stats: running.stats() });
+        break;
+      case 'clearCache':
+        running.clearCache();
+        send({ type: 'reply', id: raw.id });
+        break;
+      case 'close':
+        void running.close().finally(() => {
+          send({ type: 'reply', id: raw.id });
+          process.disconnect();
+        });
+        break;
+    }
+  });
+  // The parent going away (a crash, ^C) must not leave the server behind.
+  process.on('disconnect', () => process.exit(0));
+  send({ type: 'ready', url: running.url });
+}
+
+main().catch((err: unknown) => {
+  send({ type: 'failed', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  process.exit(1);
+});
