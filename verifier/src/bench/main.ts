@@ -19,14 +19,14 @@ import { benchPod, benchUncached } from './uncached.js';
 const BENCHMARKS = ['cached', 'uncached', 'pod', 'rss', 'resolve', 'ablate'] as const;
 type Name = (typeof BENCHMARKS)[number];
 
-const USAGE = `usage: pnpm bench [-- [${BENCHMARKS.join('|')}]… [--rounds N] [--duration SECONDS] [--requests N] [--out FILE] [--keep]]
+const USAGE = `usage: pnpm bench [-- [${BENCHMARKS.join('|')}]… [--rounds N] [--duration SECONDS] [--requests N] [--out FILE] [--keep] [--cpu-prof DIR]]
   cached    target 1: cached /checkimages (3-container pod) vs a bare Fastify route, 50 connections
   uncached  target 2: uncached single image vs a bare \`notation verify\` of the same digest
   pod       target 3: 8 distinct images vs 1; 8 containers of one image → one notation run
   rss       target 4: RSS over 200k requests, 50k distinct digests, --cacheMaxSize=1000 (stand-in registry and notation)
   resolve   diagnostic: one tag → digest resolution, HEAD (as the verifier does) vs GET
-  ablate    diagnostic: server CPU per cached answer without the request log line and/or metrics
-  --rounds N        repetitions of each measurement (default 5; rss runs min(N, 3) times)
+  ablate    diagnostic: server CPU per cached answer, on a ladder from the bare route to the verifier
+  --rounds N        repetitions of each measurement (default 5; rss and ablate: at most 3)
   --duration S      seconds of each load run per server and round in 'cached' (default 6)
   --requests N      requests per 'rss' run (default 200000)
   --out FILE        also write every number as JSON

@@ -1,12 +1,14 @@
 // A server under test, in its own process (started by servers.ts): the clients that load it run in
 // other processes, so they never take its event loop. Three kinds:
-//   bare      a bare Fastify route answering POST /checkimages with a fixed JSON body (the yardstick);
+//   bare      a bare Fastify route answering POST /checkimages with a fixed JSON body (the yardstick),
+//             optionally with the verifier's listener features around it (ablate.ts);
 //   standins  the real request listener, pipeline, cache, metrics and logger (buildServer), with the
 //             pipeline's two edges, the registry and notation, replaced by instant stand-ins;
 //   verifier  the real verifier (startVerifier, local mode) with its real registry client and notation.
-// The parent controls it over the IPC channel: stats (notation runs, cache, memory), clearCache, close.
+// The parent controls it over the IPC channel: stats (notation runs, cache, memory), liveHeap (stats
+// after a full collection), clearCache, close.
 // Logs go to stdout, which the parent points at a file: the production logger, at its real cost.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -145,7 +147,8 @@ async function running(app: FastifyInstance): Promise<Running> {
 
 async function standins(argv: readonly string[], withMetrics: boolean): Promise<Running> {
   const { flags } = parseFlags(argv);
-  const store = new BundleStore({ workDir: mkdtempSync(join(tmpdir(), 'kna-bench-standins-')) });
+  const workDir = mkdtempSync(join(tmpdir(), 'kna-bench-standins-'));
+  const store = new BundleStore({ workDir });
   store.install(
     {
       apiVersion: 'bundle.notation.nirmata.io/v1',
@@ -197,6 +200,7 @@ async function standins(argv: readonly string[], withMetrics: boolean): Promise<
     close: async () => {
       await app.close();
       store.close();
+      rmSync(workDir, { recursive: true, force: true });
     },
   };
 }
