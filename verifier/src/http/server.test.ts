@@ -37,6 +37,8 @@ store.install(
   'test',
 );
 
+let resolutions = 0;
+
 /** notation stand-in: images whose repository contains "unsigned" are denied, "down" cannot be verified. */
 function fakeNotation(request: VerifyRequest): Promise<VerifyResult> {
   const base = { warnings: [], durationMs: 1, exitCode: 0, stderr: '' };
@@ -50,7 +52,12 @@ async function server(options: { authenticator?: RequestAuthenticator; maxReques
     pipeline: {
       bundle: () => store.current,
       // A digest per repository, so outcomes of different stand-in images do not share cache entries.
-      resolver: { resolveDigest: (ref) => Promise.resolve({ digest: ref.repository === 'team/app' ? DIGEST : `sha256:${createHash('sha256').update(ref.repository).digest('hex')}` }) },
+      resolver: {
+        resolveDigest: (ref) => {
+          resolutions++;
+          return Promise.resolve({ digest: ref.repository === 'team/app' ? DIGEST : `sha256:${createHash('sha256').update(ref.repository).digest('hex')}` });
+        },
+      },
       notation: { verify: fakeNotation },
       cache: new VerdictCache({ enabled: true, maxEntries: 100, ttlSeconds: 60, negativeTtlSeconds: 1 }),
     },
@@ -85,6 +92,15 @@ describe('POST /checkimages input handling', () => {
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(JSON.parse(res.text), { verified: true, results: [{ op: 'replace', path: '/spec/containers/0/image', value: `reg.example.com/team/app@${DIGEST}` }] });
     assert.equal((await post(JSON.stringify(valid), { 'content-type': 'text/plain' })).status, 200);
+  });
+
+  it('resolves tags once per image, and does not resolve images pinned by digest', async () => {
+    const before = resolutions;
+    const pinned = image('team/app', { digest: DIGEST });
+    const res = await post(JSON.stringify({ ...valid, images: { containers: { a: pinned, b: pinned, c: image('team/other') } } }));
+    assert.equal(res.status, 200, res.text);
+    assert.equal(resolutions - before, 1, 'only the tagged image was resolved');
+    assert.equal((JSON.parse(res.text) as { results: { value: string }[] }).results[0]?.value, `reg.example.com/team/app@${DIGEST}`);
   });
 
   it('ignores unknown keys and the metadata field (never trusted)', async () => {

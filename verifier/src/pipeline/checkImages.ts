@@ -169,11 +169,16 @@ async function verifyImage(
   signal: AbortSignal,
 ): Promise<ImageVerification> {
   const { parsed } = image;
-  let digest: string;
-  try {
-    ({ digest } = await deps.resolver.resolveDigest(parsed, signal));
-  } catch (err) {
-    return { outcome: outcomeOfError(err), stage: Stage.Resolve, kind: FailureKind.Infrastructure, reason: message(err), warnings: [] };
+  // An image pinned by digest needs no resolution: the digest is what gets verified (on a cache miss
+  // notation reads it from the registry, and fails if it is not there). Pods that Kyverno already
+  // patched to digests are therefore answered from the cache without a registry round trip.
+  let digest = parsed.digest;
+  if (digest === undefined) {
+    try {
+      ({ digest } = await deps.resolver.resolveDigest(parsed, signal));
+    } catch (err) {
+      return { outcome: outcomeOfError(err), stage: Stage.Resolve, kind: FailureKind.Infrastructure, reason: message(err), warnings: [] };
+    }
   }
 
   const key = imageKey(policy.version, digest);

@@ -239,4 +239,15 @@ describe('connections', () => {
     assert.equal(registry.requests.length, 6);
     assert.ok(sockets.size <= 2, `${sockets.size} connections for 6 requests`);
   });
+
+  it('resolves tags over kept-alive connections too (HEAD does not close them)', async () => {
+    const registry = await fake();
+    registry.putImage('app', 'v1');
+    const client = new RegistryClient();
+    for (let i = 0; i < 6; i++) await client.resolveDigest({ registry: registry.host, repository: 'app', tag: 'v1' });
+    const heads = registry.requests.filter((r) => r.method === 'HEAD');
+    assert.equal(heads.length, 6);
+    const sockets = new Set(heads.map((r) => r.socket));
+    assert.equal(sockets.size, 1, `${sockets.size} connections for 6 sequential HEAD requests`);
+  });
 });

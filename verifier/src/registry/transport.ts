@@ -11,6 +11,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KnaError } from '@kna/shared';
 import { detailOf, discardBody } from './body.js';
+import { keepAliveHeadClient, type HeadClient } from './head.js';
 import { KeyedLimiter } from './limiter.js';
 import {
   ERR_REGISTRY_DEADLINE,
@@ -115,6 +116,7 @@ export class Transport {
   readonly #userAgent: string;
   readonly #observer: RegistryObserver | undefined;
   readonly #clock: Clock;
+  readonly #head: HeadClient;
 
   constructor(options: TransportOptions = {}) {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
@@ -125,6 +127,7 @@ export class Transport {
     this.#userAgent = options.userAgent ?? 'kyverno-notation-aws';
     this.#observer = options.observer;
     this.#clock = options.clock ?? systemClock;
+    this.#head = keepAliveHeadClient({ maxSocketsPerHost: options.maxConcurrentPerRegistry ?? 16 });
   }
 
   get clock(): Clock {
@@ -175,13 +178,17 @@ export class Transport {
     let response: Response | undefined;
     try {
       try {
-        response = await fetch(request.url, {
-          method: request.method ?? 'GET',
-          headers: { 'user-agent': this.#userAgent, 'accept-encoding': 'identity', ...request.headers },
-          ...(request.body !== undefined && { body: request.body }),
-          redirect: 'follow',
-          signal,
-        });
+        const headers = { 'user-agent': this.#userAgent, 'accept-encoding': 'identity', ...request.headers };
+        response =
+          request.method === 'HEAD'
+            ? await this.#head.head(request.url, headers, signal)
+            : await fetch(request.url, {
+                method: request.method ?? 'GET',
+                headers,
+                ...(request.body !== undefined && { body: request.body }),
+                redirect: 'follow',
+                signal,
+              });
       } catch (err) {
         this.#observe(host, request.operation, 0, started);
         const failure = this.#failure(err, request, call, timeout);
