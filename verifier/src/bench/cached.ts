@@ -9,7 +9,9 @@
 //             verifier's own registry client (DESIGN.md §6: one resolution per image per request),
 //             then hits the cache; notation does not run once the cache is warm (checked);
 //   standins  the same listener, pipeline, cache, metrics and logger with the registry replaced by an
-//             instant stand-in: the verifier's own cost, without the registry round trips.
+//             instant stand-in: the verifier's own cost, without the registry round trips;
+//   pinned    the real verifier again, asked about the same pod with its images pinned by digest (what
+//             Kyverno's patch makes of them): no resolution is needed, the answer is the cache's.
 import { join } from 'node:path';
 import type { Fixtures } from './fixtures.js';
 import { podRequest, pushSigned, timedCheck } from './fixtures.js';
@@ -27,12 +29,16 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
   const { log, dir } = options;
   const images = await pushSigned(fixtures, 'cached', 3);
   const body = podRequest(images);
-  const servers: Record<'bare' | 'verifier' | 'standins', ServerProcess | undefined> = { bare: undefined, verifier: undefined, standins: undefined };
+  const pinnedBody = podRequest(images, { pinned: true });
+  const servers: Record<'bare' | 'verifier' | 'standins' | 'pinned', ServerProcess | undefined> = { bare: undefined, verifier: undefined, standins: undefined, pinned: undefined };
   try {
     const verifier = await startServer({ kind: 'verifier', flags: fixtures.verifierFlags, env: fixtures.verifierEnv }, join(dir, 'cached-verifier.log'), { nodeArgs: options.serverNodeArgs });
     servers.verifier = verifier;
+    servers.pinned = verifier;
     const prime = await timedCheck(verifier.url, body);
     if (prime.status !== 200) throw new Error(`the verifier did not verify the pod (${prime.status}): ${prime.text}`);
+    const pinnedAnswer = await timedCheck(verifier.url, pinnedBody);
+    if (pinnedAnswer.text !== prime.text) throw new Error(`the pinned pod got a different answer (${pinnedAnswer.status}): ${pinnedAnswer.text}`);
     log(`cached: primed the cache in ${prime.ms.toFixed(0)} ms (${(await verifier.stats()).notationRuns} notation runs); response ${prime.text.length} bytes`);
     const standins = await startServer({ kind: 'standins', flags: [] }, join(dir, 'cached-standins.log'), { nodeArgs: options.serverNodeArgs });
     servers.standins = standins;
@@ -43,25 +49,27 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
     const bare = await startServer({ kind: 'bare', responseBody: prime.text }, join(dir, 'cached-bare.log'), { nodeArgs: options.serverNodeArgs });
     servers.bare = bare;
 
-    const load = (server: ServerProcess, durationSeconds: number, connections = CONNECTIONS) => runLoad({ url: server.url, connections, durationSeconds, body }, server.pid);
-    for (const [name, server] of [['bare', bare], ['verifier', verifier], ['standins', standins]] as const) {
-      const warm = await load(server, 3);
+    const bodyOf = (name: keyof typeof servers) => (name === 'pinned' ? pinnedBody : body);
+    const load = (name: keyof typeof servers, server: ServerProcess, durationSeconds: number, connections = CONNECTIONS) =>
+      runLoad({ url: server.url, connections, durationSeconds, body: bodyOf(name) }, server.pid);
+    for (const [name, server] of [['bare', bare], ['verifier', verifier], ['standins', standins], ['pinned', verifier]] as const) {
+      const warm = await load(name, server, 3);
       log(`cached: warm-up ${name}: ${warm.rps.toFixed(0)} req/s`);
     }
     const runsBefore = (await verifier.stats()).notationRuns;
 
-    const order = ['bare', 'verifier', 'standins'] as const;
-    const measured: Record<(typeof order)[number], MeasuredLoad[]> = { bare: [], verifier: [], standins: [] };
-    const unloaded: Record<(typeof order)[number], MeasuredLoad[]> = { bare: [], verifier: [], standins: [] };
+    const order = ['bare', 'verifier', 'standins', 'pinned'] as const;
+    const measured: Record<(typeof order)[number], MeasuredLoad[]> = { bare: [], verifier: [], standins: [], pinned: [] };
+    const unloaded: Record<(typeof order)[number], MeasuredLoad[]> = { bare: [], verifier: [], standins: [], pinned: [] };
     for (let round = 0; round < options.rounds; round++) {
       for (let k = 0; k < order.length; k++) {
         const name = order[(round + k) % order.length] ?? 'bare';
         const server = servers[name];
         if (!server) continue;
-        const m = await load(server, options.durationSeconds);
+        const m = await load(name, server, options.durationSeconds);
         if (m.non2xx > 0 || m.errors > 0) throw new Error(`cached: ${name} answered ${m.non2xx} non-2xx and had ${m.errors} errors in round ${round + 1}`);
         measured[name].push(m);
-        const r = await load(server, UNLOADED_SECONDS, UNLOADED_CONNECTIONS);
+        const r = await load(name, server, UNLOADED_SECONDS, UNLOADED_CONNECTIONS);
         if (r.non2xx > 0 || r.errors > 0) throw new Error(`cached: ${name} answered ${r.non2xx} non-2xx and had ${r.errors} errors with one connection`);
         unloaded[name].push(r);
         log(
@@ -78,6 +86,7 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
     const p99 = (name: keyof typeof measured) => summarize(measured[name].map((m) => m.p99));
     const ratio = summarize(ratios(rps('verifier'), rps('bare')));
     const standinRatio = summarize(ratios(rps('standins'), rps('bare')));
+    const pinnedRatio = summarize(ratios(rps('pinned'), rps('bare')));
     const cores = (name: keyof typeof measured, side: 'serverCpuSeconds' | 'clientCpuSeconds') =>
       summarize(measured[name].map((m) => m[side] / m.durationSeconds));
     const row = (name: keyof typeof measured, label: string) =>
@@ -96,6 +105,8 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
       verdicts: [
         { clause: 'throughput ≥ 0.50 × bare Fastify', met: ratio.median >= 0.5, measured: `${formatSummary(ratio)} ×` },
         { clause: 'p99 < 5 ms at 50 connections', met: p99('verifier').median < 5, measured: formatSummary(p99('verifier'), 2, ' ms') },
+        { clause: 'pod pinned by digest: throughput ≥ 0.50 × bare Fastify', met: pinnedRatio.median >= 0.5, measured: `${formatSummary(pinnedRatio)} ×` },
+        { clause: 'pod pinned by digest: p99 < 5 ms at 50 connections', met: p99('pinned').median < 5, measured: formatSummary(p99('pinned'), 2, ' ms') },
       ],
       details: [
         `${options.rounds} rounds × ${options.durationSeconds} s per server, ${CONNECTIONS} connections, request ${body.length} bytes, response ${prime.text.length} bytes; medians (min–max):`,
@@ -105,6 +116,7 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
         row('bare', 'bare Fastify route'),
         row('verifier', 'verifier (real registry client)'),
         row('standins', 'verifier, registry stand-in'),
+        row('pinned', 'verifier, pod pinned by digest'),
         '',
         `The same servers with ${UNLOADED_CONNECTIONS} connection (one request at a time, ${UNLOADED_SECONDS} s per round), and the server CPU per request at saturation:`,
         '',
@@ -113,8 +125,9 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
         unloadedRow('bare', 'bare Fastify route'),
         unloadedRow('verifier', 'verifier (real registry client)'),
         unloadedRow('standins', 'verifier, registry stand-in'),
+        unloadedRow('pinned', 'verifier, pod pinned by digest'),
         '',
-        `Throughput ratio to bare, pairwise per round: verifier ${formatSummary(ratio)}; verifier with the registry stand-in ${formatSummary(standinRatio)}; ` +
+        `Throughput ratio to bare, pairwise per round: verifier ${formatSummary(ratio)}; verifier with the registry stand-in ${formatSummary(standinRatio)}; pinned by digest ${formatSummary(pinnedRatio)}; ` +
           `p99 with the stand-in ${formatSummary(p99('standins'), 2, ' ms')}.`,
         `CPU-per-request ratio (bare ÷ server, the throughput ratio each would reach on an equal core): verifier ${formatSummary(cpuRatio)}; with the registry stand-in ${formatSummary(standinCpuRatio)}.`,
         `notation runs during the measured load: ${notationRunsDuringLoad} (every answer came from the cache: ${after.cacheHits} hits, ${after.cacheMisses} misses in all).`,
@@ -122,6 +135,7 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
       data: { measured, unloaded, ratio, cpuRatio, standinCpuRatio, standinRatio, notationRunsDuringLoad, requestBytes: body.length, responseBytes: prime.text.length },
     };
   } finally {
-    await Promise.all(Object.values(servers).flatMap((s) => (s ? [s.stop()] : [])));
+    // `pinned` is the verifier process again: stop each process once.
+    await Promise.all([...new Set(Object.values(servers))].flatMap((s) => (s ? [s.stop()] : [])));
   }
 }

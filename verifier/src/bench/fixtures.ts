@@ -123,11 +123,20 @@ export async function pushSigned(fixtures: Fixtures, prefix: string, count: numb
   return images;
 }
 
-/** The body Kyverno's apiCall sends for a pod with these containers (by tag, as pods are usually written). */
-export function podRequest(containers: readonly PodImage[]): string {
+/**
+ * The body Kyverno's apiCall sends for a pod with these containers: by tag, as pods are usually written,
+ * or `pinned` by digest, as they are once Kyverno has applied the verifier's patches.
+ */
+export function podRequest(containers: readonly PodImage[], options: { pinned?: boolean } = {}): string {
   const entries = containers.map((image, i): [string, Record<string, string | undefined>] => [
     `c${i}`,
-    { registry: image.registry, path: image.path, name: image.path.split('/').at(-1), tag: image.tag, jsonPointer: `/spec/containers/${i}/image` },
+    {
+      registry: image.registry,
+      path: image.path,
+      name: image.path.split('/').at(-1),
+      ...(options.pinned ? { digest: image.digest } : { tag: image.tag }),
+      jsonPointer: `/spec/containers/${i}/image`,
+    },
   ]);
   return JSON.stringify({ images: { containers: Object.fromEntries(entries) }, trustPolicy: POLICY });
 }
