@@ -1,7 +1,7 @@
 // Start-up errors say what to fix (configuration mistakes must not surface as a crash later).
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -10,6 +10,7 @@ import { startVerifier } from './app.js';
 
 const silent = pino({ level: 'silent' });
 const empty = mkdtempSync(join(tmpdir(), 'app-test-'));
+after(() => rmSync(empty, { recursive: true, force: true }));
 const start = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   startVerifier({ flags: parseFlags(['--httpPort=0', '--health-probe-bind-address=0', '--metrics-bind-address=0', ...args]).flags, env: { PATH: '/usr/bin:/bin', HOME: empty, ...env }, logger: silent });
 

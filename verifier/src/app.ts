@@ -1,7 +1,7 @@
 // Assembles a running verifier from parsed flags: bundle source, registry client, notation runner,
 // cache, authentication, the request listener and the probe and metrics listeners. main.ts is the
 // command line around it; tests start it in-process.
-import { accessSync, constants, existsSync, mkdtempSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -120,7 +120,6 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
   if (libexec === undefined) {
     throw new VERIFIER_ERR_BAD_FLAG('no notation plugin directory: set --notationLibexec (or NOTATION_LIBEXEC / PLUGINS_DIR) to where plugins/<name>/ lives');
   }
-  const workDir = flags.workDir !== '' ? flags.workDir : mkdtempSync(join(tmpdir(), 'kna-verifier-'));
   const plainHttp = flags.local || flags.notls;
   const authenticator = flags.reviewKyvernoToken
     ? new RequestAuthenticator({
@@ -149,6 +148,10 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
     env,
     observer: { onResponse: (_host, operation, status, durationMs) => metrics.observeRegistry(operation, status, durationMs) },
   });
+  // Made after every check that can refuse the configuration. A directory the verifier made itself is
+  // its own to remove on close; a --workDir is left as found.
+  const ownWorkDir = flags.workDir === '';
+  const workDir = ownWorkDir ? mkdtempSync(join(tmpdir(), 'kna-verifier-')) : flags.workDir;
   const store = new BundleStore({ workDir, retainReplacedMs: (flags.verifyTimeoutSeconds + 30) * 1000 });
   store.on('loaded', (bundle) => {
     metrics.observeBundle('loaded', bundle.version);
@@ -240,6 +243,7 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
     source.close();
     store.close();
     await Promise.all([app.close(), probes.close(), metricsApp.close()]);
+    if (ownWorkDir) rmSync(workDir, { recursive: true, force: true });
     throw err;
   }
   const tlsWatch =
@@ -274,6 +278,7 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
       store.close();
       runner.killAll();
       await Promise.all([app.close(), probes.close(), metricsApp.close()]);
+      if (ownWorkDir) rmSync(workDir, { recursive: true, force: true });
     },
   };
 }
