@@ -16,26 +16,12 @@ import { RequestAuthenticator, type TokenReviewer } from '../auth/tokenReview.js
 import { FailureKind, VerifyOutcome } from '../notation/classify.js';
 import type { VerifyRequest, VerifyResult } from '../notation/runner.js';
 import { buildServer } from './server.js';
+import { skipPolicyBundle } from '../testing/standins.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const workDir = mkdtempSync(join(tmpdir(), 'server-test-'));
 const store = new BundleStore({ workDir });
-store.install(
-  {
-    apiVersion: 'bundle.notation.nirmata.io/v1',
-    version: 'b'.repeat(64),
-    pluginConfig: {},
-    trustStores: {},
-    trustPolicies: {
-      tp: {
-        version: 'c'.repeat(64),
-        trustStores: [],
-        document: { version: '1.0', trustPolicies: [{ name: 's', registryScopes: ['*'], signatureVerification: { level: 'skip' }, trustStores: [], trustedIdentities: [] }] },
-      },
-    },
-  },
-  'test',
-);
+store.install(skipPolicyBundle('tp'), 'test');
 
 let resolutions = 0;
 
