@@ -34,3 +34,4 @@ export { toolPath, toolsEnv } from './harness/tools-env.js';
 export { createSigningChain } from './harness/pki.js';
 export { freePort } from './harness/processes.js';
 export { tamperSignatures } from './harness/tamper.js';
+export { pluginConfigArgs, runNotation, writeVerifyConfig, type NotationResult } from './harness/notation.js';

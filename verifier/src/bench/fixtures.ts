@@ -2,10 +2,10 @@
 // OCI referrers API, the fake AWS Signer API, notation + the AWS Signer plugin), images pushed and
 // signed through it, a local-mode trust policy for the verifier, and a bare `notation verify` with
 // the same trust policy, plugin configuration and registry.
-import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { push, sign, startHarness, toolPath, toolsEnv, type Harness } from '@kna/e2e';
+import { pluginConfigArgs, push, runNotation, sign, startHarness, toolsEnv, writeVerifyConfig, type Harness } from '@kna/e2e';
+import { pluginConfigMapManifest, trustPolicyManifest, trustStoreManifest } from '../testing/localVerifier.js';
 import { cpuSeconds } from './proc.js';
 
 /** The trust policy every benchmark request names (also the stand-in server's policy name). */
@@ -29,64 +29,32 @@ export interface Fixtures {
   readonly bareConfigDir: string;
 }
 
-/** The trust policy statement both the verifier (through the TrustPolicy CR) and bare notation use. */
-function statement(harness: Harness) {
-  return {
-    name: `${POLICY}-statement`,
-    registryScopes: ['*'],
-    signatureVerification: { level: 'strict' },
-    trustStores: [`signingAuthority:${STORE}`],
-    trustedIdentities: [harness.profileArn],
-  };
-}
-
-function indent(text: string, by: string): string {
-  return text
-    .trim()
-    .split('\n')
-    .map((l) => `${by}${l}`)
-    .join('\n');
-}
-
 export async function startFixtures(dir: string): Promise<Fixtures> {
   const harness = await startHarness({ dir: join(dir, 'harness') });
   const rootPem = readFileSync(harness.rootCert, 'utf8');
-  const s = statement(harness);
+  const statement = { scopes: ['*'], store: STORE, identities: [harness.profileArn] };
 
   const policyDir = join(dir, 'policies');
   mkdirSync(policyDir, { recursive: true });
   writeFileSync(
     join(policyDir, 'bench.yaml'),
-    `apiVersion: notation.nirmata.io/v1alpha1
-kind: TrustStore
-metadata: {name: ${STORE}}
-spec:
-  trustStoreName: ${STORE}
-  type: signingAuthority
-  caBundle: |
-${indent(rootPem, '    ')}
----
-apiVersion: notation.nirmata.io/v1alpha1
-kind: TrustPolicy
-metadata: {name: ${POLICY}}
-spec:
-  version: "1.0"
-  trustPolicyName: ${POLICY}
-  trustPolicies:
-    - ${JSON.stringify(s)}
----
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: notation-plugin-config}
-data: ${JSON.stringify(harness.pluginConfig)}
-`,
+    [trustStoreManifest(STORE, rootPem), trustPolicyManifest(POLICY, statement), pluginConfigMapManifest(harness.pluginConfig)].join('---\n'),
   );
 
-  const bareConfigDir = join(dir, 'bare-notation');
-  const storeDir = join(bareConfigDir, 'truststore', 'x509', 'signingAuthority', STORE);
-  mkdirSync(storeDir, { recursive: true });
-  writeFileSync(join(storeDir, 'root.pem'), rootPem);
-  writeFileSync(join(bareConfigDir, 'trustpolicy.json'), JSON.stringify({ version: '1.0', trustPolicies: [s] }, null, 2));
+  // The bare `notation verify` gets the same statement as notation's own trustpolicy.json.
+  const bareConfigDir = writeVerifyConfig({
+    dir: join(dir, 'bare-notation'),
+    statements: [
+      {
+        name: `${POLICY}-statement`,
+        registryScopes: statement.scopes,
+        signatureVerification: { level: 'strict' },
+        trustStores: [`signingAuthority:${STORE}`],
+        trustedIdentities: statement.identities,
+      },
+    ],
+    trustStores: { [`signingAuthority:${STORE}`]: [rootPem] },
+  });
 
   const tools = toolsEnv();
   const verifierEnv: Record<string, string> = {
@@ -167,28 +135,18 @@ export interface BareRun {
  * `notation verify <registry>/<path>@<digest> --plugin-config …`, as a user would type it (README,
  * "To verify by hand"), with the plugin's environment and nothing else.
  */
-export function bareNotationVerify(fixtures: Fixtures, image: PodImage): Promise<BareRun> {
-  const tools = toolsEnv();
-  const env = {
-    PATH: tools.PATH,
-    HOME: fixtures.bareConfigDir,
-    NOTATION_CONFIG: fixtures.bareConfigDir,
-    NOTATION_LIBEXEC: tools.NOTATION_LIBEXEC,
-    NOTATION_CACHE: join(fixtures.bareConfigDir, 'cache'),
-    ...fixtures.harness.pluginEnv,
-  };
-  const args = ['verify', `${image.registry}/${image.path}@${image.digest}`, ...Object.entries(fixtures.harness.pluginConfig).flatMap(([k, v]) => ['--plugin-config', `${k}=${v}`])];
+export async function bareNotationVerify(fixtures: Fixtures, image: PodImage): Promise<BareRun> {
   const cpuBefore = cpuSeconds(process.pid).children;
   const started = performance.now();
-  return new Promise((resolve) => {
-    execFile(toolPath('notation'), args, { env, timeout: 60_000 }, (err, stdout, stderr) => {
-      const ms = performance.now() - started;
-      resolve({
-        ms,
-        cpuSeconds: cpuSeconds(process.pid).children - cpuBefore,
-        code: err ? (typeof err.code === 'number' ? err.code : -1) : 0,
-        output: `${stdout}${stderr}`.trim(),
-      });
-    });
+  const run = await runNotation({
+    configDir: fixtures.bareConfigDir,
+    env: fixtures.harness.pluginEnv,
+    args: ['verify', `${image.registry}/${image.path}@${image.digest}`, ...pluginConfigArgs(fixtures.harness.pluginConfig)],
   });
+  return {
+    ms: performance.now() - started,
+    cpuSeconds: cpuSeconds(process.pid).children - cpuBefore,
+    code: run.code,
+    output: `${run.stdout}${run.stderr}`.trim(),
+  };
 }

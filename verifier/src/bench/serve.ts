@@ -22,6 +22,7 @@ import { parseBody } from '../http/body.js';
 import { checkImagesRequestSchema } from '../http/requestSchema.js';
 import { buildServer } from '../http/server.js';
 import { VerifierMetrics } from '../metrics.js';
+import { skipPolicyBundle } from '../testing/standins.js';
 import { FailureKind, VerifyOutcome } from '../notation/classify.js';
 
 export type ServerConfig =
@@ -149,22 +150,7 @@ async function standins(argv: readonly string[], withMetrics: boolean): Promise<
   const { flags } = parseFlags(argv);
   const workDir = mkdtempSync(join(tmpdir(), 'kna-bench-standins-'));
   const store = new BundleStore({ workDir });
-  store.install(
-    {
-      apiVersion: 'bundle.notation.nirmata.io/v1',
-      version: 'b'.repeat(64),
-      pluginConfig: {},
-      trustStores: {},
-      trustPolicies: {
-        [STANDIN_POLICY]: {
-          version: 'c'.repeat(64),
-          trustStores: [],
-          document: { version: '1.0', trustPolicies: [{ name: 's', registryScopes: ['*'], signatureVerification: { level: 'skip' }, trustStores: [], trustedIdentities: [] }] },
-        },
-      },
-    },
-    'bench',
-  );
+  store.install(skipPolicyBundle(STANDIN_POLICY), 'bench');
   const cache = new VerdictCache({
     enabled: flags.cacheEnabled,
     maxEntries: flags.cacheMaxSize,
