@@ -15,6 +15,7 @@ import {
 } from './errors.js';
 import { systemClock } from './transport.js';
 import { FakeRegistry, type FakeRegistryOptions } from './testing/fake-registry.js';
+import { rejectsWith } from './testing/assertions.js';
 
 const fakes: FakeRegistry[] = [];
 async function fake(options: FakeRegistryOptions): Promise<FakeRegistry> {
@@ -32,13 +33,9 @@ function clientWith(credentials: Credentials | undefined, options: RegistryClien
   return new RegistryClient({ ...options, credentials: () => Promise.resolve(credentials) });
 }
 
-async function rejectsWith(promise: Promise<unknown>, errorClass: { code: string; outcome: string }): Promise<Error> {
-  const err = await promise.then(
-    () => assert.fail(`expected ${errorClass.code}`),
-    (e: unknown) => e as Error & { code: string; outcome: string },
-  );
-  assert.equal(err.code, errorClass.code, err.message);
-  assert.equal(err.outcome, errorClass.outcome);
+/** rejectsWith, and the message never carries the secret. */
+async function rejectsWithoutSecret(promise: Promise<unknown>, errorClass: { code: string; outcome: string }): Promise<Error> {
+  const err = await rejectsWith(promise, errorClass);
   assert.doesNotMatch(err.message, new RegExp(SECRET), 'credentials never appear in messages');
   return err;
 }
@@ -143,9 +140,9 @@ describe('bearer token flow', () => {
     const registry = await fake({ auth: { kind: 'bearer', username: 'robot', password: SECRET } });
     registry.putImage('app', 'v1');
     const ref = { registry: registry.host, repository: 'app', tag: 'v1' };
-    const anonymous = await rejectsWith(new RegistryClient().resolveDigest(ref), ERR_REGISTRY_NO_CREDENTIALS);
+    const anonymous = await rejectsWithoutSecret(new RegistryClient().resolveDigest(ref), ERR_REGISTRY_NO_CREDENTIALS);
     assert.match(anonymous.message, /no credentials for 127\.0\.0\.1:\d+.*--imagePullSecrets/);
-    const wrong = await rejectsWith(clientWith({ kind: 'basic', username: 'robot', password: `${SECRET}-old` }).resolveDigest(ref), ERR_REGISTRY_CREDENTIALS_REJECTED);
+    const wrong = await rejectsWithoutSecret(clientWith({ kind: 'basic', username: 'robot', password: `${SECRET}-old` }).resolveDigest(ref), ERR_REGISTRY_CREDENTIALS_REJECTED);
     assert.equal((wrong as Error & { outcome: string }).outcome, Outcome.CouldNotVerify);
     assert.match(wrong.message, /rejected the verifier's credentials .*HTTP 401 UNAUTHORIZED "bad credentials"/);
   });
@@ -153,7 +150,7 @@ describe('bearer token flow', () => {
   it('refuses to send credentials to a plain-HTTP realm on another host', async () => {
     const registry = await fake({ auth: { kind: 'bearer', realm: () => 'http://auth.example.com/token' } });
     registry.putImage('app', 'v1');
-    const err = await rejectsWith(clientWith({ kind: 'basic', username: 'u', password: SECRET }).resolveDigest({ registry: registry.host, repository: 'app', tag: 'v1' }), ERR_REGISTRY_AUTH_CHALLENGE);
+    const err = await rejectsWithoutSecret(clientWith({ kind: 'basic', username: 'u', password: SECRET }).resolveDigest({ registry: registry.host, repository: 'app', tag: 'v1' }), ERR_REGISTRY_AUTH_CHALLENGE);
     assert.match(err.message, /token realm http:\/\/auth\.example\.com is not HTTPS/);
     assert.equal(registry.tokenRequests, 0);
   });
@@ -168,8 +165,8 @@ describe('basic auth and static tokens', () => {
     await client.getManifest({ registry: registry.host, repository: 'app' }, image.digest);
     const sent = registry.requests.map((r) => r.headers.authorization !== undefined);
     assert.deepEqual(sent, [false, true, true]);
-    await rejectsWith(new RegistryClient().resolveDigest({ registry: registry.host, repository: 'app', tag: 'v1' }), ERR_REGISTRY_NO_CREDENTIALS);
-    await rejectsWith(clientWith({ kind: 'basic', username: 'u', password: 'nope' }).resolveDigest({ registry: registry.host, repository: 'app', tag: 'v1' }), ERR_REGISTRY_CREDENTIALS_REJECTED);
+    await rejectsWithoutSecret(new RegistryClient().resolveDigest({ registry: registry.host, repository: 'app', tag: 'v1' }), ERR_REGISTRY_NO_CREDENTIALS);
+    await rejectsWithoutSecret(clientWith({ kind: 'basic', username: 'u', password: 'nope' }).resolveDigest({ registry: registry.host, repository: 'app', tag: 'v1' }), ERR_REGISTRY_CREDENTIALS_REJECTED);
   });
 
   it('sends a registry token as a bearer token, once', async () => {
@@ -180,7 +177,7 @@ describe('basic auth and static tokens', () => {
     assert.equal(registry.requests[0]?.headers.authorization, `Bearer ${SECRET}`);
     assert.equal(registry.tokenRequests, 0);
     registry.tokens.clear();
-    await rejectsWith(clientWith({ kind: 'registryToken', token: SECRET }).resolveDigest({ registry: registry.host, repository: 'app', tag: 'v1' }), ERR_REGISTRY_CREDENTIALS_REJECTED);
+    await rejectsWithoutSecret(clientWith({ kind: 'registryToken', token: SECRET }).resolveDigest({ registry: registry.host, repository: 'app', tag: 'v1' }), ERR_REGISTRY_CREDENTIALS_REJECTED);
   });
 
   it('maps 403 to forbidden and a failing credential source to credentials-unavailable', async () => {
@@ -189,11 +186,11 @@ describe('basic auth and static tokens', () => {
       res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'DENIED', message: 'requested access to the resource is denied' }] }));
       return true;
     });
-    await rejectsWith(new RegistryClient().resolveDigest({ registry: registry.host, repository: 'app', tag: 'v1' }), ERR_REGISTRY_FORBIDDEN);
-    const forbidden = await rejectsWith(new RegistryClient().getManifest({ registry: registry.host, repository: 'app' }, `sha256:${'0'.repeat(64)}`), ERR_REGISTRY_FORBIDDEN);
+    await rejectsWithoutSecret(new RegistryClient().resolveDigest({ registry: registry.host, repository: 'app', tag: 'v1' }), ERR_REGISTRY_FORBIDDEN);
+    const forbidden = await rejectsWithoutSecret(new RegistryClient().getManifest({ registry: registry.host, repository: 'app' }, `sha256:${'0'.repeat(64)}`), ERR_REGISTRY_FORBIDDEN);
     assert.match(forbidden.message, /HTTP 403 DENIED "requested access to the resource is denied"/);
     const broken = new RegistryClient({ credentials: () => Promise.reject(new Error('ECR GetAuthorizationToken in us-west-2 failed: throttled')) });
-    const err = await rejectsWith(broken.resolveDigest({ registry: registry.host, repository: 'app', tag: 'v1' }), ERR_REGISTRY_CREDENTIALS_UNAVAILABLE);
+    const err = await rejectsWithoutSecret(broken.resolveDigest({ registry: registry.host, repository: 'app', tag: 'v1' }), ERR_REGISTRY_CREDENTIALS_UNAVAILABLE);
     assert.match(err.message, /cannot get registry credentials for 127\.0\.0\.1:\d+: ECR GetAuthorizationToken/);
   });
 

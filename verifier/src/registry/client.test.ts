@@ -17,6 +17,7 @@ import {
 } from './errors.js';
 import { MediaType } from './mediaTypes.js';
 import { FakeRegistry, OCI_INDEX, OCI_MANIFEST } from './testing/fake-registry.js';
+import { rejectsWith } from './testing/assertions.js';
 
 const fakes: FakeRegistry[] = [];
 async function fake(options: Parameters<typeof FakeRegistry.start>[0] = {}): Promise<FakeRegistry> {
@@ -28,16 +29,6 @@ after(async () => {
   await Promise.all(fakes.map((f) => f.close()));
 });
 
-/** Asserts the promise rejects with the coded error class, and returns the error for further checks. */
-async function rejectsWith(promise: Promise<unknown>, errorClass: { code: string; outcome: string }): Promise<Error & { code: string; outcome: string }> {
-  const err = await promise.then(
-    () => assert.fail(`expected ${errorClass.code}`),
-    (e: unknown) => e as Error & { code: string; outcome: string },
-  );
-  assert.equal(err.code, errorClass.code, err.message);
-  assert.equal(err.outcome, errorClass.outcome);
-  return err;
-}
 
 describe('resolveDigest', () => {
   let registry: FakeRegistry;

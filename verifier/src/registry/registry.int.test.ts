@@ -21,6 +21,7 @@ import {
 } from './errors.js';
 import { MediaType } from './mediaTypes.js';
 import type { RegistryOperation } from './transport.js';
+import { rejectsWith } from './testing/assertions.js';
 
 const SBOM = 'application/vnd.example.sbom.v1+json';
 const SCAN = 'application/vnd.example.scan.v1+json';
@@ -39,15 +40,6 @@ function repoOf(name: string): { registry: string; repository: string } {
   return { registry: name.slice(0, slash), repository: name.slice(slash + 1) };
 }
 
-async function rejectsWith(promise: Promise<unknown>, errorClass: { code: string; outcome: string }): Promise<Error> {
-  const err = await promise.then(
-    () => assert.fail(`expected ${errorClass.code}`),
-    (e: unknown) => e as Error & { code: string; outcome: string },
-  );
-  assert.equal(err.code, errorClass.code, err.message);
-  assert.equal(err.outcome, errorClass.outcome);
-  return err;
-}
 
 for (const kind of ['referrers API', 'referrers tag schema'] as const) {
   describe(`the client against the real registry with the ${kind}`, () => {

@@ -16,6 +16,7 @@ import {
 } from './errors.js';
 import { parseRetryAfter, type Clock, type RegistryObserver, type RegistryOperation } from './transport.js';
 import { FakeRegistry } from './testing/fake-registry.js';
+import { rejectsWith } from './testing/assertions.js';
 
 const fakes: FakeRegistry[] = [];
 async function fake(): Promise<FakeRegistry> {
@@ -55,15 +56,6 @@ function observed(): { events: { host: string; operation: RegistryOperation; sta
   };
 }
 
-async function rejectsWith(promise: Promise<unknown>, errorClass: { code: string; outcome: string }): Promise<Error> {
-  const err = await promise.then(
-    () => assert.fail(`expected ${errorClass.code}`),
-    (e: unknown) => e as Error & { code: string; outcome: string },
-  );
-  assert.equal(err.code, errorClass.code, err.message);
-  assert.equal(err.outcome, errorClass.outcome);
-  return err;
-}
 
 /** Answers the first `n` requests with `status` (and headers), then lets the registry answer. */
 function failFirst(registry: FakeRegistry, n: number, status: number, headers: Record<string, string> = {}): void {
