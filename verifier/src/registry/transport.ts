@@ -11,6 +11,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KnaError } from '@kna/shared';
 import { detailOf, discardBody } from './body.js';
+import { startDeadline, type Deadline } from '../deadline.js';
 import { keepAliveHeadClient, type HeadClient } from './head.js';
 import { KeyedLimiter } from './limiter.js';
 import {
@@ -172,8 +173,9 @@ export class Transport {
     } catch (err) {
       throw new ERR_REGISTRY_DEADLINE(request.subject, { cause: err });
     }
-    const timeout = AbortSignal.timeout(this.requestTimeoutMs);
-    const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
+    // The exchange's own timeout (body included) and the caller's deadline, as one signal.
+    const budget = startDeadline(this.requestTimeoutMs, call.signal);
+    const { signal } = budget;
     const started = performance.now();
     let response: Response | undefined;
     try {
@@ -191,7 +193,7 @@ export class Transport {
               });
       } catch (err) {
         this.#observe(host, request.operation, 0, started);
-        const failure = this.#failure(err, request, call, timeout);
+        const failure = this.#failure(err, request, call, budget);
         if (last || !failure.transient) throw failure.error;
         return { retry: { delayMs: this.#backoff(attempt), fromRegistry: false, fail: () => failure.error } };
       }
@@ -208,17 +210,18 @@ export class Transport {
         return { done: await consume(response) };
       } catch (err) {
         if (err instanceof KnaError) throw err;
-        throw this.#failure(err, request, call, timeout).error;
+        throw this.#failure(err, request, call, budget).error;
       }
     } finally {
       if (response) await discardBody(response);
+      budget.clear();
       release();
     }
   }
 
-  #failure(err: unknown, request: RegistryRequest, call: CallOptions, timeout: AbortSignal): { error: KnaError; transient: boolean } {
+  #failure(err: unknown, request: RegistryRequest, call: CallOptions, budget: Deadline): { error: KnaError; transient: boolean } {
     if (call.signal?.aborted) return { error: new ERR_REGISTRY_DEADLINE(request.subject, { cause: err }), transient: false };
-    if (timeout.aborted) {
+    if (budget.expired) {
       return { error: new ERR_REGISTRY_TIMEOUT(request.subject, request.url.host, this.requestTimeoutMs, { cause: err }), transient: false };
     }
     const { code, reason } = describeNetworkError(err);
