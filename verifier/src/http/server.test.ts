@@ -41,6 +41,9 @@ async function server(options: { authenticator?: RequestAuthenticator; maxReques
       resolver: {
         resolveDigest: (ref) => {
           resolutions++;
+          if (ref.repository === 'team/missing') return Promise.reject(new KnaError('KNA_ERR_REGISTRY_NOT_FOUND', Outcome.Denied, 'reg.example.com/team/missing:v1 does not exist (HTTP 404)'));
+          if (ref.repository === 'team/unreachable') return Promise.reject(new KnaError('KNA_ERR_REGISTRY_UNREACHABLE', Outcome.CouldNotVerify, 'connection refused'));
+          if (ref.repository === 'team/broken') return Promise.reject(new TypeError('something nobody classified'));
           return Promise.resolve({ digest: ref.repository === 'team/app' ? DIGEST : `sha256:${createHash('sha256').update(ref.repository).digest('hex')}` });
         },
       },
@@ -151,6 +154,19 @@ describe('POST /checkimages input handling', () => {
     const json = JSON.parse(allowed.text) as { results: unknown[]; warnings: string[] };
     assert.deepEqual(json.results, []);
     assert.match(json.warnings[0] ?? '', /^allowed by onInfraError=allow: container "app" image reg.example.com\/team\/down:v1/);
+  });
+
+  it('classifies failed tag resolutions: missing image denied with its hint, unreachable registry 503, unclassified errors denied', async () => {
+    const ask = (path: string) => post(JSON.stringify({ ...valid, onInfraError: 'allow', images: { containers: { app: image(path) } } }));
+    const missing = await ask('team/missing');
+    assert.equal(missing.status, 406);
+    assert.match(missing.text, /could not resolve the image to a digest: .*does not exist \(HTTP 404\); check the image reference; the registry does not have it/);
+    const broken = await ask('team/broken');
+    assert.equal(broken.status, 406, 'an error nobody classified is never allowed');
+    assert.match(broken.text, /something nobody classified/);
+    const unreachable = await ask('team/unreachable');
+    assert.equal(unreachable.status, 200, 'onInfraError=allow admits a registry that could not be reached');
+    assert.match(unreachable.text, /allowed by onInfraError=allow: .*could not be verified: could not resolve the image to a digest: connection refused/);
   });
 
   it('never turns a denial into an allow', async () => {

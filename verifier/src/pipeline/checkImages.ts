@@ -12,6 +12,7 @@ import { VERIFIER_ERR_NOT_READY, VERIFIER_ERR_NO_TRUST_POLICY, VERIFIER_ERR_UNKN
 import type { CheckImagesRequest } from '../http/requestSchema.js';
 import { FailureKind, VerifyOutcome } from '../notation/classify.js';
 import type { Credentials, VerifyRequest, VerifyResult } from '../notation/runner.js';
+import { ERR_REGISTRY_NOT_FOUND } from '../registry/errors.js';
 import { requestedImages, type ImageGroupKey, type RequestedImage } from './images.js';
 
 /** Resolves an image reference (tag or digest) to the digest of its manifest or index. */
@@ -109,12 +110,18 @@ interface ImageVerification {
   readonly cache?: CacheSource;
 }
 
-function outcomeOfError(err: unknown): 'denied' | 'could-not-verify' {
-  return err instanceof KnaError && err.outcome === Outcome.Denied ? 'denied' : 'could-not-verify';
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+/**
+ * A failed resolution. Only an error the registry client classified as infrastructure is
+ * could-not-verify (which --onInfraError=allow may admit); anything else, including an error nobody
+ * classified, denies — the same rule as for notation's outcomes and attestations.
+ */
+function resolveFailure(err: unknown): ImageVerification {
+  const reason = err instanceof Error ? err.message : String(err);
+  if (err instanceof KnaError && err.outcome === Outcome.CouldNotVerify) {
+    return { outcome: 'could-not-verify', stage: Stage.Resolve, kind: FailureKind.Infrastructure, reason, warnings: [] };
+  }
+  const kind = err instanceof ERR_REGISTRY_NOT_FOUND ? FailureKind.NotFound : FailureKind.Other;
+  return { outcome: 'denied', stage: Stage.Resolve, kind, reason, warnings: [] };
 }
 
 export async function checkImages(deps: PipelineDeps, request: CheckImagesRequest, signal: AbortSignal): Promise<PipelineResult> {
@@ -177,7 +184,7 @@ async function verifyImage(
     try {
       ({ digest } = await deps.resolver.resolveDigest(parsed, signal));
     } catch (err) {
-      return { outcome: outcomeOfError(err), stage: Stage.Resolve, kind: FailureKind.Infrastructure, reason: message(err), warnings: [] };
+      return resolveFailure(err);
     }
   }
 
