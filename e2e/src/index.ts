@@ -23,6 +23,7 @@ export {
   type ControlPlaneState,
   type StartTimings,
 } from './kube/controlPlane.js';
+export { bindClusterRole, createServiceAccount, serviceAccountToken } from './kube/serviceAccounts.js';
 export { helm, kubeConfigForToken, kubeConfigFromFile, kubectl, runTool, type CommandOptions, type CommandResult } from './kube/clients.js';
 export type { ClientCertOptions } from './kube/pki.js';
 export * from './kube/errors.js';

@@ -14,6 +14,7 @@ import {
   type V1TokenReviewStatus,
 } from '@kubernetes/client-node';
 import { DEFAULT_ISSUER } from './controlPlane.js';
+import { bindClusterRole, createServiceAccount as createSA, serviceAccountToken } from './serviceAccounts.js';
 import { eventually, useTestControlPlane, withNamespace } from './testing.js';
 
 /** Kyverno's scoped apiCall token audience (its chart's apiCallToken.audience default). */
@@ -21,24 +22,8 @@ const KYVERNO_AUDIENCE = 'kyverno-svc.kyverno.io';
 
 const kube = useTestControlPlane({ shared: true });
 
-async function createServiceAccount(namespace: string, name: string): Promise<void> {
-  await kube().kubeConfig().makeApiClient(CoreV1Api).createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
-}
-
-async function requestToken(namespace: string, name: string, audiences?: string[]): Promise<string> {
-  const response = await kube()
-    .kubeConfig()
-    .makeApiClient(CoreV1Api)
-    .createNamespacedServiceAccountToken({
-      namespace,
-      name,
-      // 600 s is the shortest lifetime the API server accepts; no audiences means the API server's own.
-      body: { spec: { expirationSeconds: 600, audiences: audiences ?? [] } },
-    });
-  const token = response.status?.token;
-  assert.ok(token, 'TokenRequest returned no token');
-  return token;
-}
+const createServiceAccount = (namespace: string, name: string) => createSA(kube(), namespace, name);
+const requestToken = (namespace: string, name: string, audiences?: string[]) => serviceAccountToken(kube(), namespace, name, audiences);
 
 async function review(reviewer: KubeConfig, token: string, audiences?: string[]): Promise<V1TokenReviewStatus> {
   const result = await reviewer
@@ -96,16 +81,7 @@ describe('TokenRequest and TokenReview', () => {
       await createServiceAccount(ns, 'verifier');
       await createServiceAccount(ns, 'unbound');
       await createServiceAccount(ns, 'kyverno');
-      await kube()
-        .kubeConfig()
-        .makeApiClient(RbacAuthorizationV1Api)
-        .createClusterRoleBinding({
-          body: {
-            metadata: { name: `${ns}-verifier-auth-delegator` },
-            roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
-            subjects: [{ kind: 'ServiceAccount', name: 'verifier', namespace: ns }],
-          },
-        });
+      const binding = await bindClusterRole(kube(), ns, 'verifier', 'system:auth-delegator');
       const kyvernoToken = await requestToken(ns, 'kyverno', [KYVERNO_AUDIENCE]);
       try {
         // RBAC is evaluated from the authorizer's informer cache, so a new binding takes effect
@@ -118,7 +94,7 @@ describe('TokenRequest and TokenReview', () => {
         const unbound = kube().kubeConfigForToken(await requestToken(ns, 'unbound'));
         await assert.rejects(review(unbound, kyvernoToken, [KYVERNO_AUDIENCE]), (err: unknown) => err instanceof ApiException && err.code === 403);
       } finally {
-        await kube().kubeConfig().makeApiClient(RbacAuthorizationV1Api).deleteClusterRoleBinding({ name: `${ns}-verifier-auth-delegator` });
+        await kube().kubeConfig().makeApiClient(RbacAuthorizationV1Api).deleteClusterRoleBinding({ name: binding });
       }
     }));
 

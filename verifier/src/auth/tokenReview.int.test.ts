@@ -3,27 +3,23 @@
 // allowed users get through, and a verifier without `create tokenreviews` says what to bind.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
-import { eventually, useTestControlPlane, withNamespace } from '@kna/e2e';
+import { bindClusterRole, createServiceAccount, eventually, serviceAccountToken, useTestControlPlane, withNamespace } from '@kna/e2e';
 import { RequestAuthenticator, kubernetesTokenReviewer } from './tokenReview.js';
 
 const KYVERNO_AUDIENCE = 'kyverno-svc.kyverno.io';
 const kube = useTestControlPlane({ shared: true });
 
-async function serviceAccountToken(namespace: string, name: string, audiences: string[]): Promise<string> {
-  const core = kube().kubeConfig().makeApiClient(CoreV1Api);
-  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
-  const response = await core.createNamespacedServiceAccountToken({ namespace, name, body: { spec: { expirationSeconds: 600, audiences } } });
-  assert.ok(response.status?.token);
-  return response.status.token;
+async function newServiceAccountToken(namespace: string, name: string, audiences: string[]): Promise<string> {
+  await createServiceAccount(kube(), namespace, name);
+  return serviceAccountToken(kube(), namespace, name, audiences);
 }
 
 describe('TokenReview authentication on a real API server', () => {
   it("accepts Kyverno's scoped token for the configured audience and user, and only then", () =>
     withNamespace(kube(), async (ns) => {
       const kyverno = `system:serviceaccount:${ns}:kyverno-admission-controller`;
-      const token = await serviceAccountToken(ns, 'kyverno-admission-controller', [KYVERNO_AUDIENCE]);
-      const other = await serviceAccountToken(ns, 'someone-else', [KYVERNO_AUDIENCE]);
+      const token = await newServiceAccountToken(ns, 'kyverno-admission-controller', [KYVERNO_AUDIENCE]);
+      const other = await newServiceAccountToken(ns, 'someone-else', [KYVERNO_AUDIENCE]);
       const reviewer = kubernetesTokenReviewer(kube().kubeConfig());
 
       const scoped = new RequestAuthenticator({ reviewer, allowedUsers: [kyverno], audiences: [KYVERNO_AUDIENCE] });
@@ -38,22 +34,13 @@ describe('TokenReview authentication on a real API server', () => {
 
   it('names the missing system:auth-delegator binding when the verifier may not create TokenReviews', () =>
     withNamespace(kube(), async (ns) => {
-      const token = await serviceAccountToken(ns, 'kyverno-admission-controller', [KYVERNO_AUDIENCE]);
-      const verifierToken = await serviceAccountToken(ns, 'verifier', []);
+      const token = await newServiceAccountToken(ns, 'kyverno-admission-controller', [KYVERNO_AUDIENCE]);
+      const verifierToken = await newServiceAccountToken(ns, 'verifier', []);
       const asVerifier = kube().kubeConfigForToken(verifierToken);
       const authenticator = new RequestAuthenticator({ reviewer: kubernetesTokenReviewer(asVerifier), allowedUsers: ['x'], audiences: [KYVERNO_AUDIENCE] });
       await assert.rejects(authenticator.authenticate(`Bearer ${token}`), { code: 'VERIFIER_ERR_TOKEN_REVIEW', message: /bind its service account to system:auth-delegator/ });
 
-      await kube()
-        .kubeConfig()
-        .makeApiClient(RbacAuthorizationV1Api)
-        .createClusterRoleBinding({
-          body: {
-            metadata: { name: `${ns}-verifier-auth-delegator` },
-            roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
-            subjects: [{ kind: 'ServiceAccount', name: 'verifier', namespace: ns }],
-          },
-        });
+      await bindClusterRole(kube(), ns, 'verifier', 'system:auth-delegator');
       const bound = new RequestAuthenticator({
         reviewer: kubernetesTokenReviewer(asVerifier),
         allowedUsers: [`system:serviceaccount:${ns}:kyverno-admission-controller`],
