@@ -35,4 +35,5 @@ export { toolPath, toolsEnv } from './harness/tools-env.js';
 export { createSigningChain } from './harness/pki.js';
 export { freePort } from './harness/processes.js';
 export { tamperSignatures } from './harness/tamper.js';
+export { pluginConfigMapManifest, trustPolicyManifest, trustStoreManifest, type StatementSpec } from './harness/manifests.js';
 export { pluginConfigArgs, runNotation, writeVerifyConfig, type NotationResult } from './harness/notation.js';

@@ -7,49 +7,19 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { push, sign, startHarness, type Harness } from '../harness/harness.js';
-import { freePort, stopGroup } from '../harness/processes.js';
+import { pluginConfigMapManifest, trustPolicyManifest, trustStoreManifest } from '../harness/manifests.js';
+import { freePorts, stopGroup } from '../harness/processes.js';
 import { REPO_ROOT, toolsEnv } from '../harness/tools-env.js';
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const step = (s: string) => console.log(`\n${bold(`▶ ${s}`)}`);
 
 function manifests(harness: Harness): string {
-  const root = readFileSync(harness.rootCert, 'utf8').trim().split('\n').map((l) => `    ${l}`).join('\n');
-  return `# The same manifests 'kubectl apply' takes in a cluster.
-apiVersion: notation.nirmata.io/v1alpha1
-kind: TrustStore
-metadata:
-  name: aws-signer-ts
-spec:
-  trustStoreName: aws-signer-ts
-  type: signingAuthority
-  caBundle: |
-${root}
----
-apiVersion: notation.nirmata.io/v1alpha1
-kind: TrustPolicy
-metadata:
-  name: demo
-spec:
-  version: "1.0"
-  trustPolicyName: demo
-  trustPolicies:
-    - name: demo-images
-      registryScopes: ["${harness.registry}/demo/app"]
-      signatureVerification:
-        level: strict
-      trustStores: ["signingAuthority:aws-signer-ts"]
-      trustedIdentities: ["${harness.profileArn}"]
----
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: notation-plugin-config
-data:
-${Object.entries(harness.pluginConfig)
-  .map(([k, v]) => `  ${k}: "${v}"`)
-  .join('\n')}
-`;
+  return [
+    "# The same manifests 'kubectl apply' takes in a cluster.\n" + trustStoreManifest('aws-signer-ts', readFileSync(harness.rootCert, 'utf8')),
+    trustPolicyManifest('demo', { scopes: [`${harness.registry}/demo/app`], store: 'aws-signer-ts', identities: [harness.profileArn] }),
+    pluginConfigMapManifest(harness.pluginConfig),
+  ].join('---\n');
 }
 
 /** The body Kyverno's apiCall sends for a one-container pod (original-service.md §1.7). */
@@ -100,8 +70,7 @@ async function main(): Promise<void> {
     console.log(`${policyDir}/demo.yaml`);
 
     step('Starting the verifier in local mode');
-    const port = await freePort();
-    const probePort = await freePort();
+    const [port = 0, probePort = 0] = await freePorts(2);
     const args = [
       '--conditions=source',
       '--import',

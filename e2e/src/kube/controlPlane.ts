@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
-import { ProcessStartError, answers, freePort, startOnFreePort, startProcess, stopGroup, type RunningProcess } from '../harness/processes.js';
+import { ProcessStartError, answers, freePorts, startOnFreePort, startProcess, stopGroup, type RunningProcess } from '../harness/processes.js';
 import { toolPath } from '../harness/tools-env.js';
 import { KUBE_ERR_DIR_IN_USE, KUBE_ERR_DIR_NOT_EMPTY, KUBE_ERR_NOT_READY, KUBE_ERR_NO_STATE } from './errors.js';
 import { createClusterCa, createServiceAccountKey, loadClusterCa, type ClientCertOptions, type KeyPairPem } from './pki.js';
@@ -177,9 +177,7 @@ async function startEtcd(etcd: string, dir: string, options: ControlPlaneOptions
   // retried here in the same way: a lost race shows as "address already in use" in the log.
   let last: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const clientPort = await freePort();
-    let peerPort = await freePort();
-    while (peerPort === clientPort) peerPort = await freePort();
+    const [clientPort = 0, peerPort = 0] = await freePorts(2);
     const url = `http://127.0.0.1:${clientPort}`;
     const peer = `http://127.0.0.1:${peerPort}`;
     try {
