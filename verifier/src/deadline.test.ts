@@ -5,7 +5,10 @@ import { startDeadline } from './deadline.js';
 describe('startDeadline', () => {
   it('aborts with a TimeoutError when its time is up, and says it expired', async () => {
     const d = startDeadline(20);
+    // The budget's timer does not keep the process alive by itself (unref), so hold the loop open here.
+    const hold = setTimeout(() => undefined, 1_000);
     await new Promise((r) => d.signal.addEventListener('abort', r, { once: true }));
+    clearTimeout(hold);
     assert.equal(d.expired, true);
     assert.equal((d.signal.reason as DOMException).name, 'TimeoutError');
   });
