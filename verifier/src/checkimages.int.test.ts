@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { createSigningChain, push, revoke, sign, startHarness, type Harness } from '@kna/e2e';
+import { createSigningChain, describeSignerPlugin, push, revoke, sign, startHarness, type Harness } from '@kna/e2e';
 import type { RunningVerifier } from './app.js';
 import {
   imageInfo as info,
@@ -47,6 +47,7 @@ function startLocalVerifier(policyDir: string, extraFlags: string[] = []): Promi
 }
 
 before(async () => {
+  console.log(`under test: ${describeSignerPlugin()}`);
   harness = await startHarness();
   otherRoot = (await createSigningChain({ name: 'Foreign' })).root.certPem;
   const policyDir = join(harness.dir, 'policies');

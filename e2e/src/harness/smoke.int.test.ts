@@ -11,13 +11,13 @@ import { pluginConfigArgs, runNotation, writeVerifyConfig, type NotationResult }
 import { push, revoke, sign, startHarness, type Harness } from './harness.js';
 import { profileArnOf } from './fake-signer.js';
 import { tamperSignatures } from './tamper.js';
-import { toolsEnv } from './tools-env.js';
+import { describeSignerPlugin, signerPlugin } from './tools-env.js';
 
 let harness: Harness;
 let otherRoot: string;
 
 before(async () => {
-  console.log(`AWS Signer plugin under test: ${toolsEnv().signerPluginKind} (see e2e/signer-plugin/README.md)`);
+  console.log(`under test: ${describeSignerPlugin()}`);
   harness = await startHarness();
   otherRoot = (await createSigningChain({ name: 'Untrusted' })).root.certPem;
 });
@@ -152,15 +152,24 @@ for (const kind of ['referrers API', 'referrers tag schema'] as const) {
   });
 }
 
-describe('the fake AWS Signer API', () => {
-  it('receives revocation checks on the SDK-prefixed host through the proxy, and signing on the plain one', () => {
+describe('the AWS Signer plugin', () => {
+  it("is AWS's release 1.0.350, as the binary itself reports (get-plugin-metadata)", () => {
+    const plugin = signerPlugin();
+    assert.equal(plugin.name, 'com.amazonaws.signer.notation.plugin');
+    assert.equal(plugin.version, '1.0.350');
+    assert.equal(plugin.description, 'AWS Signer plugin for Notation');
+  });
+
+  it('called the fake AWS Signer API: revocation checks on the SDK-prefixed host through the proxy, signing on the plain one', () => {
     const signer = harness.signer;
     assert.ok(signer, 'in-process harness exposes its signer');
-    const revocationHosts = new Set(signer.requests.filter((r) => r.operation === 'GetRevocationStatus').map((r) => r.host));
-    const signHosts = new Set(signer.requests.filter((r) => r.operation === 'SignPayload').map((r) => r.host));
-    assert.deepEqual([...signHosts], ['signer.kna.test']);
-    assert.equal(revocationHosts.size, 1);
-    const [host] = revocationHosts;
-    assert.match(host ?? '', /^(data-|verification\.)signer\.kna\.test$/, 'the AWS SDK host prefix reached the fake');
+    const revocations = signer.requests.filter((r) => r.operation === 'GetRevocationStatus');
+    const signings = signer.requests.filter((r) => r.operation === 'SignPayload');
+    assert.ok(revocations.length > 0 && signings.length > 0, 'both operations were called');
+    assert.deepEqual([...new Set(signings.map((r) => r.host))], ['signer.kna.test']);
+    // The SDK's endpoint host prefix for GetRevocationStatus, applied even to a custom endpoint.
+    assert.deepEqual([...new Set(revocations.map((r) => r.host))], ['verification.signer.kna.test']);
+    // The plugin identifies itself to AWS Signer in the User-Agent of every call.
+    for (const r of signer.requests) assert.match(r.userAgent, /aws-signer-caller\/NotationPlugin-1\.0\.350\b/, r.userAgent);
   });
 });
