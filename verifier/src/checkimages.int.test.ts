@@ -211,6 +211,29 @@ describe('request semantics', () => {
   });
 });
 
+describe('AWS Signer unavailable for the revocation check', () => {
+  it("is could-not-verify (503) with the plugin's reason, after the AWS SDK's 3 attempts; nothing is denied or cached", async () => {
+    const image = await pushed(harness.registry, 'harness');
+    const signer = harness.signer;
+    assert.ok(signer, 'in-process harness exposes its signer');
+    const calls = () => signer.requests.filter((r) => r.operation === 'GetRevocationStatus').length;
+    const before = calls();
+    signer.setFault('revocation-unavailable');
+    try {
+      const res = await check(pod({ app: image }));
+      assert.equal(res.status, 503, res.text);
+      assert.match(res.text, /could not complete signature verification: revocation check failed: GetRevocationStatus call failed with error: operation error signer: GetRevocationStatus, exceeded maximum number of attempts, 3, https response error StatusCode: 503/);
+      assert.match(res.text, /ServiceUnavailableException: harness fault: revocation status unavailable/);
+      assert.equal(calls() - before, 3, 'the plugin\'s AWS SDK retries a 503 twice');
+    } finally {
+      signer.setFault(null);
+    }
+    // Once AWS Signer answers again, the same image verifies (the failure was not cached).
+    const again = await check(pod({ app: image }));
+    assert.equal(again.status, 200, again.text);
+  });
+});
+
 describe('a hung notation', () => {
   it('is killed at its timeout, with the plugin it started, and the image could not be verified (503)', async () => {
     const dir = join(harness.dir, 'policies');
