@@ -102,10 +102,14 @@ fetch_aws_signer_plugin_src() {
     if GOFLAGS=-mod=mod timeout 30 go mod download -json "$AWS_SIGNER_PLUGIN_MODULE@v$AWS_SIGNER_PLUGIN_VERSION" >/dev/null 2>&1; then
       say "  fetched $AWS_SIGNER_PLUGIN_MODULE@v$AWS_SIGNER_PLUGIN_VERSION from the module proxy"
     else
-      say "  the module proxy ($proxy) does not serve $AWS_SIGNER_PLUGIN_MODULE@v$AWS_SIGNER_PLUGIN_VERSION; using a kept source tree"
+      say "  the module proxy ($proxy) does not serve $AWS_SIGNER_PLUGIN_MODULE@v$AWS_SIGNER_PLUGIN_VERSION"
     fi
   fi
   d=$(aws_signer_plugin_src) || true
+  if [ -z "$d" ] && [ -f "$(newest_aws_signer_plugin_build)/.complete" ]; then
+    say "  no source of the plugin here; using the cached build $(newest_aws_signer_plugin_build)"
+    return 0
+  fi
   if [ -z "$d" ]; then
     die "the AWS Signer notation plugin v$AWS_SIGNER_PLUGIN_VERSION has no source: the Go module proxy ($proxy)
   does not serve $AWS_SIGNER_PLUGIN_MODULE@v$AWS_SIGNER_PLUGIN_VERSION, KNA_AWS_SIGNER_PLUGIN_SRC is not set,
@@ -135,12 +139,22 @@ aws_signer_plugin_src_hash() {
     xargs -d '\n' sha256sum | sha256sum | cut -c1-12)
 }
 
-# The plugin's cache directory for the given source (or the current one; empty when there is none).
+# The plugin's cache directory for the given source (or the current one). Where no source can be found
+# (e.g. a clone elsewhere), the most recent build of this version, so tools:env still finds it.
 aws_signer_plugin_dir() {
   local src=${1:-}
   [ -n "$src" ] || src=$(aws_signer_plugin_src) || true
-  [ -n "$src" ] && [ -d "$src" ] || { echo "$cache/aws-signer-plugin-v$AWS_SIGNER_PLUGIN_VERSION-nosource"; return; }
-  echo "$cache/aws-signer-plugin-v$AWS_SIGNER_PLUGIN_VERSION-src-$(aws_signer_plugin_src_hash "$src")"
+  if [ -n "$src" ] && [ -d "$src" ]; then
+    echo "$cache/aws-signer-plugin-v$AWS_SIGNER_PLUGIN_VERSION-src-$(aws_signer_plugin_src_hash "$src")"
+  else
+    newest_aws_signer_plugin_build
+  fi
+}
+
+newest_aws_signer_plugin_build() {
+  local d
+  d=$(ls -td "$cache/aws-signer-plugin-v$AWS_SIGNER_PLUGIN_VERSION-src-"*/.complete 2>/dev/null | head -n 1)
+  if [ -n "$d" ]; then dirname "$d"; else echo "$cache/aws-signer-plugin-v$AWS_SIGNER_PLUGIN_VERSION-nosource"; fi
 }
 
 aws_signer_plugin_bin() { # the binary inside a plugin cache directory
