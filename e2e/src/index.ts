@@ -31,7 +31,7 @@ export * from './kube/errors.js';
 // The signing harness (olareg + docker-registry, fake AWS Signer API, notation signing): see harness/harness.ts.
 export { attach, push, revoke, sign, startHarness, type Harness, type HarnessState } from './harness/harness.js';
 export { answers, startOnFreePort, type RunningProcess } from './harness/processes.js';
-export { toolPath, toolsEnv } from './harness/tools-env.js';
+export { describeSignerPlugin, signerPlugin, toolPath, toolsEnv, type SignerPluginInfo } from './harness/tools-env.js';
 export { createSigningChain } from './harness/pki.js';
 export { freePort } from './harness/processes.js';
 export { tamperSignatures } from './harness/tamper.js';

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Builds and caches the real components the tests run against, by version, under the user's cache
 # directory (docs: README "Test components"). Everything comes from the Go module proxy or Debian's
-# packages; nothing is downloaded from release pages.
+# packages; nothing is downloaded from release pages. The one exception is the AWS Signer plugin, which
+# some module proxies refuse: it is built from a kept copy of its release source (see aws_signer_plugin_src).
 #
 #   tools.sh build [component...]   build what is missing (all components when none is named)
 #   tools.sh env                    print `export` lines that put the components on PATH
 #   tools.sh list                   show each component, its version and whether it is cached
 #
-# Environment: KNA_TOOLS_DIR (cache root), KNA_AWS_SIGNER_PLUGIN=auto|real|stand-in (see signer_plugin).
+# Environment: KNA_TOOLS_DIR (cache root), KNA_AWS_SIGNER_PLUGIN_SRC (a source tree of the AWS Signer
+# plugin release, used when the module proxy does not serve it; see aws_signer_plugin_src).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -41,7 +43,7 @@ need_go() {
 dir_of() {
   case "$1" in
     notation) echo "$cache/notation-v$NOTATION_VERSION" ;;
-    aws-signer-plugin) signer_plugin_dir ;;
+    aws-signer-plugin) aws_signer_plugin_dir "${PLUGIN_SRC:-}" ;;
     olareg) echo "$cache/olareg-v$OLAREG_VERSION" ;;
     docker-registry) echo "$cache/docker-registry" ;;
     etcd) echo "$cache/etcd-v$ETCD_VERSION" ;;
@@ -54,7 +56,7 @@ dir_of() {
 version_of() {
   case "$1" in
     notation) echo "v$NOTATION_VERSION" ;;
-    aws-signer-plugin) echo "v$AWS_SIGNER_PLUGIN_VERSION ($(signer_plugin_kind))" ;;
+    aws-signer-plugin) echo "v$AWS_SIGNER_PLUGIN_VERSION" ;;
     olareg) echo "v$OLAREG_VERSION" ;;
     docker-registry) echo "Debian package" ;;
     etcd) echo "v$ETCD_VERSION" ;;
@@ -63,29 +65,107 @@ version_of() {
   esac
 }
 
-# The AWS Signer notation plugin. The real one is github.com/aws/aws-signer-notation-plugin@v1.0.350.
-# When the module proxy does not serve that module (it answers 403 on some mirrors), the stand-in in
-# e2e/signer-plugin is built instead: a Go plugin written for this project against the same AWS SDK
-# signer client and the Notary Project plugin framework, so requests, host prefixes, error mapping and
-# messages follow the real plugin's documented behaviour. KNA_AWS_SIGNER_PLUGIN=real refuses the
-# stand-in; =stand-in skips the attempt to fetch the real one.
-signer_plugin_source_hash() {
-  (cd "$repo/e2e/signer-plugin" && cat go.mod go.sum ./*.go | sha256sum | cut -c1-12)
+# The AWS Signer notation plugin, github.com/aws/aws-signer-notation-plugin at release v1.0.350 (AWS's
+# own code, unmodified). Its source comes from, in this order:
+#   1. the Go module proxy (what users elsewhere get; one quick attempt per build);
+#   2. the source tree named by KNA_AWS_SIGNER_PLUGIN_SRC;
+#   3. <repository>/../shared/third_party/aws-signer-notation-plugin, when it exists (a read-only copy
+#      kept beside the repository on the project's machines and CI, because their proxy refuses the
+#      module with "403 This module version is not available").
+# It is always built out of tree, and cached under a name that includes a hash of the source files, so
+# a changed source tree is rebuilt. There is no substitute: without a source, the build fails.
+AWS_SIGNER_PLUGIN_MODULE=github.com/aws/aws-signer-notation-plugin
+
+plugin_module_cache_dir() { # where the module proxy's copy lives once downloaded (no network)
+  local d
+  d="$(go env GOMODCACHE 2>/dev/null)/$AWS_SIGNER_PLUGIN_MODULE@v$AWS_SIGNER_PLUGIN_VERSION"
+  [ -f "$d/go.mod" ] && echo "$d"
 }
-signer_plugin_kind() {
-  if [ -f "$cache/aws-signer-plugin-v$AWS_SIGNER_PLUGIN_VERSION/.complete" ] &&
-    [ "${KNA_AWS_SIGNER_PLUGIN:-auto}" != stand-in ]; then
-    echo real
+
+# Prints the plugin's source directory without touching the network: the module cache copy (if the
+# proxy served it before), else KNA_AWS_SIGNER_PLUGIN_SRC, else the kept copy beside the repository.
+aws_signer_plugin_src() {
+  local d
+  if command -v go >/dev/null 2>&1 && d=$(plugin_module_cache_dir); then echo "$d"; return; fi
+  if [ -n "${KNA_AWS_SIGNER_PLUGIN_SRC:-}" ]; then echo "$KNA_AWS_SIGNER_PLUGIN_SRC"; return; fi
+  d="$repo/../shared/third_party/aws-signer-notation-plugin"
+  [ -d "$d" ] && (cd "$d" && pwd)
+}
+
+# As aws_signer_plugin_src, after one attempt to fetch the module from the proxy; fails with where to get
+# the source when there is none.
+fetch_aws_signer_plugin_src() {
+  need_go
+  local d proxy
+  proxy=$(go env GOPROXY)
+  if ! plugin_module_cache_dir >/dev/null; then
+    if GOFLAGS=-mod=mod timeout 30 go mod download -json "$AWS_SIGNER_PLUGIN_MODULE@v$AWS_SIGNER_PLUGIN_VERSION" >/dev/null 2>&1; then
+      say "  fetched $AWS_SIGNER_PLUGIN_MODULE@v$AWS_SIGNER_PLUGIN_VERSION from the module proxy"
+    else
+      say "  the module proxy ($proxy) does not serve $AWS_SIGNER_PLUGIN_MODULE@v$AWS_SIGNER_PLUGIN_VERSION"
+    fi
+  fi
+  d=$(aws_signer_plugin_src) || true
+  if [ -z "$d" ] && [ -f "$(newest_aws_signer_plugin_build)/.complete" ]; then
+    say "  no source of the plugin here; using the cached build $(newest_aws_signer_plugin_build)"
+    return 0
+  fi
+  if [ -z "$d" ]; then
+    die "the AWS Signer notation plugin v$AWS_SIGNER_PLUGIN_VERSION has no source: the Go module proxy ($proxy)
+  does not serve $AWS_SIGNER_PLUGIN_MODULE@v$AWS_SIGNER_PLUGIN_VERSION, KNA_AWS_SIGNER_PLUGIN_SRC is not set,
+  and $(cd "$repo/.." && pwd)/shared/third_party/aws-signer-notation-plugin does not exist.
+  Get release v$AWS_SIGNER_PLUGIN_VERSION from https://github.com/aws/aws-signer-notation-plugin (tag v$AWS_SIGNER_PLUGIN_VERSION), e.g.
+    git clone --depth 1 --branch v$AWS_SIGNER_PLUGIN_VERSION https://github.com/aws/aws-signer-notation-plugin <dir>
+  then run: KNA_AWS_SIGNER_PLUGIN_SRC=<dir> pnpm tools"
+  fi
+  check_aws_signer_plugin_src "$d"
+  echo "$d"
+}
+
+check_aws_signer_plugin_src() {
+  local d=$1 v
+  [ -f "$d/go.mod" ] && [ -f "$d/cmd/main.go" ] ||
+    die "$d is not a source tree of $AWS_SIGNER_PLUGIN_MODULE (no go.mod and cmd/main.go); check KNA_AWS_SIGNER_PLUGIN_SRC"
+  grep -q "^module $AWS_SIGNER_PLUGIN_MODULE\$" "$d/go.mod" ||
+    die "$d/go.mod is not module $AWS_SIGNER_PLUGIN_MODULE; check KNA_AWS_SIGNER_PLUGIN_SRC"
+  v=$(sed -n 's/^var version = "\(.*\)"/\1/p' "$d/internal/version/version.go" 2>/dev/null)
+  [ "$v" = "$AWS_SIGNER_PLUGIN_VERSION" ] ||
+    die "$d holds plugin version '${v:-unknown}', not $AWS_SIGNER_PLUGIN_VERSION: get tag v$AWS_SIGNER_PLUGIN_VERSION of https://github.com/aws/aws-signer-notation-plugin"
+}
+
+# 12 hex digits identifying the source files (names and contents; .git and .github excluded).
+aws_signer_plugin_src_hash() {
+  (cd "$1" && find . \( -name .git -o -name .github \) -prune -o -type f -print | LC_ALL=C sort |
+    xargs -d '\n' sha256sum | sha256sum | cut -c1-12)
+}
+
+# The plugin's cache directory for the given source (or the current one). Where no source can be found
+# (e.g. a clone elsewhere), the most recent build of this version, so tools:env still finds it.
+aws_signer_plugin_dir() {
+  local src=${1:-}
+  [ -n "$src" ] || src=$(aws_signer_plugin_src) || true
+  if [ -n "$src" ] && [ -d "$src" ]; then
+    echo "$cache/aws-signer-plugin-v$AWS_SIGNER_PLUGIN_VERSION-src-$(aws_signer_plugin_src_hash "$src")"
   else
-    echo stand-in
+    newest_aws_signer_plugin_build
   fi
 }
-signer_plugin_dir() {
-  if [ "$(signer_plugin_kind)" = real ]; then
-    echo "$cache/aws-signer-plugin-v$AWS_SIGNER_PLUGIN_VERSION"
-  else
-    echo "$cache/aws-signer-plugin-standin-$(signer_plugin_source_hash)"
-  fi
+
+newest_aws_signer_plugin_build() {
+  local d
+  d=$(ls -td "$cache/aws-signer-plugin-v$AWS_SIGNER_PLUGIN_VERSION-src-"*/.complete 2>/dev/null | head -n 1)
+  if [ -n "$d" ]; then dirname "$d"; else echo "$cache/aws-signer-plugin-v$AWS_SIGNER_PLUGIN_VERSION-nosource"; fi
+}
+
+aws_signer_plugin_bin() { # the binary inside a plugin cache directory
+  echo "$1/libexec/plugins/$AWS_SIGNER_PLUGIN_NAME/notation-$AWS_SIGNER_PLUGIN_NAME"
+}
+
+# "<name> <version>" as the binary reports them (the plugin contract's get-plugin-metadata command).
+aws_signer_plugin_metadata() {
+  local out
+  out=$(echo '{}' | timeout 20 "$1" get-plugin-metadata 2>&1) || { echo "get-plugin-metadata failed: $out"; return 1; }
+  printf '%s %s\n' "$(sed -n 's/.*"name":"\([^"]*\)".*/\1/p' <<<"$out")" "$(sed -n 's/.*"version":"\([^"]*\)".*/\1/p' <<<"$out")"
 }
 
 # ---- builders: each receives the (temporary) target directory ----
@@ -113,23 +193,17 @@ build_notation() {
 
 build_aws_signer_plugin() {
   need_go
-  local target=$1 mode=${KNA_AWS_SIGNER_PLUGIN:-auto} plugdir
-  plugdir="$target/libexec/plugins/$AWS_SIGNER_PLUGIN_NAME"
-  mkdir -p "$plugdir"
-  if [ "$mode" != stand-in ] &&
-    timeout 60 go mod download "github.com/aws/aws-signer-notation-plugin@v$AWS_SIGNER_PLUGIN_VERSION" 2>/dev/null; then
-    go_build_scratch "$target" "github.com/aws/aws-signer-notation-plugin@v$AWS_SIGNER_PLUGIN_VERSION" "" \
-      github.com/aws/aws-signer-notation-plugin/cmd
-    mv "$target/bin/cmd" "$plugdir/notation-$AWS_SIGNER_PLUGIN_NAME"
-    echo real >"$target/KIND"
-    return
-  fi
-  [ "$mode" = real ] && die "github.com/aws/aws-signer-notation-plugin@v$AWS_SIGNER_PLUGIN_VERSION is not served by $(go env GOPROXY) (KNA_AWS_SIGNER_PLUGIN=real)"
-  say "  the module proxy does not serve github.com/aws/aws-signer-notation-plugin@v$AWS_SIGNER_PLUGIN_VERSION;"
-  say "  building the project's stand-in plugin from e2e/signer-plugin (see its README)"
-  (cd "$repo/e2e/signer-plugin" &&
-    go build -ldflags "-s -w" -o "$plugdir/notation-$AWS_SIGNER_PLUGIN_NAME" .)
-  echo stand-in >"$target/KIND"
+  local target=$1 src=${PLUGIN_SRC:?} bin meta
+  bin=$(aws_signer_plugin_bin "$target")
+  mkdir -p "$(dirname "$bin")"
+  echo "source: $src"
+  # Out of tree: the source may be read-only (the module cache, a kept copy); -mod=readonly because its
+  # go.sum is complete and must not be rewritten.
+  (cd "$src" && GOFLAGS="-trimpath -mod=readonly" go build -ldflags "-s -w" -o "$bin" ./cmd)
+  meta=$(aws_signer_plugin_metadata "$bin") || die "the built plugin does not answer: $meta"
+  [ "$meta" = "$AWS_SIGNER_PLUGIN_NAME $AWS_SIGNER_PLUGIN_VERSION" ] ||
+    die "the built plugin reports '$meta', not '$AWS_SIGNER_PLUGIN_NAME $AWS_SIGNER_PLUGIN_VERSION'"
+  echo "$src" >"$target/SOURCE"
 }
 
 build_olareg() {
@@ -212,43 +286,74 @@ build_helm() {
 
 # ---- driver ----
 
+# Prints elapsed time every 30 s while a build runs (kube-apiserver takes ~15 minutes cold), with the
+# last line of its log, so a long build is never silent.
+progress_ticker() { # name started log
+  local name=$1 started=$2 log=$3 last nap
+  trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+  while :; do
+    sleep 30 &
+    nap=$!
+    wait "$nap"
+    last=$(tail -n 1 "$log" 2>/dev/null | cut -c1-100)
+    say "  … $name still building: $(($(date +%s) - started)) s${last:+ (log: $last)}"
+  done
+}
+
 build_one() {
-  local name=$1 dir tmp log started peak=""
+  local name=$1 dir tmp log started peak="" ticker rc=0
+  if [ "$name" = aws-signer-plugin ]; then
+    PLUGIN_SRC=$(fetch_aws_signer_plugin_src) || exit 1
+    export PLUGIN_SRC
+  fi
   dir=$(dir_of "$name")
   if [ -f "$dir/.complete" ]; then
     say "✓ $name $(version_of "$name") (cached)"
-    return
+    [ "$name" = aws-signer-plugin ] && report_aws_signer_plugin "$dir"
+    return 0
   fi
   say "… $name $(version_of "$name"): building into $dir"
   tmp="$dir.tmp.$$"
   rm -rf "$tmp"
   mkdir -p "$tmp" "$cache/logs"
   log="$cache/logs/$name.log"
+  : >"$log"
   started=$(date +%s)
   local fn="build_${name//-/_}"
+  progress_ticker "$name" "$started" "$log" 9>&- &
+  ticker=$!
   if [ -x /usr/bin/time ]; then
-    if ! /usr/bin/time -f '%M' -o "$tmp.rss" bash -c "set -euo pipefail; source '$here/tools.sh' --functions-only; $fn '$tmp'" >"$log" 2>&1; then
-      say "✗ $name failed; last lines of $log:"
-      tail -n 30 "$log" >&2
-      rm -rf "$tmp" "$tmp.rss"
-      exit 1
-    fi
+    /usr/bin/time -f '%M' -o "$tmp.rss" bash -c "set -euo pipefail; source '$here/tools.sh' --functions-only; $fn '$tmp'" >"$log" 2>&1 || rc=$?
+  else
+    (set -euo pipefail; "$fn" "$tmp") >"$log" 2>&1 || rc=$?
+  fi
+  kill "$ticker" 2>/dev/null || true
+  wait "$ticker" 2>/dev/null || true
+  if [ "$rc" -ne 0 ]; then
+    say "✗ $name failed after $(($(date +%s) - started)) s; last lines of $log:"
+    tail -n 30 "$log" >&2
+    rm -rf "$tmp" "$tmp.rss"
+    exit 1
+  fi
+  if [ -f "$tmp.rss" ]; then
     peak=" peak RSS $(($(tail -n1 "$tmp.rss") / 1024)) MiB"
     rm -f "$tmp.rss"
-  else
-    "$fn" "$tmp" >"$log" 2>&1 || {
-      say "✗ $name failed; last lines of $log:"
-      tail -n 30 "$log" >&2
-      rm -rf "$tmp"
-      exit 1
-    }
   fi
-  # The plugin's directory name depends on which kind was built, so re-resolve it afterwards.
-  [ "$name" = aws-signer-plugin ] && [ "$(cat "$tmp/KIND")" = real ] && dir="$cache/aws-signer-plugin-v$AWS_SIGNER_PLUGIN_VERSION"
   touch "$tmp/.complete"
   rm -rf "$dir"
   mv "$tmp" "$dir"
   say "✓ $name $(version_of "$name") built in $(($(date +%s) - started)) s$peak"
+  [ "$name" = aws-signer-plugin ] && report_aws_signer_plugin "$dir"
+  return 0
+}
+
+# Which plugin binary the tests use, with the name and version the binary itself reports.
+report_aws_signer_plugin() {
+  local bin meta
+  bin=$(aws_signer_plugin_bin "$1")
+  meta=$(aws_signer_plugin_metadata "$bin") || die "$bin does not answer get-plugin-metadata: $meta"
+  say "  AWS Signer plugin: $bin"
+  say "  get-plugin-metadata: ${meta/ / version } (source: $(cat "$1/SOURCE" 2>/dev/null || echo unknown))"
 }
 
 cmd_build() {
@@ -257,7 +362,11 @@ cmd_build() {
   mkdir -p "$cache"
   # One build at a time per cache (parallel test runs may all call `pnpm tools`).
   exec 9>"$cache/.lock"
-  flock 9
+  if ! flock -n 9; then
+    say "tools: another build holds $cache/.lock; waiting for it"
+    flock 9
+  fi
+  trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
   local started n
   started=$(date +%s)
   for n in "${names[@]}"; do build_one "$n"; done
@@ -265,7 +374,7 @@ cmd_build() {
 }
 
 cmd_env() {
-  local path="" n dir
+  local path="" n dir plugin_dir meta
   for n in "${ALL_COMPONENTS[@]}"; do
     dir=$(dir_of "$n")
     if [ -f "$dir/.complete" ]; then
@@ -274,10 +383,13 @@ cmd_env() {
       say "tools: $n is not built yet; run 'pnpm tools'"
     fi
   done
+  plugin_dir=$(dir_of aws-signer-plugin)
   printf 'export KNA_TOOLS_DIR=%q\n' "$cache"
   printf 'export PATH=%q"$PATH"\n' "$path"
-  printf 'export NOTATION_LIBEXEC=%q\n' "$(signer_plugin_dir)/libexec"
-  printf 'export KNA_AWS_SIGNER_PLUGIN_KIND=%q\n' "$(signer_plugin_kind)"
+  printf 'export NOTATION_LIBEXEC=%q\n' "$plugin_dir/libexec"
+  if [ -f "$plugin_dir/.complete" ] && meta=$(aws_signer_plugin_metadata "$(aws_signer_plugin_bin "$plugin_dir")"); then
+    printf '# AWS Signer plugin: %s (get-plugin-metadata: %s)\n' "$(aws_signer_plugin_bin "$plugin_dir")" "${meta/ / version }"
+  fi
 }
 
 cmd_list() {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { createSigningChain, push, revoke, sign, startHarness, type Harness } from '@kna/e2e';
+import { createSigningChain, describeSignerPlugin, push, revoke, sign, startHarness, type Harness } from '@kna/e2e';
 import type { RunningVerifier } from './app.js';
 import {
   imageInfo as info,
@@ -47,6 +47,7 @@ function startLocalVerifier(policyDir: string, extraFlags: string[] = []): Promi
 }
 
 before(async () => {
+  console.log(`under test: ${describeSignerPlugin()}`);
   harness = await startHarness();
   otherRoot = (await createSigningChain({ name: 'Foreign' })).root.certPem;
   const policyDir = join(harness.dir, 'policies');
@@ -207,6 +208,29 @@ describe('request semantics', () => {
     assert.equal(lines.length, 2);
     assert.match(lines[0] ?? '', /^container "b" image /);
     assert.match(lines[1] ?? '', /^init container "zinit" image /);
+  });
+});
+
+describe('AWS Signer unavailable for the revocation check', () => {
+  it("is could-not-verify (503) with the plugin's reason, after the AWS SDK's 3 attempts; nothing is denied or cached", async () => {
+    const image = await pushed(harness.registry, 'harness');
+    const signer = harness.signer;
+    assert.ok(signer, 'in-process harness exposes its signer');
+    const calls = () => signer.requests.filter((r) => r.operation === 'GetRevocationStatus').length;
+    const before = calls();
+    signer.setFault('revocation-unavailable');
+    try {
+      const res = await check(pod({ app: image }));
+      assert.equal(res.status, 503, res.text);
+      assert.match(res.text, /could not complete signature verification: revocation check failed: GetRevocationStatus call failed with error: operation error signer: GetRevocationStatus, exceeded maximum number of attempts, 3, https response error StatusCode: 503/);
+      assert.match(res.text, /ServiceUnavailableException: harness fault: revocation status unavailable/);
+      assert.equal(calls() - before, 3, 'the plugin\'s AWS SDK retries a 503 twice');
+    } finally {
+      signer.setFault(null);
+    }
+    // Once AWS Signer answers again, the same image verifies (the failure was not cached).
+    const again = await check(pod({ app: image }));
+    assert.equal(again.status, 200, again.text);
   });
 });
 

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { push, sign, startHarness, type Harness } from '../harness/harness.js';
 import { pluginConfigMapManifest, trustPolicyManifest, trustStoreManifest } from '../harness/manifests.js';
 import { freePorts, stopGroup } from '../harness/processes.js';
-import { REPO_ROOT, toolsEnv } from '../harness/tools-env.js';
+import { describeSignerPlugin, REPO_ROOT, toolsEnv } from '../harness/tools-env.js';
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const step = (s: string) => console.log(`\n${bold(`▶ ${s}`)}`);
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     stdio: 'inherit',
   });
   if (built.status !== 0) throw new Error('building the test components failed (see above)');
-  console.log(`AWS Signer plugin: ${toolsEnv().signerPluginKind}`);
+  console.log(describeSignerPlugin());
 
   step('Starting the harness: an OCI registry and a fake AWS Signer API on loopback');
   const harness = await startHarness();

@@ -88,7 +88,7 @@ async function up(dirOption: string | undefined): Promise<void> {
   const signer = await startProcess({
     name: 'fake AWS Signer API',
     command: process.execPath,
-    args: ['--import', 'tsx', join(REPO_ROOT, 'e2e/src/harness/signer-main.ts'), dir],
+    args: ['--conditions=source', '--import', 'tsx', join(REPO_ROOT, 'e2e/src/harness/signer-main.ts'), dir],
     cwd: REPO_ROOT,
     logFile: join(dir, 'signer.log'),
     outliveParent: true,
@@ -141,7 +141,7 @@ async function main(argv: string[]): Promise<void> {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help || !command || command === 'help') {
+  if (values.help || !command || command === 'help' || command === '--help' || command === '-h') {
     console.log(USAGE);
     return;
   }

@@ -1,16 +1,26 @@
-// A loopback stand-in for the AWS Signer HTTP API: the one piece of the test setup that is not the
-// real thing (DESIGN.md §11). notation and the AWS Signer plugin talk to it exactly as to AWS:
+// A fake of the AWS Signer HTTP API on loopback: the one piece of the test setup that is not the real
+// thing. notation and AWS's own Signer plugin (v1.0.350, built by `pnpm tools`) talk to it as to AWS,
+// through the AWS SDK for Go v2 Signer client. It fakes exactly the two operations the plugin calls:
 //
-//   POST /signing-jobs/with-payload   SignPayload: returns a JWS envelope in AWS Signer's layout
-//   GET  /revocations                 GetRevocationStatus: revoked profiles, jobs and certificates
+//   POST /signing-jobs/with-payload   SignPayload (notation sign): JSON {payload, payloadFormat,
+//                                     profileName, profileOwner}; answers {jobId, jobOwner, metadata,
+//                                     signature} where signature is a JWS envelope in AWS Signer's layout,
+//                                     signed with the harness's certificate chain
+//   GET  /revocations                 GetRevocationStatus (notation verify): query certificateHashes
+//                                     (repeated), jobArn, platformId, profileVersionArn,
+//                                     signatureTimestamp; answers {revokedEntities}
 //
-// The AWS SDK puts a "data-" prefix on the host of GetRevocationStatus calls, even for a custom
-// endpoint (notation-and-aws-signer.md §4.6), so a loopback address cannot be used as the endpoint
-// directly. The harness gives the plugin a hostname under the reserved .test TLD as its endpoint and
-// points HTTP_PROXY at this server, which therefore also accepts proxy-form requests
-// ("GET http://data-signer.kna.test/revocations?..."). Go never proxies localhost, so registry
-// traffic from notation is unaffected. Every request's host is recorded so tests can check that the
-// prefix really was applied.
+// Errors are answered as AWS's REST-JSON protocol does (status, x-amzn-errortype, {"message"}), which
+// the SDK turns into the API error codes the plugin maps. Requests must carry a SigV4 Authorization
+// header for service "signer" (the signature itself is not checked: the credentials are dummies).
+//
+// The SDK puts the endpoint host prefix "verification." on GetRevocationStatus calls, even for the
+// plugin's custom endpoint (aws-signer-endpoint-url), so a loopback address cannot be used as the
+// endpoint directly. The harness gives the plugin a hostname under the reserved .test TLD as its
+// endpoint and points HTTP_PROXY at this server, which therefore also accepts proxy-form requests
+// ("GET http://verification.signer.kna.test/revocations?..."). Go never proxies localhost, so
+// registry traffic from notation is unaffected. Every request's host and User-Agent are recorded so
+// tests can check that the prefix really was applied and which plugin made the call.
 //
 // Harness control endpoints (not AWS): POST /_harness/revoke, POST /_harness/fault, GET /_harness/jobs.
 import { createHash, randomUUID, sign as cryptoSign, type KeyObject } from 'node:crypto';
@@ -44,6 +54,8 @@ export interface RecordedRequest {
   readonly operation: 'SignPayload' | 'GetRevocationStatus';
   /** Host the client addressed (from the proxy-form URL or the Host header). */
   readonly host: string;
+  /** The caller's User-Agent (the plugin adds "aws-signer-caller/NotationPlugin-<version>"). */
+  readonly userAgent: string;
 }
 
 /** revocation-hang: GetRevocationStatus never answers (until the fault is cleared or the signer closes). */
@@ -80,11 +92,18 @@ function rfc3339(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** The region of the request's SigV4 signature; a request not signed for AWS Signer is refused as AWS does. */
 function regionOf(req: IncomingMessage): string {
   // SigV4: "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/signer/aws4_request, ...".
-  const match = /Credential=[^/]+\/\d{8}\/([^/]+)\/signer\//.exec(req.headers.authorization ?? '');
-  return match?.[1] ?? DEFAULT_REGION;
+  const match = /^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/([^/]+)\/signer\/aws4_request, /.exec(req.headers.authorization ?? '');
+  if (!match?.[1]) throw new ApiError(403, 'MissingAuthenticationTokenException', 'Missing Authentication Token (no SigV4 signature for service signer)');
+  return match[1];
 }
+
+/** GetRevocationStatus's platform for notation's OCI signatures. */
+const PLATFORM_NOTATION = 'Notation-OCI-SHA384-ECDSA';
+/** A certificate hash: hex SHA-384 of its TBSCertificate, followed by the same of its issuer. */
+const CERT_HASH = /^[0-9a-f]{192}$/;
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -161,7 +180,8 @@ export async function startFakeSigner(options: FakeSignerOptions): Promise<FakeS
   let fault: SignerFault | null = null;
 
   function signPayload(req: IncomingMessage, body: Buffer, host: string) {
-    requests.push({ operation: 'SignPayload', host });
+    requests.push({ operation: 'SignPayload', host, userAgent: req.headers['user-agent'] ?? '' });
+    const region = regionOf(req);
     if (fault === 'signing-unavailable') throw new ApiError(503, 'ServiceUnavailableException', 'harness fault: signing unavailable');
     let input: SignPayloadInput;
     try {
@@ -188,7 +208,6 @@ export async function startFakeSigner(options: FakeSignerOptions): Promise<FakeS
     const targetDigest = target.targetArtifact?.digest;
     if (typeof targetDigest !== 'string') throw new ApiError(400, 'ValidationException', 'payload has no targetArtifact digest');
 
-    const region = regionOf(req);
     // Profile versions are stable per profile name, like a real profile that is never re-created.
     const version = createHash('sha256').update(input.profileName).digest('base64url').replace(/[-_]/g, 'x').slice(0, 10);
     const profileVersionArn = `arn:aws:signer:${region}:${owner}:/signing-profiles/${input.profileName}/${version}`;
@@ -199,14 +218,20 @@ export async function startFakeSigner(options: FakeSignerOptions): Promise<FakeS
     return { jobId, jobOwner: owner, metadata: {}, signature: envelope.toString('base64') };
   }
 
-  function getRevocationStatus(url: URL, host: string) {
-    requests.push({ operation: 'GetRevocationStatus', host });
+  function getRevocationStatus(req: IncomingMessage, url: URL, host: string) {
+    requests.push({ operation: 'GetRevocationStatus', host, userAgent: req.headers['user-agent'] ?? '' });
+    regionOf(req);
     if (fault === 'revocation-unavailable') {
       throw new ApiError(503, 'ServiceUnavailableException', 'harness fault: revocation status unavailable');
     }
     const q = url.searchParams;
     for (const required of ['jobArn', 'platformId', 'profileVersionArn', 'signatureTimestamp', 'certificateHashes']) {
       if (!q.get(required)) throw new ApiError(400, 'ValidationException', `${required} is required`);
+    }
+    if (q.get('platformId') !== PLATFORM_NOTATION) throw new ApiError(400, 'ValidationException', `platformId must be ${PLATFORM_NOTATION}`);
+    if (Number.isNaN(Date.parse(q.get('signatureTimestamp') ?? ''))) throw new ApiError(400, 'ValidationException', 'signatureTimestamp is not a date-time');
+    if (!q.getAll('certificateHashes').every((h) => CERT_HASH.test(h))) {
+      throw new ApiError(400, 'ValidationException', 'certificateHashes must be hex SHA-384 hashes of a certificate and its issuer');
     }
     const profileVersionArn = q.get('profileVersionArn') ?? '';
     const jobArn = q.get('jobArn') ?? '';
@@ -253,10 +278,10 @@ export async function startFakeSigner(options: FakeSignerOptions): Promise<FakeS
       result = signPayload(req, body, host);
     } else if (req.method === 'GET' && url.pathname === '/revocations') {
       if (fault === 'revocation-hang') {
-        requests.push({ operation: 'GetRevocationStatus', host });
+        requests.push({ operation: 'GetRevocationStatus', host, userAgent: req.headers['user-agent'] ?? '' });
         return; // never answered; closeAllConnections() ends it
       }
-      result = getRevocationStatus(url, host);
+      result = getRevocationStatus(req, url, host);
     } else if (url.pathname.startsWith('/_harness/')) {
       result = control(url.pathname, body);
     }

@@ -55,7 +55,7 @@ export function pluginEnvFor(signerUrl: string): Record<string, string> {
     AWS_SECRET_ACCESS_KEY: 'kna-harness-secret-key',
     AWS_REGION: DEFAULT_REGION,
     AWS_EC2_METADATA_DISABLED: 'true',
-    // See fake-signer.ts: the SDK's "data-" prefix makes a hostname endpoint plus a proxy necessary.
+    // See fake-signer.ts: the SDK's "verification." host prefix makes a hostname endpoint plus a proxy necessary.
     HTTP_PROXY: signerUrl,
     NO_PROXY: 'localhost,127.0.0.1,::1',
   };

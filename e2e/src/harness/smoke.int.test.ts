@@ -3,7 +3,7 @@
 // fails with notation's own message.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createSigningChain } from './pki.js';
@@ -11,13 +11,13 @@ import { pluginConfigArgs, runNotation, writeVerifyConfig, type NotationResult }
 import { push, revoke, sign, startHarness, type Harness } from './harness.js';
 import { profileArnOf } from './fake-signer.js';
 import { tamperSignatures } from './tamper.js';
-import { toolsEnv } from './tools-env.js';
+import { describeSignerPlugin, signerPlugin } from './tools-env.js';
 
 let harness: Harness;
 let otherRoot: string;
 
 before(async () => {
-  console.log(`AWS Signer plugin under test: ${toolsEnv().signerPluginKind} (see e2e/signer-plugin/README.md)`);
+  console.log(`under test: ${describeSignerPlugin()}`);
   harness = await startHarness();
   otherRoot = (await createSigningChain({ name: 'Untrusted' })).root.certPem;
 });
@@ -28,6 +28,8 @@ after(async () => {
 interface VerifyOptions {
   readonly identities?: string[];
   readonly rootPem?: string;
+  /** Added to the harness's plugin environment. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 async function notationVerify(reference: string, options: VerifyOptions = {}): Promise<NotationResult> {
@@ -44,7 +46,7 @@ async function notationVerify(reference: string, options: VerifyOptions = {}): P
     ],
     trustStores: { 'signingAuthority:aws-signer-ts': [options.rootPem ?? readFileSync(harness.rootCert, 'utf8')] },
   });
-  return runNotation({ configDir: dir, env: harness.pluginEnv, args: ['verify', '-v', ...pluginConfigArgs(harness.pluginConfig), reference] });
+  return runNotation({ configDir: dir, env: { ...harness.pluginEnv, ...options.env }, args: ['verify', '-v', ...pluginConfigArgs(harness.pluginConfig), reference] });
 }
 
 function profile(name: string): string {
@@ -152,15 +154,54 @@ for (const kind of ['referrers API', 'referrers tag schema'] as const) {
   });
 }
 
-describe('the fake AWS Signer API', () => {
-  it('receives revocation checks on the SDK-prefixed host through the proxy, and signing on the plain one', () => {
+describe('the AWS Signer plugin', () => {
+  async function signed(): Promise<string> {
+    const r = `${harness.registry}/smoke/${randomUUID().slice(0, 8)}`;
+    const { digest } = await push(`${r}:v1`);
+    await sign(harness, `${r}@${digest}`);
+    return `${r}@${digest}`;
+  }
+
+  it('matches only signing-profile and signing-profile-version ARNs: an alias ARN is not a trusted identity', async () => {
+    const ref = await signed();
+    const alias = harness.profileArn.replace(/:\/signing-profiles\/.*$/, ':/aliases/prod');
+    const result = await notationVerify(ref, { identities: [alias] });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /Signature publisher doesn't match any trusted identities\./);
+  });
+
+  it('writes a debug log under the user config directory when AWS_SIGNER_NOTATION_PLUGIN_DEBUG=true, and fails without one', async () => {
+    const ref = await signed();
+    const config = mkdtempSync(join(harness.dir, 'xdg-'));
+    const ok = await notationVerify(ref, { env: { AWS_SIGNER_NOTATION_PLUGIN_DEBUG: 'true', XDG_CONFIG_HOME: config } });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(readFileSync(join(config, 'notation-aws-signer', 'plugin.log'), 'utf8'), /Logs from execution of AWS signer plugin version: 1\.0\.350/);
+    // A config "directory" that cannot be created (a file is in the way): the plugin exits before answering.
+    const blocked = join(harness.dir, `blocked-${randomUUID().slice(0, 8)}`);
+    writeFileSync(blocked, '');
+    const failed = await notationVerify(ref, { env: { AWS_SIGNER_NOTATION_PLUGIN_DEBUG: 'true', XDG_CONFIG_HOME: blocked } });
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /failed to execute the get-plugin-metadata command for plugin com\.amazonaws\.signer\.notation\.plugin: exit status 100/);
+    assert.match(failed.stderr, /Error: signature verification failed for all the signatures associated with/);
+  });
+
+  it("is AWS's release 1.0.350, as the binary itself reports (get-plugin-metadata)", () => {
+    const plugin = signerPlugin();
+    assert.equal(plugin.name, 'com.amazonaws.signer.notation.plugin');
+    assert.equal(plugin.version, '1.0.350');
+    assert.equal(plugin.description, 'AWS Signer plugin for Notation');
+  });
+
+  it('called the fake AWS Signer API: revocation checks on the SDK-prefixed host through the proxy, signing on the plain one', () => {
     const signer = harness.signer;
     assert.ok(signer, 'in-process harness exposes its signer');
-    const revocationHosts = new Set(signer.requests.filter((r) => r.operation === 'GetRevocationStatus').map((r) => r.host));
-    const signHosts = new Set(signer.requests.filter((r) => r.operation === 'SignPayload').map((r) => r.host));
-    assert.deepEqual([...signHosts], ['signer.kna.test']);
-    assert.equal(revocationHosts.size, 1);
-    const [host] = revocationHosts;
-    assert.match(host ?? '', /^(data-|verification\.)signer\.kna\.test$/, 'the AWS SDK host prefix reached the fake');
+    const revocations = signer.requests.filter((r) => r.operation === 'GetRevocationStatus');
+    const signings = signer.requests.filter((r) => r.operation === 'SignPayload');
+    assert.ok(revocations.length > 0 && signings.length > 0, 'both operations were called');
+    assert.deepEqual([...new Set(signings.map((r) => r.host))], ['signer.kna.test']);
+    // The SDK's endpoint host prefix for GetRevocationStatus, applied even to a custom endpoint.
+    assert.deepEqual([...new Set(revocations.map((r) => r.host))], ['verification.signer.kna.test']);
+    // The plugin identifies itself to AWS Signer in the User-Agent of every call.
+    for (const r of signer.requests) assert.match(r.userAgent, /aws-signer-caller\/NotationPlugin-1\.0\.350\b/, r.userAgent);
   });
 });

@@ -7,25 +7,24 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 const TOOLS_SH = join(REPO_ROOT, 'e2e/tools/tools.sh');
+const AWS_PLUGIN_NAME = 'com.amazonaws.signer.notation.plugin';
 
 export interface ToolsEnv {
   /** PATH with the cached components first. */
   readonly PATH: string;
   /** Directory holding plugins/com.amazonaws.signer.notation.plugin/. */
   readonly NOTATION_LIBEXEC: string;
-  /** "real" or "stand-in" (see e2e/signer-plugin/README.md). */
-  readonly signerPluginKind: string;
 }
 
 let cached: ToolsEnv | undefined;
 
 export function toolsEnv(): ToolsEnv {
   if (cached) return cached;
-  const out = execFileSync('bash', ['-c', `eval "$(bash "$0" env 2>/dev/null)" && printf '%s\\0%s\\0%s' "$PATH" "$NOTATION_LIBEXEC" "$KNA_AWS_SIGNER_PLUGIN_KIND"`, TOOLS_SH], {
+  const out = execFileSync('bash', ['-c', `eval "$(bash "$0" env 2>/dev/null)" && printf '%s\\0%s' "$PATH" "$NOTATION_LIBEXEC"`, TOOLS_SH], {
     encoding: 'utf8',
   });
-  const [path = '', libexec = '', kind = ''] = out.split('\0');
-  cached = { PATH: path, NOTATION_LIBEXEC: libexec, signerPluginKind: kind };
+  const [path = '', libexec = ''] = out.split('\0');
+  cached = { PATH: path, NOTATION_LIBEXEC: libexec };
   return cached;
 }
 
@@ -45,4 +44,33 @@ export function toolPath(name: string): string {
     if (dir !== '' && existsSync(candidate)) return candidate;
   }
   throw new MissingToolError(name);
+}
+
+export interface SignerPluginInfo {
+  /** The plugin executable notation runs. */
+  readonly path: string;
+  /** Name and version as the binary reports them (`get-plugin-metadata`). */
+  readonly name: string;
+  readonly version: string;
+  readonly description: string;
+}
+
+let plugin: SignerPluginInfo | undefined;
+
+/** The AWS Signer plugin binary under NOTATION_LIBEXEC, identified by asking the binary itself. */
+export function signerPlugin(): SignerPluginInfo {
+  if (plugin) return plugin;
+  const path = join(toolsEnv().NOTATION_LIBEXEC, 'plugins', AWS_PLUGIN_NAME, `notation-${AWS_PLUGIN_NAME}`);
+  if (!existsSync(path)) throw new MissingToolError(`the AWS Signer plugin (${path})`);
+  // The plugin contract: the request on stdin (an empty object for this command), the answer on stdout.
+  const out = execFileSync(path, ['get-plugin-metadata'], { input: '{}', encoding: 'utf8', timeout: 30_000 });
+  const metadata = JSON.parse(out) as { name?: unknown; version?: unknown; description?: unknown };
+  plugin = { path, name: String(metadata.name), version: String(metadata.version), description: String(metadata.description) };
+  return plugin;
+}
+
+/** One line for test and demo output: which plugin binary runs, and its version read from the binary. */
+export function describeSignerPlugin(): string {
+  const p = signerPlugin();
+  return `AWS Signer plugin ${p.name} ${p.version} (get-plugin-metadata of ${p.path})`;
 }

@@ -133,7 +133,7 @@ describe('test control planes', () => {
   });
 
   it('start in the background with `harness kube up` and stop with `harness kube down`', async () => {
-    const cli = ['--import', 'tsx', join(REPO_ROOT, 'e2e/src/harness/cli.ts')];
+    const cli = ['--conditions=source', '--import', 'tsx', join(REPO_ROOT, 'e2e/src/harness/cli.ts')];
     const up = await run(process.execPath, [...cli, 'kube', 'up'], { cwd: REPO_ROOT });
     const exported = Object.fromEntries(
       up.stdout

@@ -5,7 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { attach, push, sign, startHarness, toolsEnv, type Harness } from '@kna/e2e';
+import { attach, describeSignerPlugin, push, sign, startHarness, type Harness } from '@kna/e2e';
 import type { RunningVerifier } from '../app.js';
 import { podRequest, postCheckImages, startLocalVerifier, writePolicyDir, type PodImage } from '../testing/localVerifier.js';
 
@@ -20,7 +20,7 @@ let harness: Harness;
 let verifier: RunningVerifier;
 
 before(async () => {
-  console.log(`AWS Signer plugin under test: ${toolsEnv().signerPluginKind}`);
+  console.log(`under test: ${describeSignerPlugin()}`);
   harness = await startHarness();
   verifier = await startLocalVerifier(harness, writePolicyDir(harness, 'policies', { policies: ['tenant-a'] }), { flags: [`--maxAttestationBytes=${LIMIT}`] });
 });

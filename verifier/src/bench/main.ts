@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { toolsEnv } from '@kna/e2e';
+import { describeSignerPlugin } from '@kna/e2e';
 import { benchAblate } from './ablate.js';
 import { benchCached } from './cached.js';
 import { startFixtures, type Fixtures } from './fixtures.js';
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
   try {
     const needsHarness = args.names.some((n) => n !== 'rss' && n !== 'ablate');
     if (needsHarness) {
-      log(`starting the signing harness (notation, AWS Signer plugin: ${toolsEnv().signerPluginKind || 'unknown'}, olareg, fake AWS Signer API)`);
+      log(`starting the signing harness (notation, olareg, fake AWS Signer API; ${describeSignerPlugin()})`);
       fixtures = await startFixtures(dir);
     }
     for (const name of args.names) {
