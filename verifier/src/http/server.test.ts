@@ -156,12 +156,21 @@ describe('POST /checkimages input handling', () => {
       const { port } = slow.server.address() as AddressInfo;
       const answer = await new Promise<string>((resolve, reject) => {
         let data = '';
-        const socket = connect(port, '127.0.0.1', () => socket.write('POST /checkimages HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"images":'));
+        // The body trickles in (a space every 100 ms), so the socket is never idle: only the budget can cut it.
+        let trickle: NodeJS.Timeout | undefined;
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.write('POST /checkimages HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\n{"images":');
+          trickle = setInterval(() => socket.writable && socket.write(' '), 100);
+        });
         socket.on('data', (chunk: Buffer) => (data += chunk.toString()));
-        socket.on('close', () => resolve(data));
+        socket.on('close', () => {
+          clearInterval(trickle);
+          resolve(data);
+        });
         socket.on('error', reject);
-        // A generous bound, not a timing assertion: left to Node's default 30 s check the cut came far later.
+        // A generous bound, not a timing assertion: before, a trickling body ran until Node's 5-minute default.
         setTimeout(() => {
+          clearInterval(trickle);
           socket.destroy();
           reject(new Error(`the slow body was not cut within 20 s (got ${JSON.stringify(data)})`));
         }, 20_000).unref();
