@@ -29,7 +29,7 @@ export type { ClientCertOptions } from './kube/pki.js';
 export * from './kube/errors.js';
 
 // The signing harness (olareg + docker-registry, fake AWS Signer API, notation signing): see harness/harness.ts.
-export { attach, push, revoke, sign, startHarness, type Harness, type HarnessState } from './harness/harness.js';
+export { attach, copy, push, revoke, sign, startHarness, type Harness, type HarnessState } from './harness/harness.js';
 export { answers, startOnFreePort, type RunningProcess } from './harness/processes.js';
 export { describeSignerPlugin, signerPlugin, toolPath, toolsEnv, type SignerPluginInfo } from './harness/tools-env.js';
 export { createSigningChain } from './harness/pki.js';

@@ -126,6 +126,7 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
         reviewer: kubernetesTokenReviewer(kubeConfigFor(flags, env)),
         allowedUsers: flags.allowedUsers,
         audiences: flags.tokenReviewAudiences,
+        onReviewError: (err) => log.warn({ err }, 'TokenReview failed; answering 503'),
       })
     : undefined;
   if (!authenticator) log.warn('token review is disabled (--reviewKyvernoToken=false): any caller can use the verifier');
@@ -192,6 +193,8 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
       const result = await runner.verify(request);
       metrics.observeNotation(result.outcome, result.durationMs);
       if (flags.debug) log.debug({ reference: request.reference, outcome: result.outcome, stderr: result.stderr }, 'notation verify');
+      // The answer says what failed in product terms; notation's own words (request URLs…) are kept here.
+      else if (result.outcome === 'could-not-verify') log.warn({ reference: request.reference, stderr: result.stderr }, 'notation could not verify');
       return result;
     },
   };

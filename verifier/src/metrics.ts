@@ -12,6 +12,7 @@ export class VerifierMetrics {
   readonly #bundleLoads: Counter<'result'>;
   readonly #bundleInfo: Gauge<'version'>;
   readonly #registry: Histogram<'operation' | 'status'>;
+  readonly #selectedNothing: Counter;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
@@ -54,6 +55,11 @@ export class VerifierMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [this.registry],
     });
+    this.#selectedNothing = new Counter({
+      name: 'kna_image_references_selected_nothing_total',
+      help: 'Requests whose imageReferences selected none of their images (answered 200 with a warning; nothing was verified)',
+      registers: [this.registry],
+    });
     this.#bundleInfo = new Gauge({
       name: 'kna_bundle_info',
       help: 'The bundle being served (value 1, version label)',
@@ -66,6 +72,7 @@ export class VerifierMetrics {
     this.#requests.inc({ status: String(status) });
     this.#duration.observe({ status: String(status) }, durationMs / 1000);
     for (const r of reports) this.#images.inc({ outcome: r.outcome, kind: r.kind ?? 'none', cache: r.cache ?? 'none' });
+    if (reports.length > 0 && reports.every((r) => r.outcome === 'not-selected')) this.#selectedNothing.inc();
   }
 
   observeNotation(outcome: string, durationMs: number): void {

@@ -11,6 +11,7 @@ import { createSigningChain } from './pki.js';
 import { AWS_PLUGIN, pluginConfigArgs, runNotation } from './notation.js';
 import {
   attachReferrer,
+  copyImage,
   formatRef,
   parseRef,
   pushImage,
@@ -110,6 +111,13 @@ export async function startHarness(options: StartOptions = {}): Promise<Harness>
 
 export async function push(ref: string, options: PushOptions = {}): Promise<Descriptor> {
   return pushImage(parseRef(ref), options);
+}
+
+/** Copies the image `from` (by digest) into the repository and tag `to` names, without its signatures; returns its descriptor. */
+export async function copy(from: string, to: string): Promise<Descriptor> {
+  const source = parseRef(from);
+  if (source.digest === undefined) throw new Error(`copy: ${from} must name a digest`);
+  return copyImage({ ...source, digest: source.digest }, parseRef(to));
 }
 
 export interface SignOptions {

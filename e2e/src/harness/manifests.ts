@@ -22,6 +22,8 @@ ${indent(pem, '    ')}
 }
 
 export interface StatementSpec {
+  /** Statement name; default `<policy>-statement` (`<policy>-statement-<n>` when there are several). */
+  readonly name?: string;
   readonly scopes: readonly string[];
   /** Default strict. */
   readonly level?: string;
@@ -31,9 +33,20 @@ export interface StatementSpec {
   readonly identities: readonly string[];
 }
 
-export function trustPolicyManifest(name: string, statement: StatementSpec): string {
-  const level = statement.level ?? 'strict';
-  const skip = level === 'skip';
+/** A TrustPolicy with one statement, or several (notation picks one per image by its registry scopes). */
+export function trustPolicyManifest(name: string, statements: StatementSpec | readonly StatementSpec[]): string {
+  const list: readonly StatementSpec[] = Array.isArray(statements) ? statements : [statements as StatementSpec];
+  const rendered = list.map((statement, i) => {
+    const level = statement.level ?? 'strict';
+    const skip = level === 'skip';
+    const statementName = statement.name ?? (list.length === 1 ? `${name}-statement` : `${name}-statement-${i}`);
+    return `    - name: ${statementName}
+      registryScopes: ${JSON.stringify(statement.scopes)}
+      signatureVerification: {level: ${level}}
+      trustStores: ${JSON.stringify(skip ? [] : [`signingAuthority:${statement.store ?? 'harness-root'}`])}
+      trustedIdentities: ${JSON.stringify(skip ? [] : statement.identities)}
+`;
+  });
   return `apiVersion: notation.nirmata.io/v1alpha1
 kind: TrustPolicy
 metadata: {name: ${name}}
@@ -41,12 +54,7 @@ spec:
   version: "1.0"
   trustPolicyName: ${name}
   trustPolicies:
-    - name: ${name}-statement
-      registryScopes: ${JSON.stringify(statement.scopes)}
-      signatureVerification: {level: ${level}}
-      trustStores: ${JSON.stringify(skip ? [] : [`signingAuthority:${statement.store ?? 'harness-root'}`])}
-      trustedIdentities: ${JSON.stringify(skip ? [] : statement.identities)}
-`;
+${rendered.join('')}`;
 }
 
 export function pluginConfigMapManifest(config: Readonly<Record<string, string>>): string {

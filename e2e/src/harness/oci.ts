@@ -240,3 +240,25 @@ export async function attachReferrer(subject: ImageRef & { digest: string }, opt
   }
   return entry;
 }
+
+/**
+ * Copies the manifest (or index) `from` names by digest, with its blobs and child manifests, into another
+ * repository under `to.tag`: the same digest in a second repository. Referrers (signatures, attestations)
+ * are not copied, so the copy starts unsigned.
+ */
+export async function copyImage(from: ImageRef & { digest: string }, to: ImageRef): Promise<Descriptor> {
+  const fetched = await getManifest(from, from.digest);
+  if (!fetched) throw new Error(`${formatRef(from)} does not exist`);
+  const json = fetched.json as { config?: Descriptor; layers?: Descriptor[]; manifests?: Descriptor[] };
+  for (const blob of [...(json.config ? [json.config] : []), ...(json.layers ?? [])]) {
+    await pushBlob(to, await getBlob(from, blob.digest), blob.mediaType);
+  }
+  for (const child of json.manifests ?? []) await copyImage({ ...from, digest: child.digest }, { registry: to.registry, repository: to.repository });
+  const res = await fetch(`${baseUrl(to)}/manifests/${to.tag ?? fetched.descriptor.digest}`, {
+    method: 'PUT',
+    headers: { 'content-type': fetched.descriptor.mediaType },
+    body: new Uint8Array(fetched.body),
+  });
+  await expectOk(res, `copy ${formatRef(from)} to ${formatRef(to)}`);
+  return fetched.descriptor;
+}

@@ -121,6 +121,14 @@ describe('renderBundle', () => {
     ]);
   });
 
+  it('writes registry scopes in the canonical form the verifier gives notation references in', () => {
+    const result = render({
+      trustStores: [store('aws-signer-ts')],
+      trustPolicies: [policy('p', [statement({ registryScopes: ['LOCALHOST:5000/x/app', 'index.docker.io/nginx', `${ECR}/demo`] })])],
+    });
+    assert.deepEqual(result.bundle.trustPolicies.p?.document.trustPolicies[0]?.registryScopes, ['localhost:5000/x/app', 'docker.io/library/nginx', `${ECR}/demo`]);
+  });
+
   it('reports invalid objects with a reason and what to fix, and leaves them out without blocking the valid ones', () => {
     const result = render({
       trustStores: [

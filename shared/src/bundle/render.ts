@@ -4,6 +4,7 @@
 // processed in a canonical order and nothing time-dependent goes into the output text, so the same inputs in any
 // order give byte-identical bundles (the operator writes only when the text changes). Invalid objects are
 // reported and left out; they never block the valid ones. Only `now` (certificate expiry) can change a result.
+import { canonicalScope } from '../image/reference.js';
 import { canonicalJson } from '../canonical/canonical.js';
 import { childPath, formatProblems, Reason, type Problem } from '../crd/problem.js';
 import { TRUST_POLICY_KIND, type TrustPolicy, type TrustPolicySpec, type TrustPolicyStatement } from '../crd/trust-policy.js';
@@ -115,7 +116,9 @@ function documentOf(spec: TrustPolicySpec): TrustPolicyDocument {
       const verification: TrustPolicyStatement['signatureVerification'] = { level: s.signatureVerification.level };
       if (s.signatureVerification.override && Object.keys(s.signatureVerification.override).length > 0) verification.override = { ...s.signatureVerification.override };
       if (s.signatureVerification.verifyTimestamp !== undefined) verification.verifyTimestamp = s.signatureVerification.verifyTimestamp;
-      const statement: TrustPolicyStatement = { name: s.name, registryScopes: [...s.registryScopes], signatureVerification: verification };
+      // Scopes in the canonical form the verifier gives notation image references in (lower-case host,
+      // Docker Hub as docker.io/library/…), so that a scope written `Registry.Example.com/app` still applies.
+      const statement: TrustPolicyStatement = { name: s.name, registryScopes: s.registryScopes.map(canonicalScope), signatureVerification: verification };
       if (s.trustStores && s.trustStores.length > 0) statement.trustStores = [...s.trustStores];
       if (s.trustedIdentities && s.trustedIdentities.length > 0) statement.trustedIdentities = [...s.trustedIdentities];
       return statement;

@@ -4,11 +4,14 @@ import fc from 'fast-check';
 import { Outcome } from '../errors.js';
 import {
   ERR_INVALID_IMAGE_REFERENCE,
+  canonicalRegistry,
+  canonicalScope,
   formatImageReference,
   imageReferenceString,
   isValidDigest,
   parseImageReference,
   pinnedReference,
+  registryProblem,
   type ImageReference,
 } from './reference.js';
 
@@ -30,8 +33,14 @@ describe('parseImageReference', () => {
     ['localhost/app', { registry: 'localhost', repository: 'app', name: 'localhost/app', tag: 'latest' }],
     ['127.0.0.1:5000/a/b__c.d-e--f', { registry: '127.0.0.1:5000', repository: 'a/b__c.d-e--f', name: '127.0.0.1:5000/a/b__c.d-e--f', tag: 'latest' }],
     ['[::1]:5000/app:_x.Y-1', { registry: '[::1]:5000', repository: 'app', name: '[::1]:5000/app', tag: '_x.Y-1' }],
-    // An uppercase first component can only be a registry (splitDockerDomain).
-    ['Registry/app', { registry: 'Registry', repository: 'app', name: 'Registry/app', tag: 'latest' }],
+    // An uppercase first component can only be a registry (splitDockerDomain); host names are case-insensitive,
+    // so the parsed registry is lower case, as trust-policy scopes, cache keys and the registry client see it.
+    ['Registry/app', { registry: 'registry', repository: 'app', name: 'registry/app', tag: 'latest' }],
+    ['LOCALHOST:5000/x/app:V1', { registry: 'localhost:5000', repository: 'x/app', name: 'localhost:5000/x/app', tag: 'V1' }],
+    ['Docker.IO/nginx', { registry: 'docker.io', repository: 'library/nginx', name: 'docker.io/library/nginx', tag: 'latest' }],
+    ['registry-1.docker.io/bitnami/redis', { registry: 'docker.io', repository: 'bitnami/redis', name: 'docker.io/bitnami/redis', tag: 'latest' }],
+    // Default ports are kept: notation and Kyverno treat reg:443 and reg as two names.
+    ['reg.example.com:443/app', { registry: 'reg.example.com:443', repository: 'app', name: 'reg.example.com:443/app', tag: 'latest' }],
     // "localhost:5000" alone is the Docker Hub repository "localhost" with tag "5000", as Docker reads it.
     ['localhost:5000', { registry: 'docker.io', repository: 'library/localhost', name: 'docker.io/library/localhost', tag: '5000' }],
   ];
@@ -70,6 +79,9 @@ describe('parseImageReference', () => {
     ['bad_host.io/app', /invalid registry host/],
     ['host:port/app', /invalid registry host "host:port"/],
     [':5000/app', /invalid registry host ":5000"/],
+    ['localhost:046397/app', /the port "046397" has a leading zero; write it as "46397"/],
+    ['localhost:0/app', /the port "0" is not between 1 and 65535/],
+    ['localhost:65536/app', /the port "65536" is not between 1 and 65535/],
     [':tag', /the repository name is empty/],
     ['a'.repeat(64).replace(/a/g, 'f'), /image ID/],
     [`ghcr.io/${'a'.repeat(250)}`, /longer than 255 characters/],
@@ -125,7 +137,7 @@ describe('parseImageReference properties', () => {
     fc.assert(
       fc.property(reference, (r) => {
         const parsed = parseImageReference(text(r));
-        assert.equal(parsed.registry, r.registry === 'index.docker.io' ? 'docker.io' : r.registry);
+        assert.equal(parsed.registry, canonicalRegistry(r.registry));
         assert.equal(parsed.digest, r.digest);
         assert.equal(parsed.tag, r.tag ?? (r.digest === undefined ? 'latest' : undefined));
         assert.equal(parsed.name, `${parsed.registry}/${parsed.repository}`);
@@ -218,5 +230,35 @@ describe('isValidDigest', () => {
     assert.ok(!isValidDigest(SHA256.toUpperCase()));
     assert.ok(!isValidDigest(`${SHA256}0`));
     assert.ok(!isValidDigest(`sha384:${'a'.repeat(96)}`));
+  });
+});
+
+describe('registry canonical form', () => {
+  it('lower-cases the host and folds Docker Hub, keeping ports', () => {
+    assert.equal(canonicalRegistry('LOCALHOST:5000'), 'localhost:5000');
+    assert.equal(canonicalRegistry('Index.Docker.IO'), 'docker.io');
+    assert.equal(canonicalRegistry('reg.example.com:443'), 'reg.example.com:443');
+    assert.equal(canonicalRegistry('[::1]:5000'), '[::1]:5000');
+  });
+
+  it('names what is wrong with a registry field', () => {
+    assert.match(registryProblem('user:pw@reg.example.com') ?? '', /user information/);
+    assert.ok(!(registryProblem('user:pw@reg.example.com') ?? '').includes('pw'), 'the password is not echoed');
+    assert.match(registryProblem('https://reg.example.com') ?? '', /no scheme/);
+    assert.match(registryProblem('reg.example.com/x') ?? '', /without a path/);
+    assert.match(registryProblem('localhost:046397') ?? '', /leading zero/);
+    assert.equal(registryProblem('localhost:5000'), undefined);
+  });
+
+  it('puts trust-policy scopes in the same form as parsed references', () => {
+    assert.equal(canonicalScope('LOCALHOST:5000/x/app'), 'localhost:5000/x/app');
+    assert.equal(canonicalScope('index.docker.io/nginx'), 'docker.io/library/nginx');
+    assert.equal(canonicalScope('*'), '*');
+    fc.assert(
+      fc.property(fc.constantFrom('reg.example.com', 'REG.Example.com:5000', 'docker.io', 'Index.Docker.io', 'localhost'), fc.constantFrom('app', 'team/app'), (registry, repository) => {
+        const parsed = parseImageReference(`${registry}/${repository}:v1`);
+        assert.equal(canonicalScope(`${registry}/${repository}`), parsed.name);
+      }),
+    );
   });
 });

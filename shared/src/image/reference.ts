@@ -33,7 +33,7 @@ export interface ImageInfo {
 
 /** A parsed, normalised image reference. */
 export interface ImageReference {
-  /** Registry host[:port], normalised (`docker.io` for Docker Hub, `index.docker.io` folded into it). */
+  /** Registry host[:port] in canonical form (canonicalRegistry: lower case, Docker Hub's names folded into `docker.io`). */
   registry: string;
   /** Repository path inside the registry, e.g. "library/busybox". */
   repository: string;
@@ -45,7 +45,11 @@ export interface ImageReference {
 }
 
 const DEFAULT_REGISTRY = 'docker.io';
-const LEGACY_DEFAULT_REGISTRY = 'index.docker.io';
+/**
+ * Docker Hub's other names: `index.docker.io` (Docker's legacy default domain, folded by distribution's
+ * ParseNormalizedNamed), the API host `registry-1.docker.io` and `registry.hub.docker.com`.
+ */
+const DOCKER_HUB_ALIASES: ReadonlySet<string> = new Set([DEFAULT_REGISTRY, 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
 const OFFICIAL_REPOSITORY_PREFIX = 'library/';
 const DEFAULT_TAG = 'latest';
 /** distribution/reference NameTotalLengthMax: registry + "/" + repository. */
@@ -64,6 +68,52 @@ const HEX64_RE = /^[a-f0-9]{64}$/;
 // dangerous in logs and messages (they can hide or reorder text). Matching control characters is the point here.
 // eslint-disable-next-line no-control-regex
 const CONTROL_RE = /[\s\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/u;
+
+/**
+ * The one spelling of a registry host[:port] that everything downstream compares: trust-policy registry
+ * scopes (notation matches `<registry>/<repository>` against them byte for byte), `imageReferences`, cache
+ * keys, credentials and the registry client. Host names are case-insensitive (RFC 4343), so the host is
+ * lower-cased; Docker Hub's aliases become `docker.io`. Ports are kept as written: neither notation (oras-go's
+ * ParseReference) nor Kyverno (distribution's reference.Parse) drops a default port, so `reg:443/app` and
+ * `reg/app` are two scopes for notation and stay two names here.
+ */
+export function canonicalRegistry(registry: string): string {
+  const host = registry.toLowerCase();
+  return DOCKER_HUB_ALIASES.has(host) ? DEFAULT_REGISTRY : host;
+}
+
+/**
+ * What is wrong with a registry as written (`host[:port]`), or undefined. Refuses what notation, Kyverno or
+ * a registry client would each read differently: user information (`user:pass@host`), a scheme or path,
+ * and a port that is not a plain decimal 1–65535 (leading zeros are read as octal by some parsers).
+ */
+export function registryProblem(registry: string): string | undefined {
+  if (registry === '') return 'the registry is empty';
+  if (registry.includes('@')) return 'user information ("user@" or "user:password@") is not part of a registry; give credentials with --imagePullSecrets';
+  if (registry.includes('://')) return 'a registry has no scheme: remove the "…://" prefix';
+  if (registry.includes('/')) return 'a registry is host[:port] without a path';
+  if (!REGISTRY_RE.test(registry)) return `invalid registry host ${quote(registry)} (expected host[:port], e.g. registry.example.com:5000)`;
+  const port = /:([0-9]+)$/.exec(registry)?.[1];
+  if (port !== undefined) {
+    if (port.length > 1 && port.startsWith('0')) return `the port ${quote(port)} has a leading zero; write it as ${quote(String(Number(port)))}`;
+    if (Number(port) < 1 || Number(port) > 65535) return `the port ${quote(port)} is not between 1 and 65535`;
+  }
+  return undefined;
+}
+
+/**
+ * A registry scope of a trust policy in canonical form (canonicalRegistry, and Docker Hub's official
+ * images under `library/`), so that it names the repository the way parsed references do; `*` and
+ * anything that is not `<registry>/<repository>` are returned unchanged for the validator to report.
+ */
+export function canonicalScope(scope: string): string {
+  const slash = scope.indexOf('/');
+  if (scope === '*' || slash <= 0) return scope;
+  const registry = canonicalRegistry(scope.slice(0, slash));
+  let repository = scope.slice(slash + 1);
+  if (registry === DEFAULT_REGISTRY && repository !== '' && !repository.includes('/')) repository = OFFICIAL_REPOSITORY_PREFIX + repository;
+  return `${registry}/${repository}`;
+}
 
 function quote(value: string): string {
   const shown = value.length > 300 ? `${value.slice(0, 300)}…` : value;
@@ -148,8 +198,9 @@ export function parseImageReference(reference: string): ImageReference {
     registry = first;
     repository = rest.slice(slash + 1);
   }
-  if (registry === LEGACY_DEFAULT_REGISTRY) registry = DEFAULT_REGISTRY;
-  if (!REGISTRY_RE.test(registry)) fail(`invalid registry host ${quote(registry)} (expected host[:port], e.g. registry.example.com:5000)`);
+  const registryFault = registryProblem(registry);
+  if (registryFault !== undefined) fail(registryFault);
+  registry = canonicalRegistry(registry);
   if (registry === DEFAULT_REGISTRY && repository !== '' && !repository.includes('/')) repository = OFFICIAL_REPOSITORY_PREFIX + repository;
   const problem = repositoryProblem(repository);
   if (problem !== undefined) fail(problem);

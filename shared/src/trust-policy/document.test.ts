@@ -84,6 +84,10 @@ describe('validateTrustPolicyDocument: notation rules', () => {
     assert.deepEqual(problems(doc(statement({ registryScopes: [`${ECR}/a`, `${ECR}/a`] }))), [
       `trustPolicies[0].registryScopes[1]: registry scope "${ECR}/a" is already used by trustPolicies[0].registryScopes[0]; a scope can belong to only one statement`,
     ]);
+    // One repository, two spellings: notation would be given one canonical scope twice.
+    assert.deepEqual(problems(doc(statement({ registryScopes: ['localhost:5000/a'] }), statement({ name: 'b', registryScopes: ['LOCALHOST:5000/a'] }))), [
+      'trustPolicies[1].registryScopes[0]: registry scope "LOCALHOST:5000/a" is already used by trustPolicies[0].registryScopes[0]; a scope can belong to only one statement',
+    ]);
     const bad: [string, RegExp][] = [
       ['', /cannot be empty/],
       ['busybox', /must be fully qualified as "<registry>\/<repository>"/],

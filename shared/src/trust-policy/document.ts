@@ -2,6 +2,7 @@
 // a verifier (notation-go verifier/trustpolicy, summarised in notation-and-aws-signer.md §2.2), plus the rules of
 // this product. Unlike notation, which stops at the first error, every problem is reported, each with the JSON
 // path of the offending value and what to do, so that `kubectl get tp` can say what to fix (DESIGN.md §4).
+import { canonicalScope } from '../image/reference.js';
 import { childPath, Reason, type Problem } from '../crd/problem.js';
 import {
   VALIDATION_ACTIONS,
@@ -215,10 +216,12 @@ export function validateTrustPolicyDocument(document: TrustPolicyDocumentInput, 
           const problem = registryScopeProblem(scope);
           if (problem !== undefined) add(where, `invalid registry scope ${quote(scope)}: ${problem}`, Reason.InvalidRegistryScope);
         }
-        const owner = scopes.get(scope);
+        // Compared in canonical form: `Reg.io/app` and `reg.io/app` are one repository (render canonicalises scopes).
+        const key = canonicalScope(scope);
+        const owner = scopes.get(key);
         if (owner !== undefined) {
           add(where, `registry scope ${quote(scope)} is already used by ${owner}; a scope can belong to only one statement`, Reason.InvalidRegistryScope);
-        } else scopes.set(scope, here);
+        } else scopes.set(key, here);
       });
     }
 

@@ -97,6 +97,7 @@ function input(subject: Pushed, attestations: AttestationSpec[], extra: { signal
       container: 'app',
       info,
       reference: `${registry.host}/${subject.repo}:v1`,
+      canonicalReference: `${registry.host}/${subject.repo}:v1`,
       selected: true,
       parsed: { registry: registry.host, repository: subject.repo, name: `${registry.host}/${subject.repo}`, tag: 'v1' },
     },

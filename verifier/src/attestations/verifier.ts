@@ -115,7 +115,7 @@ export class ReferrerAttestationVerifier implements AttestationVerifier {
   }
 
   async #verify(input: AttestationInput): Promise<AttestationOutcome> {
-    const required = requiredAttestations(input.request.attestations ?? [], input.image.reference);
+    const required = requiredAttestations(input.request.attestations ?? [], input.image);
     if (required.length === 0) return { outcome: 'verified', kind: FailureKind.None, reason: 'no attestation is required for this image' };
     const repository: RepositoryRef = { registry: input.image.parsed.registry, repository: input.image.parsed.repository };
 
@@ -158,10 +158,12 @@ export class ReferrerAttestationVerifier implements AttestationVerifier {
     // Keyed by the referrer's digest: a verdict is about content that cannot change under its digest,
     // and the listing itself is never cached, so a referrer attached after a pass is checked on the very
     // next request (a key by the image's digest alone would hide it for the TTL, as would the original's
-    // per-image key). The subject digest is hashed in because the verdict includes "this referrer names
+    // per-image key). The repository is in the key because the referrer's own signature lives there and
+    // the trust-policy statement is chosen by it: the same referrer digest in another repository is
+    // another verdict. The subject digest is hashed in because the verdict includes "this referrer names
     // that image as its subject"; the same referrer listed under another image must not reuse it.
     const hash = sha256Hex(canonicalJson({ subject: input.digest, type: required.type, conditions: required.conditions }));
-    const key = attestationKey(input.policy.version, referrer.digest, hash);
+    const key = attestationKey(input.policy.version, repository, referrer.digest, hash);
     const { verdict } = await this.#options.cache.getOrCompute(key, () => this.#verifyReferrer(input, repository, required, referrer));
     const outcome = verdict.outcome === 'denied' || verdict.outcome === 'could-not-verify' ? verdict.outcome : 'verified';
     return { outcome, kind: verdict.kind, reason: `attestation ${JSON.stringify(required.type)} (referrer ${referrer.digest}): ${verdict.reason}` };
@@ -214,7 +216,7 @@ export class ReferrerAttestationVerifier implements AttestationVerifier {
   /** The referrer's notation verdict, cached as an image's would be: notation verifies it the same way. */
   async #signature(input: AttestationInput, digest: string): Promise<Verdict> {
     const { registry, repository } = input.image.parsed;
-    const { verdict } = await this.#options.cache.getOrCompute(imageKey(input.policy.version, digest), async (): Promise<Verdict> => {
+    const { verdict } = await this.#options.cache.getOrCompute(imageKey(input.policy.version, input.image.parsed, digest), async (): Promise<Verdict> => {
       const credentials = await this.#options.credentials?.(registry);
       const result = await this.#options.notation.verify({
         reference: `${registry}/${repository}@${digest}`,

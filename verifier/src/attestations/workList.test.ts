@@ -6,6 +6,8 @@ import type { AttestationSpec, ConditionSpec } from '../http/requestSchema.js';
 import { requiredAttestations } from './workList.js';
 
 const IMAGE = '111122223333.dkr.ecr.us-west-2.amazonaws.com/team/app:v1';
+/** An image whose written form is already canonical. */
+const written = (reference: string) => ({ reference, canonicalReference: reference });
 const cond = (key: string, value: string, message?: string): ConditionSpec => ({ key, operator: 'Equals', value, ...(message !== undefined && { message }) });
 
 describe('requiredAttestations (original-service.md §6.1)', () => {
@@ -15,18 +17,25 @@ describe('requiredAttestations (original-service.md §6.1)', () => {
       { imageReference: 'docker.io/*', type: [{ name: 'scan/trivy' }] },
       { imageReference: '*:v?', type: [{ name: 'provenance' }] },
     ];
-    assert.deepEqual(requiredAttestations(attestations, IMAGE), [
+    assert.deepEqual(requiredAttestations(attestations, written(IMAGE)), [
       { type: 'sbom/example', conditions: [] },
       { type: 'provenance', conditions: [] },
     ]);
-    assert.deepEqual(requiredAttestations(attestations, 'docker.io/library/busybox:1.28'), [{ type: 'scan/trivy', conditions: [] }]);
-    assert.deepEqual(requiredAttestations(attestations, 'quay.io/x/y:latest'), [], 'no entry matches: nothing is required');
+    assert.deepEqual(requiredAttestations(attestations, written('docker.io/library/busybox:1.28')), [{ type: 'scan/trivy', conditions: [] }]);
+    assert.deepEqual(requiredAttestations(attestations, written('quay.io/x/y:latest')), [], 'no entry matches: nothing is required');
   });
 
   it('matches the whole reference, digest form included (a pattern for the tag does not cover a digest reference)', () => {
     const attestations: AttestationSpec[] = [{ imageReference: '*:v1', type: [{ name: 't' }] }];
-    assert.equal(requiredAttestations(attestations, `reg.example/app@sha256:${'a'.repeat(64)}`).length, 0);
-    assert.equal(requiredAttestations(attestations, 'reg.example/app:v1').length, 1);
+    assert.equal(requiredAttestations(attestations, written(`reg.example/app@sha256:${'a'.repeat(64)}`)).length, 0);
+    assert.equal(requiredAttestations(attestations, written('reg.example/app:v1')).length, 1);
+  });
+
+  it('also matches the canonical spelling: an upper-case registry host is the same registry', () => {
+    const attestations: AttestationSpec[] = [{ imageReference: 'localhost:5000/*', type: [{ name: 'sbom' }] }];
+    const upper = { reference: 'LOCALHOST:5000/app:v1', canonicalReference: 'localhost:5000/app:v1' };
+    assert.deepEqual(requiredAttestations(attestations, upper), [{ type: 'sbom', conditions: [] }]);
+    assert.equal(requiredAttestations([{ imageReference: 'LOCALHOST:5000/*', type: [{ name: 'sbom' }] }], written('localhost:5000/app:v1')).length, 1);
   });
 
   it('merges one type named by several entries into one requirement whose blocks are ANDed, in request order', () => {
@@ -38,7 +47,7 @@ describe('requiredAttestations (original-service.md §6.1)', () => {
       { imageReference: '*/team/*', type: [{ name: 'sbom', conditions: [second, third] }] },
       { imageReference: '*', type: [{ name: 'scan', conditions: second }] },
     ];
-    assert.deepEqual(requiredAttestations(attestations, IMAGE), [
+    assert.deepEqual(requiredAttestations(attestations, written(IMAGE)), [
       { type: 'sbom', conditions: [first, second, third] },
       { type: 'scan', conditions: [second] },
     ]);
@@ -51,13 +60,13 @@ describe('requiredAttestations (original-service.md §6.1)', () => {
       { imageReference: '*', type: [{ name: 'sbom', conditions: { any: [] } }] },
       { imageReference: '*', type: [{ name: 'sbom', conditions: [{ all: [] }, meaningful] }] },
     ];
-    assert.deepEqual(requiredAttestations(attestations, IMAGE), [{ type: 'sbom', conditions: [meaningful] }]);
+    assert.deepEqual(requiredAttestations(attestations, written(IMAGE)), [{ type: 'sbom', conditions: [meaningful] }]);
   });
 
   it('is case-sensitive about type names (artifactType is matched exactly)', () => {
     const attestations: AttestationSpec[] = [{ imageReference: '*', type: [{ name: 'SBOM' }, { name: 'sbom' }] }];
     assert.deepEqual(
-      requiredAttestations(attestations, IMAGE).map((r) => r.type),
+      requiredAttestations(attestations, written(IMAGE)).map((r) => r.type),
       ['SBOM', 'sbom'],
     );
   });
@@ -70,7 +79,7 @@ describe('requiredAttestations (original-service.md §6.1)', () => {
     fc.assert(
       fc.property(fc.array(entry, { maxLength: 6 }), image, (attestations, reference) => {
         const expected = new Set(attestations.filter((e) => wildcardMatch(e.imageReference, reference)).flatMap((e) => e.type.map((t) => t.name)));
-        const required = requiredAttestations(attestations, reference).map((r) => r.type);
+        const required = requiredAttestations(attestations, written(reference)).map((r) => r.type);
         assert.equal(required.length, new Set(required).size);
         assert.deepEqual(new Set(required), expected);
       }),

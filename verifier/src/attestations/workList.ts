@@ -1,9 +1,11 @@
 // Which attestations one image must carry (original-service.md §6.1): every `attestations[]` entry whose
-// `imageReference` (a Kyverno wildcard) matches the image as written in the pod contributes its types;
+// `imageReference` (a Kyverno wildcard) matches the image as written in the pod (or its canonical spelling,
+// pipeline/images.ts `selects`) contributes its types;
 // the same type named by several entries (or twice in one) is one requirement whose condition blocks are
 // all ANDed (§6.4 "all blocks must pass").
-import { wildcardMatch, type AnyAllConditions } from '@kna/shared';
+import type { AnyAllConditions } from '@kna/shared';
 import type { AnyAllSpec, AttestationSpec } from '../http/requestSchema.js';
+import { selects, type RequestedImage } from '../pipeline/images.js';
 
 export interface RequiredAttestation {
   /** The referrer's artifactType, matched exactly (case-sensitive). */
@@ -22,13 +24,13 @@ function constraining(block: AnyAllSpec): boolean {
 }
 
 /**
- * The attestations `imageReference` (the image as written: `<registry>/<path>:<tag>` or `…@<digest>`)
- * must carry, in the order the request first names each type.
+ * The attestations `image` (as written: `<registry>/<path>:<tag>` or `…@<digest>`, and canonically) must
+ * carry, in the order the request first names each type.
  */
-export function requiredAttestations(attestations: readonly AttestationSpec[], imageReference: string): RequiredAttestation[] {
+export function requiredAttestations(attestations: readonly AttestationSpec[], image: Pick<RequestedImage, 'reference' | 'canonicalReference'>): RequiredAttestation[] {
   const byType = new Map<string, AnyAllConditions[]>();
   for (const entry of attestations) {
-    if (!wildcardMatch(entry.imageReference, imageReference)) continue;
+    if (!selects(entry.imageReference, image)) continue;
     for (const { name, conditions } of entry.type) {
       let blocks = byType.get(name);
       if (!blocks) {

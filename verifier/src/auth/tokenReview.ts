@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { AuthenticationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { VERIFIER_ERR_FORBIDDEN, VERIFIER_ERR_TOKEN_REVIEW, VERIFIER_ERR_UNAUTHENTICATED } from '../errors.js';
+import { describeNetworkError } from '../networkError.js';
 
 export interface ReviewResult {
   readonly authenticated: boolean;
@@ -45,6 +46,8 @@ export interface AuthenticatorOptions {
   readonly acceptedTtlMs?: number;
   /** How long a rejected token is remembered; default 2 s. */
   readonly rejectedTtlMs?: number;
+  /** Told the full error of a failed review (the answer carries only a product-terms summary). */
+  readonly onReviewError?: (err: unknown) => void;
 }
 
 export class RequestAuthenticator {
@@ -77,6 +80,7 @@ export class RequestAuthenticator {
       try {
         result = await pending;
       } catch (err) {
+        this.#options.onReviewError?.(err);
         throw new VERIFIER_ERR_TOKEN_REVIEW(describeApiError(err), { cause: err });
       } finally {
         this.#inflight.delete(key);
@@ -95,11 +99,15 @@ export class RequestAuthenticator {
   }
 }
 
+/**
+ * The failure in product terms: the API server's answer, or why it could not be reached. Never the
+ * server's URL or the TLS library's text (a 503 body goes to whoever called; the log has the details).
+ */
 function describeApiError(err: unknown): string {
   if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'number') {
     const code = err.code;
     if (code === 403) return 'the verifier is not allowed to create TokenReviews (bind its service account to system:auth-delegator)';
-    return `HTTP ${code}`;
+    return `the API server answered HTTP ${code}`;
   }
-  return err instanceof Error ? err.message : String(err);
+  return `the API server could not be reached: ${describeNetworkError(err).reason}`;
 }

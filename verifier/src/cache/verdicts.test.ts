@@ -6,9 +6,16 @@ const verdict = (outcome: Verdict['outcome']): Verdict => ({ outcome, digest: 's
 const options = { enabled: true, maxEntries: 3, ttlSeconds: 60, negativeTtlSeconds: 5 };
 
 describe('VerdictCache', () => {
-  it('keys by policy version and digest', () => {
-    assert.equal(imageKey('pv', 'sha256:d'), 'kna:v1:pv:sha256:d');
-    assert.equal(attestationKey('pv', 'sha256:d', 'h'), 'kna:v1:pv:sha256:d:att:h');
+  it('keys by policy version, canonical repository and digest', () => {
+    const at = { registry: 'reg.example.com:5000', repository: 'ns/app' };
+    assert.equal(imageKey('pv', at, 'sha256:d'), 'kna:v1:pv:reg.example.com:5000/ns/app@sha256:d');
+    assert.equal(attestationKey('pv', at, 'sha256:r', 'h'), 'kna:v1:pv:reg.example.com:5000/ns/app@sha256:r:att:h');
+    // Two spellings of one repository share a key; two repositories, or a port, never do.
+    assert.equal(imageKey('pv', { ...at, registry: 'REG.Example.COM:5000' }, 'sha256:d'), imageKey('pv', at, 'sha256:d'));
+    assert.equal(imageKey('pv', { registry: 'index.docker.io', repository: 'library/nginx' }, 'sha256:d'), 'kna:v1:pv:docker.io/library/nginx@sha256:d');
+    assert.notEqual(imageKey('pv', { ...at, repository: 'ns/app2' }, 'sha256:d'), imageKey('pv', at, 'sha256:d'));
+    assert.notEqual(imageKey('pv', { ...at, registry: 'reg.example.com' }, 'sha256:d'), imageKey('pv', at, 'sha256:d'));
+    assert.notEqual(imageKey('pv2', at, 'sha256:d'), imageKey('pv', at, 'sha256:d'));
   });
 
   it('computes once for concurrent misses and serves hits afterwards', async () => {

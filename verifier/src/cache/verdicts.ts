@@ -1,8 +1,17 @@
-// The verification cache (DESIGN.md §8), first tier: an in-process LRU keyed by policy version and
-// digest, so a changed policy invalidates exactly its own entries the moment the new bundle is
-// loaded, and a moved tag can never pass on a cached result (the key is the digest the tag resolves
-// to now). Successes live --cacheTTLDurationSeconds, denials --negativeCacheTTLSeconds; a
-// could-not-verify outcome is never cached. Concurrent misses for one key share one computation.
+// The verification cache (DESIGN.md §8), first tier: an in-process LRU. A verdict is notation's answer
+// for one image reference under one trust policy, so it is keyed by exactly what that answer depends on
+// (docs/architecture.md "Caches and what they are keyed by"):
+//
+// - the policy version: a changed policy invalidates exactly its own entries the moment the new bundle is
+//   loaded;
+// - the canonical repository `<registry>/<repository>`: notation chooses the trust-policy statement by
+//   registry scope and reads the signatures from that repository, so one digest in two repositories can
+//   have two verdicts; a verdict for one repository must never answer for another;
+// - the digest: a moved tag can never pass on a cached result (the key is what the tag resolves to now).
+//
+// Successes live --cacheTTLDurationSeconds, denials --negativeCacheTTLSeconds; a could-not-verify outcome
+// is never cached. Concurrent misses for one key share one computation.
+import { canonicalRegistry } from '@kna/shared';
 import { LRUCache } from 'lru-cache';
 
 export const KEY_PREFIX = 'kna:v1';
@@ -34,12 +43,28 @@ export interface CacheOptions {
   readonly clock?: { now(): number };
 }
 
-export function imageKey(policyVersion: string, digest: string): string {
-  return `${KEY_PREFIX}:${policyVersion}:${digest}`;
+/** The repository a verdict is about: what notation is given as `<registry>/<repository>@<digest>`. */
+export interface VerdictRepository {
+  readonly registry: string;
+  readonly repository: string;
 }
 
-export function attestationKey(policyVersion: string, digest: string, typeAndConditionsHash: string): string {
-  return `${imageKey(policyVersion, digest)}:att:${typeAndConditionsHash}`;
+/**
+ * `kna:v1:<policyVersion>:<registry>/<repository>@<digest>`: the key of an image's (or a referrer's)
+ * signature verdict, in L1 and in the shared tier. The registry is canonicalised here as well as at
+ * parsing (idempotent), so two spellings of one repository can never make two keys, whoever calls this.
+ */
+export function imageKey(policyVersion: string, at: VerdictRepository, digest: string): string {
+  return `${KEY_PREFIX}:${policyVersion}:${canonicalRegistry(at.registry)}/${at.repository}@${digest}`;
+}
+
+/**
+ * `<imageKey of the referrer>:att:<hash>`: the verdict of one attestation referrer, found in `at`, for one
+ * requirement. `requirementHash` is sha256 over the canonical JSON of the attestation type, its conditions
+ * and the subject digest the referrer must name (attestations/verifier.ts).
+ */
+export function attestationKey(policyVersion: string, at: VerdictRepository, referrerDigest: string, requirementHash: string): string {
+  return `${imageKey(policyVersion, at, referrerDigest)}:att:${requirementHash}`;
 }
 
 export class VerdictCache {

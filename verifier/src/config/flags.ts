@@ -46,7 +46,7 @@ export const FLAGS = {
     help: 'Accepted for compatibility.',
     compatOnly: 'the verifier is stateless; the operator elects a leader for every cluster write',
   },
-  cacheEnabled: { type: 'bool', default: true, help: 'Cache verification outcomes by (policy version, digest).' },
+  cacheEnabled: { type: 'bool', default: true, help: 'Cache verification outcomes by (policy version, registry/repository, digest).' },
   cacheMaxSize: { type: 'int', default: 1000, help: 'Maximum number of cached outcomes (a hard bound).' },
   cacheTTLDurationSeconds: {
     type: 'int',

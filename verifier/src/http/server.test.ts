@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { connect, type AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
@@ -33,7 +34,7 @@ function fakeNotation(request: VerifyRequest): Promise<VerifyResult> {
   return Promise.resolve({ ...base, outcome: VerifyOutcome.Verified, kind: FailureKind.None, reason: 'signature verified' });
 }
 
-async function server(options: { authenticator?: RequestAuthenticator; maxRequestBytes?: number } = {}): Promise<FastifyInstance> {
+async function server(options: { authenticator?: RequestAuthenticator; maxRequestBytes?: number; requestTimeoutMs?: number } = {}): Promise<FastifyInstance> {
   return buildServer({
     pipeline: {
       bundle: () => store.current,
@@ -52,7 +53,7 @@ async function server(options: { authenticator?: RequestAuthenticator; maxReques
     },
     ...(options.authenticator && { authenticator: options.authenticator }),
     answer: { onInfraError: 'deny', retryAfterSeconds: 5 },
-    requestTimeoutMs: 5_000,
+    requestTimeoutMs: options.requestTimeoutMs ?? 5_000,
     maxRequestBytes: options.maxRequestBytes ?? 65_536,
     logger: pino({ level: 'silent' }),
   });
@@ -112,6 +113,15 @@ describe('POST /checkimages input handling', () => {
     ['a condition without a key', JSON.stringify({ ...valid, attestations: [{ imageReference: '*', type: [{ name: 'sbom', conditions: { all: [{ operator: 'Equals', value: 1 }] } }] }] }), /must have required property 'key'/],
     ['an attestation without a name', JSON.stringify({ ...valid, attestations: [{ imageReference: '*', type: [{}] }] }), /must have required property 'name'/],
     ['an unknown mode', JSON.stringify({ ...valid, mode: 'yolo' }), /\/mode must be equal to one of the allowed values/],
+    // A patch with path "" would replace the whole pod with an image string.
+    ['a missing jsonPointer', JSON.stringify({ ...valid, images: { containers: { app: image('team/app', { jsonPointer: undefined }) } } }), /^invalid request: \/images\/containers\/app\/jsonPointer is required/],
+    ['an empty jsonPointer', JSON.stringify({ ...valid, images: { containers: { app: image('team/app', { jsonPointer: '' }) } } }), /^invalid request: \/images\/containers\/app\/jsonPointer is required/],
+    ['a relative jsonPointer', JSON.stringify({ ...valid, images: { containers: { app: image('team/app', { jsonPointer: 'spec' }) } } }), /\/jsonPointer must start with "\/"/],
+    ['a bad escape in the jsonPointer', JSON.stringify({ ...valid, images: { containers: { app: image('team/app', { jsonPointer: '/a~2b' }) } } }), /\/jsonPointer has a "~"/],
+    ['a port with leading zeros', JSON.stringify({ ...valid, images: { containers: { app: image('team/app', { registry: 'localhost:046397' }) } } }), /^invalid request: \/images\/containers\/app\/registry the port "046397" has a leading zero/],
+    ['a port out of range', JSON.stringify({ ...valid, images: { containers: { app: image('team/app', { registry: 'reg.example.com:70000' }) } } }), /\/registry the port "70000" is not between 1 and 65535/],
+    ['user information in the registry', JSON.stringify({ ...valid, images: { containers: { app: image('team/app', { registry: 'user:pw@reg.example.com' }) } } }), /^invalid request: \/images\/containers\/app\/registry user information/],
+    ['a bad registry of an image imageReferences leaves out', JSON.stringify({ ...valid, imageReferences: ['other/*'], images: { containers: { app: image('team/app', { registry: 'a@b' }) } } }), /\/registry user information/],
   ];
   for (const [what, body, message] of cases) {
     it(`rejects ${what} with 400 and says what is wrong`, async () => {
@@ -121,6 +131,55 @@ describe('POST /checkimages input handling', () => {
       assert.match(res.text, message);
     });
   }
+
+  it('answers 200 with a warning when imageReferences selects no image, as the original answered 200', async () => {
+    for (const imageReferences of [[''], ['nothing.example.com/*']]) {
+      const res = await post(JSON.stringify({ ...valid, imageReferences }));
+      assert.equal(res.status, 200, res.text);
+      const json = JSON.parse(res.text) as { results: unknown[]; warnings?: string[] };
+      assert.deepEqual(json.results, []);
+      assert.match(json.warnings?.[0] ?? '', /^imageReferences \[".*"\] selected none of the 1 image of the request, so nothing was verified/);
+    }
+    const selected = JSON.parse((await post(JSON.stringify({ ...valid, imageReferences: ['reg.example.com/*'] }))).text) as Record<string, unknown>;
+    assert.equal(selected.warnings, undefined, 'no warning when an image is selected');
+  });
+
+  it('selects an image by its canonical registry: an upper-case host is the same registry', async () => {
+    const res = await post(JSON.stringify({ ...valid, imageReferences: ['reg.example.com/*'], images: { containers: { app: image('team/unsigned', { registry: 'REG.example.com' }) } } }));
+    assert.equal(res.status, 406, res.text);
+  });
+
+  it('cuts a body still arriving at the request budget (408), not several budgets later', async () => {
+    const slow = await server({ requestTimeoutMs: 500 });
+    await slow.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const { port } = slow.server.address() as AddressInfo;
+      const answer = await new Promise<string>((resolve, reject) => {
+        let data = '';
+        // The body trickles in (a space every 100 ms), so the socket is never idle: only the budget can cut it.
+        let trickle: NodeJS.Timeout | undefined;
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.write('POST /checkimages HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\n{"images":');
+          trickle = setInterval(() => socket.writable && socket.write(' '), 100);
+        });
+        socket.on('data', (chunk: Buffer) => (data += chunk.toString()));
+        socket.on('close', () => {
+          clearInterval(trickle);
+          resolve(data);
+        });
+        socket.on('error', reject);
+        // A generous bound, not a timing assertion: before, a trickling body ran until Node's 5-minute default.
+        setTimeout(() => {
+          clearInterval(trickle);
+          socket.destroy();
+          reject(new Error(`the slow body was not cut within 20 s (got ${JSON.stringify(data)})`));
+        }, 20_000).unref();
+      });
+      assert.match(answer, /^HTTP\/1\.1 408/);
+    } finally {
+      await slow.close();
+    }
+  });
 
   it('rejects a body above the limit with 413', async () => {
     const res = await post(JSON.stringify({ ...valid, pad: 'x'.repeat(70_000) }));

@@ -61,18 +61,26 @@ function sendText(reply: FastifyReply, status: number, text: string, retryAfterS
 }
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
-  const serverOptions: FastifyServerOptions & { https?: { key: string | Buffer; cert: string | Buffer } } = {
+  const bodyChecks = {
+    requestTimeout: options.requestTimeoutMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(options.requestTimeoutMs / 10))),
+  };
+  const serverOptions: FastifyServerOptions & { https?: ServerOptions['https'] & typeof bodyChecks; http?: typeof bodyChecks } = {
     loggerInstance: options.logger,
     // One line per request is written by the route itself, with the outcome.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxRequestBytes,
-    // Kyverno's apiCall waits up to its webhook timeout; give up on the socket a little after our own deadline.
-    requestTimeout: options.requestTimeoutMs + 5_000,
+    // A body still arriving at the request's budget is cut then (408 and close). Node reads requestTimeout
+    // when the server is constructed (Fastify's assignment afterwards has no effect on Node 20), and checks
+    // it only every connectionsCheckingInterval (30 s by default): both go to the constructor, the check
+    // at a tenth of the budget (at most every second).
+    requestTimeout: options.requestTimeoutMs,
+    ...(options.https ? { https: { ...options.https, ...bodyChecks } } : { http: bodyChecks }),
+    // Kyverno's apiCall waits up to its webhook timeout; give up on an idle socket a little after our own deadline.
     connectionTimeout: options.requestTimeoutMs + 5_000,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, useDefaults: false } },
-    ...(options.https && { https: options.https }),
   };
   const app = Fastify(serverOptions) as unknown as FastifyInstance;
 

@@ -125,6 +125,8 @@ describe('classifyVerify', () => {
       stderr: 'Error: failed to get manifest descriptor: Head "http://localhost:1/v2/x/manifests/sha256:a": dial tcp 127.0.0.1:1: connect: connection refused\n',
     });
     assert.equal(down.outcome, VerifyOutcome.CouldNotVerify);
+    // The answer names the failure and the host; notation's request URL stays in the log.
+    assert.equal(down.reason, 'registry unavailable to notation: dial tcp 127.0.0.1:1: connect: connection refused');
   });
 
   it('an unrecognised error is a denial, never an infrastructure error', () => {

@@ -3,6 +3,7 @@
 // and the stable message prefixes of notation v1.x, which are kept as constants here with where they
 // come from. Anything unrecognised is a denial: only failures positively identified as
 // infrastructure may ever be turned into an allow by --onInfraError=allow.
+import { withoutUrls } from '../networkError.js';
 
 export const VerifyOutcome = {
   Verified: 'verified',
@@ -117,10 +118,12 @@ export function classifyVerify(run: NotationRunResult): Classification {
   }
   const error = errorLine(run.stderr) ?? run.stderr.trim().split('\n').at(-1) ?? `notation exited with status ${String(run.exitCode)}`;
   const denied = (kind: FailureKind, reason: string): Classification => ({ outcome: VerifyOutcome.Denied, kind, reason, warnings: warns });
+  // notation's network errors carry request URLs (`Get "https://…": dial tcp …`); the answer names the
+  // failure and the host, the verifier's log keeps notation's full output.
   const unavailable = (reason: string): Classification => ({
     outcome: VerifyOutcome.CouldNotVerify,
     kind: FailureKind.Infrastructure,
-    reason,
+    reason: withoutUrls(reason),
     warnings: warns,
   });
   if (error.includes(NO_SIGNATURE)) return denied(FailureKind.Unsigned, 'no notation signature found');

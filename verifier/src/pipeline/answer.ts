@@ -60,11 +60,13 @@ export function answer(result: PipelineResult, options: AnswerOptions): Answer {
   const results = patchesOf(result.reports);
   const lines = failing.map(describeFailure);
 
+  const requestWarnings = result.warnings.length > 0 ? { warnings: [...result.warnings] } : {};
   if (options.mode === 'audit') {
     return {
       status: 200,
       json: {
         verified: failing.length === 0,
+        ...requestWarnings,
         ...(lines.length > 0 && { message: lines.join('\n') }),
         results,
         reports: result.reports
@@ -76,9 +78,9 @@ export function answer(result: PipelineResult, options: AnswerOptions): Answer {
   if (denied.length > 0) return { status: 406, text: lines.join('\n') };
   if (unverifiable.length > 0) {
     if (options.onInfraError === 'allow') {
-      return { status: 200, json: { verified: true, results, warnings: lines.map((l) => `allowed by onInfraError=allow: ${l}`) } };
+      return { status: 200, json: { verified: true, results, warnings: [...result.warnings, ...lines.map((l) => `allowed by onInfraError=allow: ${l}`)] } };
     }
     return { status: 503, text: lines.join('\n'), retryAfterSeconds: options.retryAfterSeconds };
   }
-  return { status: 200, json: { verified: true, results } };
+  return { status: 200, json: { verified: true, results, ...requestWarnings } };
 }

@@ -1,7 +1,7 @@
 // The verification pipeline of one /checkimages request (DESIGN.md §6): select the trust policy,
 // then for every selected image, in parallel, resolve its tag to a digest once with the verifier's
-// own registry client, look the (policy version, digest) pair up in the cache, and on a miss run
-// notation on the digest. Identical images in several containers are verified once. Everything
+// own registry client, look the (policy version, canonical repository, digest) up in the cache, and
+// on a miss run notation on `<registry>/<repository>@<digest>`, in the canonical form the key has. Identical images in several containers are verified once. Everything
 // after the resolution uses the digest, so a tag moved after a verification never passes on that
 // verification.
 import { KnaError, Outcome, pinnedReference, type ImageReference } from '@kna/shared';
@@ -13,7 +13,7 @@ import type { CheckImagesRequest } from '../http/requestSchema.js';
 import { FailureKind, VerifyOutcome } from '../notation/classify.js';
 import type { Credentials, VerifyRequest, VerifyResult } from '../notation/runner.js';
 import { ERR_REGISTRY_NOT_FOUND } from '../registry/errors.js';
-import { requestedImages, type ImageGroupKey, type RequestedImage } from './images.js';
+import { nothingSelectedWarning, requestedImages, type ImageGroupKey, type RequestedImage } from './images.js';
 
 /** Resolves an image reference (tag or digest) to the digest of its manifest or index. */
 export interface DigestResolver {
@@ -88,6 +88,8 @@ export interface PipelineResult {
   readonly trustPolicy: string;
   readonly policyVersion: string;
   readonly reports: readonly ImageReport[];
+  /** About the request as a whole (imageReferences that selected nothing); answered as `warnings`. */
+  readonly warnings: readonly string[];
 }
 
 /** Selects the trust policy: the request's, else DEFAULT_TRUST_POLICY (original-service.md §4.4). */
@@ -132,7 +134,10 @@ export async function checkImages(deps: PipelineDeps, request: CheckImagesReques
   const policy = selectPolicy(bundle, request.trustPolicy, deps.defaultTrustPolicy);
   const pluginConfig = bundle?.pluginConfig ?? {};
 
-  // One verification per distinct image reference, shared by every container that uses it.
+  // One verification per distinct image reference as written, shared by every container that uses it.
+  // Keyed by the written string, not the canonical one: the attestations an image must carry are chosen
+  // by matching it (attestations/workList.ts), and everything else the verification reads is the same
+  // for the whole request (policy, attestations, deadline).
   const verifications = new Map<string, Promise<ImageVerification>>();
   const verifyOnce = (image: RequestedImage & { parsed: ImageReference }): Promise<ImageVerification> => {
     let pending = verifications.get(image.reference);
@@ -164,7 +169,8 @@ export async function checkImages(deps: PipelineDeps, request: CheckImagesReques
       return report;
     }),
   );
-  return { trustPolicy: policy.name, policyVersion: policy.version, reports };
+  const nothingSelected = nothingSelectedWarning(request, images);
+  return { trustPolicy: policy.name, policyVersion: policy.version, reports, warnings: nothingSelected === undefined ? [] : [nothingSelected] };
 }
 
 async function verifyImage(
@@ -188,7 +194,7 @@ async function verifyImage(
     }
   }
 
-  const key = imageKey(policy.version, digest);
+  const key = imageKey(policy.version, parsed, digest);
   const { verdict, source } = await deps.cache.getOrCompute(key, async (): Promise<Verdict> => {
     const credentials = await deps.credentials?.(parsed.registry);
     const result = await deps.notation.verify({

@@ -1,5 +1,6 @@
 // Where a registry named in an image reference is reached: which host serves its API, over which scheme,
 // and under which name its credentials are filed.
+import { canonicalRegistry } from '@kna/shared';
 
 /** A repository in a registry, as an image reference names it (`registry/repository`). */
 export interface RepositoryRef {
@@ -15,19 +16,16 @@ export interface ImageRef extends RepositoryRef {
   readonly digest?: string;
 }
 
-/** Docker Hub's names: the one people write, the one docker config files use, and the API host. */
+/** Docker Hub: the name people write (canonicalRegistry folds its aliases into it) and its API host. */
 const DOCKER_HUB = 'docker.io';
 const DOCKER_HUB_API = 'registry-1.docker.io';
-const DOCKER_HUB_ALIASES: ReadonlySet<string> = new Set([DOCKER_HUB, 'index.docker.io', DOCKER_HUB_API, 'registry.hub.docker.com']);
 
 /**
- * The canonical name of a registry for credentials and messages: lower-case host[:port], Docker Hub's
- * aliases folded into `docker.io` (docker config files key Docker Hub as `https://index.docker.io/v1/`).
+ * The canonical name of a registry for credentials, messages and cache keys: shared's canonicalRegistry
+ * (lower-case host[:port], Docker Hub's aliases folded into `docker.io`; docker config files key Docker
+ * Hub as `https://index.docker.io/v1/`), the same function the image-reference parser applies.
  */
-export function canonicalRegistry(registry: string): string {
-  const host = registry.toLowerCase();
-  return DOCKER_HUB_ALIASES.has(host) ? DOCKER_HUB : host;
-}
+export { canonicalRegistry };
 
 /** The host that serves the distribution API: Docker Hub's is not the one in image references. */
 export function apiHostOf(registry: string): string {

@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { KnaError } from '@kna/shared';
 import { detailOf, discardBody } from './body.js';
 import { startDeadline, type Deadline } from '../deadline.js';
+import { describeNetworkError } from '../networkError.js';
 import { keepAliveHeadClient, type HeadClient } from './head.js';
 import { KeyedLimiter } from './limiter.js';
 import {
@@ -256,26 +257,3 @@ export function parseRetryAfter(value: string | null, now: number): number | und
   return Math.max(0, date - now);
 }
 
-/** A short reason for a failed fetch: undici wraps the system error in `TypeError: fetch failed`. */
-export function describeNetworkError(err: unknown): { code?: string; reason: string } {
-  let cause: unknown = err;
-  for (let depth = 0; depth < 4 && cause instanceof Error && cause.cause !== undefined; depth++) cause = cause.cause;
-  const error = cause instanceof Error ? (cause as NodeJS.ErrnoException) : undefined;
-  const code = typeof error?.code === 'string' ? error.code : undefined;
-  const message = error?.message ?? String(cause);
-  switch (code) {
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return { code, reason: `DNS lookup failed (${code})` };
-    case 'ECONNREFUSED':
-      return { code, reason: 'connection refused (ECONNREFUSED)' };
-    case 'ECONNRESET':
-    case 'EPIPE':
-    case 'UND_ERR_SOCKET':
-      return { code, reason: `connection closed by the other side (${code})` };
-    case 'UND_ERR_CONNECT_TIMEOUT':
-      return { code, reason: 'connect timeout' };
-    default:
-      return code === undefined ? { reason: message } : { code, reason: `${message} (${code})` };
-  }
-}
