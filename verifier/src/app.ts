@@ -45,7 +45,7 @@ export interface RunningVerifier {
 const LOG_LEVELS: Record<string, string> = { trace: 'trace', debug: 'debug', info: 'info', warn: 'warn', error: 'error' };
 
 export function createLogger(level: string): Logger {
-  return pino(
+  const logger = pino(
     {
       level: LOG_LEVELS[level] ?? 'info',
       base: { component: 'verifier' },
@@ -56,6 +56,10 @@ export function createLogger(level: string): Logger {
     // destination synchronously in an exit handler), so a clean shutdown loses nothing.
     pino.destination({ dest: 1, sync: false, minLength: 4096 }),
   );
+  // A quiet verifier would otherwise keep its last lines (start-up included) until 4 KiB accumulate:
+  // someone watching it run locally saw nothing. Once a second is free next to a write per line.
+  setInterval(() => logger.flush(), 1000).unref();
+  return logger;
 }
 
 function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
