@@ -1,5 +1,5 @@
 #!/bin/sh
-# Entry point behind `npm test` / `npm run demo` on a machine that has only Node.js and npm:
+# Entry point behind `npm test` / `npm run demo` and bin/kna on a machine that has only Node.js and npm:
 # make sure pnpm (the version pinned in package.json's packageManager) and the workspace's
 # dependencies are installed, then hand the arguments to pnpm.
 #
@@ -23,4 +23,9 @@ fi
 
 # A few seconds when node_modules is current; installs everything on a fresh clone.
 pnpm install --frozen-lockfile --prefer-offline --reporter=silent >&2
+# bin/kna asks where pnpm is, to put it on the user's PATH.
+if [ "${1:-}" = --print-bin-dir ]; then
+  dirname "$(command -v pnpm)"
+  exit 0
+fi
 exec pnpm "$@"

@@ -1,10 +1,12 @@
 // The whole test suite (`pnpm test`): type check, lint, then every *.test.ts of the workspace under
 // node:test with coverage, against the real components that `pnpm tools` builds.
 //
-//   pnpm test                       everything CI runs
-//   pnpm test:unit                  only the pure tests (files not named *.int.test.ts), no tools needed
-//   pnpm test:all -- --only PATTERN run the test files whose path contains PATTERN (after the checks)
-//   pnpm test:all -- --skip-checks  no type check / lint
+//   pnpm test                          everything CI runs (npm test on a fresh clone)
+//   pnpm test:unit                     only the pure tests (files not named *.int.test.ts), no tools needed
+//   pnpm test:all --only PATTERN       the test files whose path contains PATTERN (after the checks);
+//                                      repeat --only for more patterns
+//   pnpm test:all --skip-checks        no type check / lint
+// `pnpm test:all -- --only X` and `npm test -- --only X` work too (pnpm hands the `--` through).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -13,14 +15,36 @@ import { parseArgs } from 'node:util';
 const root = join(import.meta.dirname, '..');
 const PACKAGES = ['shared', 'verifier', 'operator', 'e2e'];
 
-const { values } = parseArgs({
-  options: {
-    tier: { type: 'string', default: 'all' },
-    only: { type: 'string', multiple: true },
-    'skip-checks': { type: 'boolean', default: false },
-    concurrency: { type: 'string', default: process.env.KNA_TEST_CONCURRENCY ?? '3' },
-  },
-});
+const USAGE = 'usage: pnpm test:all [--tier all|unit] [--only PATTERN]... [--skip-checks] [--concurrency N]';
+
+function parseCommandLine() {
+  // `pnpm run test:all -- --only X` passes the separator on; it separates nothing here.
+  const args = process.argv.slice(2).filter((a) => a !== '--');
+  try {
+    const { values } = parseArgs({
+      args,
+      options: {
+        tier: { type: 'string', default: 'all' },
+        only: { type: 'string', multiple: true },
+        'skip-checks': { type: 'boolean', default: false },
+        concurrency: { type: 'string', default: process.env.KNA_TEST_CONCURRENCY ?? '3' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+    if (values.help) {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    if (values.tier !== 'all' && values.tier !== 'unit') throw new Error(`--tier must be all or unit, not ${JSON.stringify(values.tier)}`);
+    if (!/^[1-9]\d*$/.test(values.concurrency)) throw new Error(`--concurrency must be a positive integer, not ${JSON.stringify(values.concurrency)}`);
+    return values;
+  } catch (err) {
+    console.error(`test: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const values = parseCommandLine();
 
 function findTests(dir: string): string[] {
   const found: string[] = [];
@@ -48,7 +72,7 @@ let files = PACKAGES.flatMap((p) => findTests(join(root, p, 'src'))).sort();
 if (values.tier === 'unit') files = files.filter((f) => !f.endsWith('.int.test.ts'));
 if (values.only?.length) files = files.filter((f) => values.only?.some((pattern) => f.includes(pattern)));
 if (files.length === 0) {
-  console.error('no test files selected');
+  console.error(`no test files selected${values.only?.length ? ` (no test file's path contains ${values.only.map((o) => JSON.stringify(o)).join(' or ')})` : ''}`);
   process.exit(1);
 }
 

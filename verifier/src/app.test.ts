@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { parseFlags } from './config/flags.js';
 import { startVerifier } from './app.js';
@@ -38,10 +39,42 @@ describe('startVerifier refuses a configuration it cannot serve', () => {
     await assert.rejects(start(['--onInfraError=maybe']), /--onInfraError must be deny or allow/);
   });
 
+  it('load-shedding limits out of range', async () => {
+    await assert.rejects(start(['--maxEventLoopDelay=-1']), /--maxEventLoopDelay must be 0 \(off\) or positive/);
+    await assert.rejects(start(['--maxHeapUsedBytes=-5']), /--maxHeapUsedBytes must be 0 \(off\) or positive/);
+    await assert.rejects(start(['--maxEventLoopUtilization=1.5']), /--maxEventLoopUtilization is a fraction between 0 \(off\) and 1, not 1.5/);
+  });
+
   it('HTTPS without a serving certificate', async () => {
     await assert.rejects(
       start([`--bundleDir=${empty}`, '--reviewKyvernoToken=false', '--notationPath=/bin/true', `--tlsCertFile=${join(empty, 'tls.crt')}`], { NOTATION_LIBEXEC: empty }),
       /cannot load the serving certificate \(--tlsCertFile .*tls\.crt.*ENOENT.*or serve plain HTTP with --notls/,
     );
+  });
+});
+
+describe('a policy directory that cannot be read', () => {
+  it('is logged as such, without claiming that a previous bundle keeps serving', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    const verifier = await startVerifier({
+      flags: parseFlags(['--local', `--policyDir=${join(empty, 'missing')}`, '--reviewKyvernoToken=false', '--notationPath=/bin/true', '--httpPort=0', '--bindAddress=127.0.0.1', '--health-probe-bind-address=0', '--metrics-bind-address=0']).flags,
+      env: { PATH: '/usr/bin:/bin', HOME: empty, NOTATION_LIBEXEC: empty },
+      logger: pino({ level: 'info' }, sink),
+    });
+    try {
+      const rejected = lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('bundle rejected'));
+      assert.ok(rejected, `a rejection is logged: ${JSON.stringify(lines)}`);
+      assert.match(String(rejected.msg), /no bundle is loaded yet: \/checkimages answers 503/);
+      assert.doesNotMatch(String(rejected.msg), /previous bundle/);
+      assert.match(String(rejected.err), /cannot read the policy directory: ENOENT/);
+    } finally {
+      await verifier.close();
+    }
   });
 });

@@ -13,7 +13,7 @@ import { bundleDirSource, policyDirSource, type Source } from './bundle/sources.
 import { VerdictCache } from './cache/verdicts.js';
 import type { Flags } from './config/flags.js';
 import { VERIFIER_ERR_BAD_FLAG } from './errors.js';
-import { buildServer } from './http/server.js';
+import { buildServer, type PressureLimits } from './http/server.js';
 import { loadServingPair, watchServingPair, type ServingPair } from './http/tls.js';
 import { VerifierMetrics } from './metrics.js';
 import { NotationRunner } from './notation/runner.js';
@@ -45,7 +45,7 @@ export interface RunningVerifier {
 const LOG_LEVELS: Record<string, string> = { trace: 'trace', debug: 'debug', info: 'info', warn: 'warn', error: 'error' };
 
 export function createLogger(level: string): Logger {
-  return pino(
+  const logger = pino(
     {
       level: LOG_LEVELS[level] ?? 'info',
       base: { component: 'verifier' },
@@ -56,6 +56,10 @@ export function createLogger(level: string): Logger {
     // destination synchronously in an exit handler), so a clean shutdown loses nothing.
     pino.destination({ dest: 1, sync: false, minLength: 4096 }),
   );
+  // A quiet verifier would otherwise keep its last lines (start-up included) until 4 KiB accumulate:
+  // someone watching it run locally saw nothing. Once a second is free next to a write per line.
+  setInterval(() => logger.flush(), 1000).unref();
+  return logger;
 }
 
 function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
@@ -102,6 +106,11 @@ function kubeConfigFor(flags: Flags, env: NodeJS.ProcessEnv): KubeConfig {
   return kc;
 }
 
+/** The load-shedding limits the flags set (0 turns one off). */
+export function pressureLimits(flags: Flags): PressureLimits {
+  return { maxEventLoopDelayMs: flags.maxEventLoopDelay, maxEventLoopUtilization: flags.maxEventLoopUtilization, maxHeapUsedBytes: flags.maxHeapUsedBytes };
+}
+
 export async function startVerifier(options: StartOptions): Promise<RunningVerifier> {
   const { flags } = options;
   const env = options.env ?? process.env;
@@ -109,6 +118,12 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
 
   if (flags.onInfraError !== 'deny' && flags.onInfraError !== 'allow') {
     throw new VERIFIER_ERR_BAD_FLAG(`--onInfraError must be deny or allow, not ${JSON.stringify(flags.onInfraError)}`);
+  }
+  for (const name of ['maxEventLoopDelay', 'maxHeapUsedBytes'] as const) {
+    if (flags[name] < 0) throw new VERIFIER_ERR_BAD_FLAG(`--${name} must be 0 (off) or positive, not ${flags[name]}`);
+  }
+  if (!(flags.maxEventLoopUtilization >= 0 && flags.maxEventLoopUtilization <= 1)) {
+    throw new VERIFIER_ERR_BAD_FLAG(`--maxEventLoopUtilization is a fraction between 0 (off) and 1, not ${flags.maxEventLoopUtilization}`);
   }
   if (flags.local && flags.policyDir === '') throw new VERIFIER_ERR_BAD_FLAG('--local needs --policyDir DIR (TrustPolicy/TrustStore manifests)');
   const notationPath = flags.notationPath !== '' ? resolve(flags.notationPath) : findOnPath('notation', env);
@@ -160,7 +175,11 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
   });
   store.on('rejected', (source, err) => {
     metrics.observeBundle('rejected');
-    log.error({ source, err: err.message }, 'bundle rejected; the previous bundle keeps serving');
+    // Say what serves now: the last good bundle, or nothing (every request answers that no trust policy is loaded).
+    const serving = store.current
+      ? `bundle ${store.current.version.slice(0, 12)} keeps serving`
+      : 'no bundle is loaded yet: /checkimages answers 503 and /readyz is false until a valid one is';
+    log.error({ source, err: err.message }, `bundle rejected; ${serving}`);
   });
   const source: Source = flags.local
     ? policyDirSource(flags.policyDir, store, {
@@ -220,6 +239,7 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
     answer: { onInfraError: flags.onInfraError, retryAfterSeconds: 5 },
     requestTimeoutMs: flags.verifyTimeoutSeconds * 1000,
     maxRequestBytes: flags.maxRequestBytes,
+    pressure: pressureLimits(flags),
     logger: log,
     metrics,
     ...(servingPair && { https: { key: servingPair.key, cert: servingPair.cert } }),

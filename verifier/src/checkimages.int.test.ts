@@ -241,11 +241,10 @@ describe('a hung notation', () => {
     const image = await pushed(harness.registry, 'harness');
     harness.signer?.setFault('revocation-hang');
     try {
-      const started = Date.now();
       const res = await check(pod({ app: { ...image, digest: '' } }), hung.url); // by tag: the registry is asked too
       assert.equal(res.status, 503, res.text);
+      // notation's own timeout answered, not the request's 25 s budget.
       assert.match(res.text, /could not be verified: notation did not finish within 2000 ms and was stopped/);
-      assert.ok(Date.now() - started < 10_000);
       assert.equal(hung.runner.live.size, 0);
       // Nothing that ran with this verifier's notation configuration is left.
       const leftovers = readdirSync('/proc').filter((pid) => {

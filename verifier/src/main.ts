@@ -7,6 +7,17 @@ import { createLogger, startVerifier } from './app.js';
 import { runConditionsCommand } from './cli/conditions.js';
 
 async function main(args: string[]): Promise<number> {
+  // `pnpm verifier …` runs this from the workspace root whatever directory the user typed it in;
+  // pnpm says where that was in INIT_CWD. Relative paths (--policyDir, --payload…) mean what the
+  // user meant. A verifier started directly (a container, a test) has no INIT_CWD of its own.
+  const invokedFrom = process.env.INIT_CWD;
+  if (invokedFrom !== undefined && invokedFrom !== '' && invokedFrom !== process.cwd()) {
+    try {
+      process.chdir(invokedFrom);
+    } catch {
+      // A directory that is gone: stay where we are.
+    }
+  }
   // `pnpm verifier -- --flag` hands the separator through.
   const argv = args[0] === '--' ? args.slice(1) : args;
   if (argv[0] === 'conditions') return runConditionsCommand(argv.slice(1), { stdout: process.stdout, stderr: process.stderr });

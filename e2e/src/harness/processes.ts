@@ -118,6 +118,7 @@ export interface ProcessSpec {
   readonly logFile: string;
   /** Polled until it resolves true; the process is then considered started. */
   readonly ready: () => Promise<boolean>;
+  /** 90 s by default: a bound for a loaded machine, not an expected time. */
   readonly readyTimeoutMs?: number;
   /** Keep running after this process exits (the CLI's `up`). */
   readonly outliveParent?: boolean;
@@ -180,13 +181,13 @@ export async function startProcess(spec: ProcessSpec): Promise<RunningProcess> {
     },
   };
 
-  const deadline = Date.now() + (spec.readyTimeoutMs ?? 30_000);
+  const deadline = Date.now() + (spec.readyTimeoutMs ?? 90_000);
   for (;;) {
     if (exited !== undefined) throw new ProcessStartError(spec.name, exited, tail(spec.logFile));
     if (await spec.ready().catch(() => false)) return running;
     if (Date.now() > deadline) {
       await running.stop();
-      throw new ProcessStartError(spec.name, `not ready after ${spec.readyTimeoutMs ?? 30_000} ms`, tail(spec.logFile));
+      throw new ProcessStartError(spec.name, `not ready after ${spec.readyTimeoutMs ?? 90_000} ms`, tail(spec.logFile));
     }
     await sleep(50);
   }

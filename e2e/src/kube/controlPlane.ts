@@ -41,7 +41,7 @@ export interface ControlPlaneOptions {
    * names that audience (real-test-components.md §2, "TokenReview points for the verifier").
    */
   readonly apiAudiences?: readonly string[];
-  /** Per component (etcd, kube-apiserver); 60 s by default, enough for a cold page cache on 2 busy cores. */
+  /** Per component (etcd, kube-apiserver); 180 s by default: a bound for a cold page cache on 2 cores at load 30, not an expected time. */
   readonly readyTimeoutMs?: number;
   /** Keep the processes running after this process exits (`harness kube up`). */
   readonly outliveParent?: boolean;
@@ -202,7 +202,7 @@ async function startEtcd(etcd: string, dir: string, options: ControlPlaneOptions
           '--log-level=warn',
         ],
         logFile,
-        readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
+        readyTimeoutMs: options.readyTimeoutMs ?? 180_000,
         ready: () => answers(`${url}/health`),
         ...(options.outliveParent !== undefined && { outliveParent: options.outliveParent }),
       });
@@ -311,7 +311,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         ...(options.extraApiServerArgs ?? []),
       ],
       logFile: apiLog,
-      readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
+      readyTimeoutMs: options.readyTimeoutMs ?? 180_000,
       // Anonymous requests may read /readyz (system:public-info-viewer), so no client certificate is needed.
       ready: async () => (await httpsStatus(`https://127.0.0.1:${port}/readyz`, caPem)) === 200,
       ...(options.outliveParent !== undefined && { outliveParent: options.outliveParent }),

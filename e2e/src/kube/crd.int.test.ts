@@ -29,7 +29,7 @@ describe('a CRD applied with kubectl', () => {
   it('is established, served, validated, and printed with its columns', async () => {
     const applied = await kube().kubectl(['apply', '-f', '-'], { input: CRD });
     assert.match(applied.stdout, /customresourcedefinition.apiextensions.k8s.io\/widgets.e2e.kna.example created/);
-    await kube().kubectl(['wait', '--for=condition=Established', 'crd/widgets.e2e.kna.example', '--timeout=30s']);
+    await kube().kubectl(['wait', '--for=condition=Established', 'crd/widgets.e2e.kna.example', '--timeout=120s']);
 
     // Established means the handler serves; kubectl's discovery may still need a moment to list the
     // new group, which shows as "no matches for kind" (or "resource mapping not found").

@@ -87,7 +87,7 @@ describe('TokenRequest and TokenReview', () => {
         // RBAC is evaluated from the authorizer's informer cache, so a new binding takes effect
         // asynchronously; a few quick retries cover that without a fixed sleep.
         const verifier = kube().kubeConfigForToken(await requestToken(ns, 'verifier'));
-        const status = await eventually(() => review(verifier, kyvernoToken, [KYVERNO_AUDIENCE]), { timeoutMs: 10_000 });
+        const status = await eventually(() => review(verifier, kyvernoToken, [KYVERNO_AUDIENCE]), { timeoutMs: 60_000 });
         assert.equal(status.authenticated, true, status.error);
         assert.equal(status.user?.username, `system:serviceaccount:${ns}:kyverno`);
 

@@ -47,7 +47,7 @@ describe('TokenReview authentication on a real API server', () => {
         audiences: [KYVERNO_AUDIENCE],
       });
       // The RBAC authorizer sees the new binding through its informer, a moment after the write.
-      const user = await eventually(() => bound.authenticate(`Bearer ${token}`), { timeoutMs: 10_000 });
+      const user = await eventually(() => bound.authenticate(`Bearer ${token}`), { timeoutMs: 60_000 });
       assert.equal(user, `system:serviceaccount:${ns}:kyverno-admission-controller`);
     }));
 });

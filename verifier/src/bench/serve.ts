@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import underPressure from '@fastify/under-pressure';
-import { createLogger, startVerifier } from '../app.js';
+import { createLogger, pressureLimits, startVerifier } from '../app.js';
 import { BundleStore } from '../bundle/store.js';
 import { VerdictCache } from '../cache/verdicts.js';
 import { parseFlags } from '../config/flags.js';
@@ -102,7 +102,7 @@ async function listenerOnly(responseBody: string, full: boolean): Promise<Runnin
   const app = full
     ? (Fastify({ loggerInstance: createLogger('info'), logController: new LogController({ disableRequestLogging: true }), ...timeouts, ajv }) as unknown as FastifyInstance)
     : Fastify({ logger: false, ...timeouts, ajv });
-  await app.register(underPressure, { maxEventLoopDelay: 1_000, maxEventLoopUtilization: 0, maxHeapUsedBytes: 0, retryAfter: 5 });
+  await app.register(underPressure, { maxEventLoopDelay: 3_000, maxEventLoopUtilization: 0, maxHeapUsedBytes: 0, eventLoopUtilizationMode: 'interval', retryAfter: 5 });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 1 << 20 }, (_request, body, done) => {
     try {
@@ -174,6 +174,7 @@ async function standins(argv: readonly string[], withMetrics: boolean): Promise<
     answer: { onInfraError: 'deny', retryAfterSeconds: 5 },
     requestTimeoutMs: flags.verifyTimeoutSeconds * 1000,
     maxRequestBytes: flags.maxRequestBytes,
+    pressure: pressureLimits(flags),
     logger: createLogger(flags.logLevel),
     ...(withMetrics && { metrics }),
   });

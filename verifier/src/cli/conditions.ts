@@ -107,7 +107,8 @@ export async function runConditionsCommand(argv: string[], io: ConditionsCommand
     validateConditions(conditions);
     const result = evaluateConditions(conditions, payload);
     if (result.passed) {
-      io.stdout.write(`PASS: the conditions hold\n${result.message === '' ? '' : `message: ${result.message}\n`}`);
+      // Kyverno shows a condition's message only when the condition fails; so does the verifier.
+      io.stdout.write('PASS: the conditions hold\n');
       return 0;
     }
     io.stdout.write(`FAIL: the conditions do not hold\n${result.message === '' ? '' : `message: ${result.message}\n`}`);

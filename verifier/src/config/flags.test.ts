@@ -47,6 +47,20 @@ describe('parseFlags', () => {
     assert.throws(() => parseFlags(['--policyDir']), /needs a value/);
   });
 
+  it('takes the load-shedding limits, fractions included; 0 turns one off', () => {
+    const defaults = parseFlags([]).flags;
+    assert.equal(defaults.maxEventLoopDelay, 3000);
+    assert.equal(defaults.maxEventLoopUtilization, 0);
+    assert.equal(defaults.maxHeapUsedBytes, 0);
+    const { flags } = parseFlags(['--maxEventLoopDelay=0', '--maxEventLoopUtilization', '0.98', '-maxHeapUsedBytes=536870912']);
+    assert.equal(flags.maxEventLoopDelay, 0);
+    assert.equal(flags.maxEventLoopUtilization, 0.98);
+    assert.equal(flags.maxHeapUsedBytes, 536_870_912);
+    assert.equal(parseFlags(['--maxEventLoopUtilization=.5']).flags.maxEventLoopUtilization, 0.5);
+    assert.throws(() => parseFlags(['--maxEventLoopUtilization=high']), /--maxEventLoopUtilization: "high" is not a number/);
+    assert.throws(() => parseFlags(['--maxEventLoopDelay=1.5']), /--maxEventLoopDelay: "1.5" is not an integer/);
+  });
+
   it('documents every flag with its default in --help', () => {
     const text = helpText();
     for (const name of Object.keys(FLAGS)) assert.ok(text.includes(`--${name}`), name);

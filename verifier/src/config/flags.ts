@@ -4,7 +4,7 @@
 // non-booleans, bare booleans (`--cacheEnabled`) and `--name=false`.
 import { VERIFIER_ERR_BAD_FLAG } from '../errors.js';
 
-type FlagType = 'bool' | 'string' | 'int' | 'list';
+type FlagType = 'bool' | 'string' | 'int' | 'number' | 'list';
 
 interface FlagSpec<T extends FlagType = FlagType> {
   readonly type: T;
@@ -14,7 +14,7 @@ interface FlagSpec<T extends FlagType = FlagType> {
   readonly compatOnly?: string;
 }
 
-type FlagValue<T extends FlagType> = T extends 'bool' ? boolean : T extends 'int' ? number : T extends 'list' ? string[] : string;
+type FlagValue<T extends FlagType> = T extends 'bool' ? boolean : T extends 'int' | 'number' ? number : T extends 'list' ? string[] : string;
 
 const DEFAULT_ALLOWED_USERS = [
   'system:serviceaccount:kyverno:kyverno-admission-controller',
@@ -86,6 +86,26 @@ export const FLAGS = {
     default: 4_194_304,
     help: 'Largest attestation payload (the referrer\'s layer) read, and largest once gzip-decompressed; a larger one is denied.',
   },
+  // Load shedding (@fastify/under-pressure, sampled every second). The defaults suit a pod with a
+  // CPU limit of 0.5: such a pod is throttled in every CFS period it is busy, so its event loop is
+  // "utilised" most of the time and stalls for tens of milliseconds while healthy; only a delay that
+  // leaves no hope of answering inside Kyverno's webhook timeout is worth a 503 (Kyverno does not retry
+  // an apiCall, so a shed request fails the admission like a timeout would, only sooner).
+  maxEventLoopDelay: {
+    type: 'int',
+    default: 3000,
+    help: 'Load shedding: answer 503 + Retry-After while the mean event-loop delay of the last second is above this many milliseconds; 0 disables.',
+  },
+  maxEventLoopUtilization: {
+    type: 'number',
+    default: 0,
+    help: 'Load shedding: answer 503 + Retry-After while the event loop was busy more than this fraction (0-1) of the last second; 0 disables (a CPU-limited pod is busy most of the time and still healthy).',
+  },
+  maxHeapUsedBytes: {
+    type: 'int',
+    default: 0,
+    help: 'Load shedding: answer 503 + Retry-After while the V8 heap in use is above this many bytes; 0 disables (the cache is bounded by --cacheMaxSize).',
+  },
 } as const satisfies Record<string, FlagSpec>;
 
 export type FlagName = keyof typeof FLAGS;
@@ -105,6 +125,11 @@ function convert(name: string, spec: FlagSpec, raw: string): unknown {
       throw new VERIFIER_ERR_BAD_FLAG(`--${name}: ${JSON.stringify(raw)} is not a boolean (true/false)`);
     case 'int': {
       if (!/^-?\d+$/.test(raw)) throw new VERIFIER_ERR_BAD_FLAG(`--${name}: ${JSON.stringify(raw)} is not an integer`);
+      return Number(raw);
+    }
+    case 'number': {
+      // Go's float64 flag syntax, minus the exotic forms (hex, Inf, NaN) nobody puts in a Deployment.
+      if (!/^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(raw)) throw new VERIFIER_ERR_BAD_FLAG(`--${name}: ${JSON.stringify(raw)} is not a number`);
       return Number(raw);
     }
     case 'list':

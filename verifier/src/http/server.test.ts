@@ -8,15 +8,17 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { connect, type AddressInfo } from 'node:net';
 import fc from 'fast-check';
-import { pino } from 'pino';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Writable } from 'node:stream';
+import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { KnaError, Outcome } from '@kna/shared';
-import { BundleStore } from '../bundle/store.js';
+import { BundleStore, type LoadedBundle } from '../bundle/store.js';
 import { VerdictCache } from '../cache/verdicts.js';
 import { RequestAuthenticator, type TokenReviewer } from '../auth/tokenReview.js';
 import { FailureKind, VerifyOutcome } from '../notation/classify.js';
 import type { VerifyRequest, VerifyResult } from '../notation/runner.js';
-import { buildServer } from './server.js';
+import { buildServer, type PressureLimits } from './server.js';
 import { skipPolicyBundle } from '../testing/standins.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
@@ -34,10 +36,19 @@ function fakeNotation(request: VerifyRequest): Promise<VerifyResult> {
   return Promise.resolve({ ...base, outcome: VerifyOutcome.Verified, kind: FailureKind.None, reason: 'signature verified' });
 }
 
-async function server(options: { authenticator?: RequestAuthenticator; maxRequestBytes?: number; requestTimeoutMs?: number } = {}): Promise<FastifyInstance> {
+interface ServerTestOptions {
+  authenticator?: RequestAuthenticator;
+  maxRequestBytes?: number;
+  requestTimeoutMs?: number;
+  pressure?: PressureLimits;
+  logger?: Logger;
+  bundle?: () => LoadedBundle | undefined;
+}
+
+async function server(options: ServerTestOptions = {}): Promise<FastifyInstance> {
   return buildServer({
     pipeline: {
-      bundle: () => store.current,
+      bundle: options.bundle ?? (() => store.current),
       // A digest per repository, so outcomes of different stand-in images do not share cache entries.
       resolver: {
         resolveDigest: (ref) => {
@@ -55,7 +66,9 @@ async function server(options: { authenticator?: RequestAuthenticator; maxReques
     answer: { onInfraError: 'deny', retryAfterSeconds: 5 },
     requestTimeoutMs: options.requestTimeoutMs ?? 5_000,
     maxRequestBytes: options.maxRequestBytes ?? 65_536,
-    logger: pino({ level: 'silent' }),
+    // No load shedding unless a test is about it: a busy machine must not change these answers.
+    ...(options.pressure && { pressure: options.pressure }),
+    logger: options.logger ?? pino({ level: 'silent' }),
   });
 }
 
@@ -309,5 +322,85 @@ describe('authentication', () => {
 
   it('classifies coded errors by outcome', () => {
     assert.equal(new KnaError('X', Outcome.Denied, 'm').outcome, 'denied');
+  });
+});
+
+/** A pino logger whose lines land in `lines`. */
+function capturingLogger(lines: Record<string, unknown>[]): Logger {
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return pino({ level: 'info' }, sink);
+}
+
+describe('load shedding', () => {
+  it('answers 503 with Retry-After and the limit that was crossed, and logs it', async () => {
+    const lines: Record<string, unknown>[] = [];
+    // A heap limit of one byte is crossed from the first sample on, whatever the machine is doing.
+    const shedding = await server({ pressure: { maxEventLoopDelayMs: 0, maxEventLoopUtilization: 0, maxHeapUsedBytes: 1, sampleIntervalMs: 10 }, logger: capturingLogger(lines) });
+    try {
+      // under-pressure has no reading before its first sample: poll (bounded) until it has one.
+      let res = await shedding.inject({ method: 'POST', url: '/checkimages', payload: JSON.stringify(valid) });
+      for (let i = 0; res.statusCode !== 503 && i < 600; i++) {
+        assert.equal(res.statusCode, 200, res.body);
+        await sleep(50);
+        res = await shedding.inject({ method: 'POST', url: '/checkimages', payload: JSON.stringify(valid) });
+      }
+      assert.equal(res.statusCode, 503, 'the server sheds once under-pressure has sampled the heap');
+      assert.equal(res.headers['retry-after'], '5');
+      assert.match(String(res.headers['content-type']), /^text\/plain/);
+      assert.match(res.body, /^the verifier is overloaded \(heap in use \d+ bytes is above --maxHeapUsedBytes=1\); retry shortly\n$/);
+      const logged = lines.find((l) => l.shed === 'heapUsedBytes');
+      assert.ok(logged, 'the shed request is logged');
+      assert.equal(logged.level, 40);
+      assert.match(String(logged.msg), /--maxHeapUsedBytes=1/);
+    } finally {
+      await shedding.close();
+    }
+  });
+
+  it('is not registered when every limit is 0', async () => {
+    const off = await server({ pressure: { maxEventLoopDelayMs: 0, maxEventLoopUtilization: 0, maxHeapUsedBytes: 0 } });
+    try {
+      assert.equal(off.hasDecorator('isUnderPressure'), false);
+    } finally {
+      await off.close();
+    }
+  });
+});
+
+describe('the error handler', () => {
+  it('answers an error nobody classified with 500 "internal error" naming the request id, and logs the detail under that id', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const broken = await server({
+      bundle: () => {
+        throw new TypeError('the bundle exploded');
+      },
+      logger: capturingLogger(lines),
+    });
+    try {
+      const res = await broken.inject({ method: 'POST', url: '/checkimages', payload: JSON.stringify(valid) });
+      assert.equal(res.statusCode, 500);
+      const id = /^internal error \(request (\S+); the verifier's log has the detail\)\n$/.exec(res.body)?.[1];
+      assert.ok(id, res.body);
+      assert.doesNotMatch(res.body, /exploded/, 'the detail stays in the log');
+      const logged = lines.find((l) => l.msg === 'unexpected error');
+      assert.ok(logged);
+      assert.equal(logged.reqId, id);
+      assert.match(JSON.stringify(logged.err), /the bundle exploded/);
+    } finally {
+      await broken.close();
+    }
+  });
+
+  it('keeps the reason of a deliberate 5xx (a coded could-not-verify error)', async () => {
+    const res = await app.inject({ method: 'POST', url: '/checkimages', payload: JSON.stringify({ ...valid, images: { containers: { app: image('team/unreachable') } } }) });
+    assert.equal(res.statusCode, 503);
+    assert.equal(res.headers['retry-after'], '5');
+    assert.match(res.body, /connection refused/);
+    assert.doesNotMatch(res.body, /internal error/);
   });
 });

@@ -26,11 +26,37 @@ export interface ServerOptions {
   /** TLS options for HTTPS (absent = plain HTTP). */
   readonly https?: { key: string | Buffer; cert: string | Buffer };
   /**
-   * Shed load (503 + Retry-After) above these; 0 disables one. Default: only an event loop delayed by
-   * more than a second. Utilisation is off by default because a verifier serving cached answers at
-   * full speed runs near 100% utilisation and is healthy.
+   * Shed load (503 + Retry-After) above these (--maxEventLoopDelay, --maxEventLoopUtilization,
+   * --maxHeapUsedBytes); 0 disables one, and all 0 or absent registers no shedding at all.
    */
-  readonly pressure?: { maxEventLoopDelayMs?: number; maxEventLoopUtilization?: number; maxHeapUsedBytes?: number };
+  readonly pressure?: PressureLimits;
+}
+
+export interface PressureLimits {
+  readonly maxEventLoopDelayMs: number;
+  /** A fraction of the last sample interval, 0-1. */
+  readonly maxEventLoopUtilization: number;
+  readonly maxHeapUsedBytes: number;
+  /** How often under-pressure samples (ms); default 1000. Tests make it short. */
+  readonly sampleIntervalMs?: number;
+}
+
+/** Seconds a shed caller is asked to wait. */
+const SHED_RETRY_AFTER_SECONDS = 5;
+
+/** The reason of a shed request, in the words and units of the flag that set the limit. */
+function pressureReason(type: string, value: number | undefined, limits: PressureLimits): string {
+  const v = value ?? 0;
+  switch (type) {
+    case underPressure.TYPE_EVENT_LOOP_DELAY:
+      return `event loop delay ${Math.round(v)} ms is above --maxEventLoopDelay=${limits.maxEventLoopDelayMs}`;
+    case underPressure.TYPE_EVENT_LOOP_UTILIZATION:
+      return `event loop utilisation ${v.toFixed(2)} is above --maxEventLoopUtilization=${limits.maxEventLoopUtilization}`;
+    case underPressure.TYPE_HEAP_USED_BYTES:
+      return `heap in use ${v} bytes is above --maxHeapUsedBytes=${limits.maxHeapUsedBytes}`;
+    default:
+      return `${type} ${v}`;
+  }
 }
 
 function statusOf(err: KnaError): number {
@@ -84,13 +110,26 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   };
   const app = Fastify(serverOptions) as unknown as FastifyInstance;
 
-  await app.register(underPressure, {
-    maxEventLoopDelay: options.pressure?.maxEventLoopDelayMs ?? 1_000,
-    maxEventLoopUtilization: options.pressure?.maxEventLoopUtilization ?? 0,
-    maxHeapUsedBytes: options.pressure?.maxHeapUsedBytes ?? 0,
-    retryAfter: 5,
-    message: 'the verifier is overloaded; retry shortly',
-  });
+  const limits = options.pressure;
+  if (limits && (limits.maxEventLoopDelayMs > 0 || limits.maxEventLoopUtilization > 0 || limits.maxHeapUsedBytes > 0)) {
+    await app.register(underPressure, {
+      maxEventLoopDelay: limits.maxEventLoopDelayMs,
+      maxEventLoopUtilization: limits.maxEventLoopUtilization,
+      maxHeapUsedBytes: limits.maxHeapUsedBytes,
+      // Utilisation of the last sample interval, not since start-up (under-pressure's default), so a
+      // busy start does not shed for minutes afterwards.
+      eventLoopUtilizationMode: 'interval',
+      ...(limits.sampleIntervalMs !== undefined && { sampleInterval: limits.sampleIntervalMs }),
+      // Our own answer instead of under-pressure's error: the caller and the log see which limit was
+      // crossed, and the answer has the same shape as every other 503 (text, Retry-After).
+      pressureHandler: (request, reply, type, value) => {
+        const reason = `the verifier is overloaded (${pressureReason(type, value, limits)}); retry shortly`;
+        options.metrics?.observeRequest(503, 0, []);
+        request.log.warn({ status: 503, shed: type, value }, reason);
+        sendText(reply, 503, reason, SHED_RETRY_AFTER_SECONDS);
+      },
+    });
+  }
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: options.maxRequestBytes }, (_req, body, done) => {
@@ -113,11 +152,18 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
 
   app.setErrorHandler((err: FastifyError | KnaError | Error, request, reply) => {
-    if (err instanceof KnaError) return sendText(reply, statusOf(err), err.message, err.outcome === Outcome.CouldNotVerify ? 5 : undefined);
-    const status = 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : 500;
-    if (status >= 500) request.log.error({ err }, 'unexpected error');
-    const text = status === 413 ? `the body is larger than ${options.maxRequestBytes} bytes` : status >= 500 ? 'internal error' : err.message;
-    return sendText(reply, status, text, status === 503 ? 5 : undefined);
+    if (err instanceof KnaError) return sendText(reply, statusOf(err), err.message, err.outcome === Outcome.CouldNotVerify ? SHED_RETRY_AFTER_SECONDS : undefined);
+    // An error that carries a status was raised on purpose (Fastify's own 4xx/5xx, a plugin's 503):
+    // its message is the reason and goes to the caller. Only an error nobody classified is an
+    // `internal error`, logged with its detail under the request id the answer names.
+    if ('statusCode' in err && typeof err.statusCode === 'number' && err.statusCode >= 400) {
+      const status = err.statusCode;
+      if (status >= 500) request.log.error({ status, err: err.message, code: err.code }, 'request failed');
+      const text = status === 413 ? `the body is larger than ${options.maxRequestBytes} bytes` : err.message;
+      return sendText(reply, status, text, status === 503 ? SHED_RETRY_AFTER_SECONDS : undefined);
+    }
+    request.log.error({ err, reqId: request.id }, 'unexpected error');
+    return sendText(reply, 500, `internal error (request ${request.id}; the verifier's log has the detail)`);
   });
 
   app.setNotFoundHandler((request, reply) => sendText(reply, 404, `no route ${request.method} ${request.url}; the verifier serves POST /checkimages`));

@@ -36,7 +36,7 @@ export function verifierEnv(harness: Harness, extra: NodeJS.ProcessEnv = {}): No
   return { PATH: tools.PATH, HOME: process.env.HOME, NOTATION_LIBEXEC: tools.NOTATION_LIBEXEC, ...harness.pluginEnv, ...extra };
 }
 
-/** A local-mode verifier on a free loopback port, without token review, probes or metrics. Close it in an after hook. */
+/** A local-mode verifier on a free loopback port, without token review, probes, metrics or load shedding. Close it in an after hook. */
 export async function startLocalVerifier(harness: Harness, policyDir: string, options: { flags?: readonly string[]; env?: NodeJS.ProcessEnv } = {}): Promise<RunningVerifier> {
   const { flags } = parseFlags([
     '--local',
@@ -46,6 +46,9 @@ export async function startLocalVerifier(harness: Harness, policyDir: string, op
     '--reviewKyvernoToken=false',
     '--health-probe-bind-address=0',
     '--metrics-bind-address=0',
+    // No load shedding: these tests are about verification, and a loaded test machine must not turn
+    // their answers into 503s (server.test.ts proves shedding itself).
+    '--maxEventLoopDelay=0',
     ...(options.flags ?? []),
   ]);
   return startVerifier({ flags, env: verifierEnv(harness, options.env), logger: pino({ level: 'silent' }) });
