@@ -126,6 +126,7 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
         reviewer: kubernetesTokenReviewer(kubeConfigFor(flags, env)),
         allowedUsers: flags.allowedUsers,
         audiences: flags.tokenReviewAudiences,
+        apiServerAudience: flags.tokenReviewAPIServerAudience,
       })
     : undefined;
   if (!authenticator) log.warn('token review is disabled (--reviewKyvernoToken=false): any caller can use the verifier');
