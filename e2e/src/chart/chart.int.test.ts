@@ -147,7 +147,14 @@ describe('the Helm chart', () => {
     assert.deepEqual(names(objs, 'Service'), ['kna-kyverno-notation-aws-operator-metrics', 'kna-kyverno-notation-aws-svc']);
     assert.deepEqual(names(objs, 'PodDisruptionBudget'), ['kna-kyverno-notation-aws-operator', 'kna-kyverno-notation-aws-verifier']);
     assert.deepEqual(names(objs, 'CustomResourceDefinition'), ['trustpolicies.notation.nirmata.io', 'truststores.notation.nirmata.io']);
-    for (const kind of ['HorizontalPodAutoscaler', 'NetworkPolicy', 'ServiceMonitor', 'Secret', 'Pod']) assert.deepEqual(names(objs, kind), [], `no ${kind} by default`);
+    for (const kind of ['HorizontalPodAutoscaler', 'NetworkPolicy', 'ServiceMonitor', 'Secret']) assert.deepEqual(names(objs, kind), [], `no ${kind} by default`);
+    const pods = objs.filter((o) => o.kind === 'Pod');
+    assert.deepEqual(
+      pods.map((p) => [p.metadata?.name, p.metadata?.annotations?.['helm.sh/hook']]),
+      [['kna-kyverno-notation-aws-test', 'test']],
+      'the only Pod is the `helm test` hook',
+    );
+    assert.match(JSON.stringify(pods[0]?.spec), /http:\/\/kna-kyverno-notation-aws-svc\.[a-z0-9-]+\.svc:8081\/readyz/);
     const service = objs.find((o) => o.kind === 'Service' && o.metadata?.name === 'kna-kyverno-notation-aws-svc')?.spec as { ports: { name: string; port: number; targetPort: string }[] };
     assert.deepEqual(service.ports.find((p) => p.name === 'https'), { name: 'https', port: 443, protocol: 'TCP', targetPort: 'https' });
     const verifier = deployment(objs, 'kna-kyverno-notation-aws-verifier');
