@@ -18,6 +18,8 @@ const kube = useTestControlPlane();
 
 const ALL_FEATURES = join(CHART_DIR, 'ci', 'all-features-values.yaml');
 const ORIGINAL_VALUES = join(CHART_DIR, 'ci', 'original-v1.1-values.yaml');
+// The object layout of a release of the original chart (its names, its CRDs as release-owned templates).
+const ORIGINAL_CHART = join(import.meta.dirname, 'testdata', 'original-chart');
 const SERVICE_MONITOR_API = 'monitoring.coreos.com/v1/ServiceMonitor';
 
 // Stand-ins for CRDs the chart and the samples refer to but do not own: Kyverno's ClusterPolicy and the
@@ -410,5 +412,42 @@ describe('the Helm chart', () => {
     assert.match(crds.stdout, /truststores\.notation\.nirmata\.io/);
     const tps = await kube().kubectl(['get', 'trustpolicies', '-o', 'name']);
     assert.match(tps.stdout, /trustpolicy\.notation\.nirmata\.io\/tp-team-a/);
+  });
+
+  it("upgrades a release of the original chart in place: the CRDs and trust policies stay, the Service keeps its name", async () => {
+    // After the uninstall above, the kept CRDs still carry this release's name and namespace, so the
+    // original's release (same name, same namespace) adopts them, as an existing installation owns them.
+    const original = await kube().helm(['install', RELEASE, ORIGINAL_CHART, '--namespace', NS, '-f', ORIGINAL_VALUES]);
+    assert.match(original.stdout, /STATUS: deployed/);
+    const apps = kube().kubeConfig().makeApiClient(AppsV1Api);
+    const core = kube().kubeConfig().makeApiClient(CoreV1Api);
+    assert.ok(await apps.readNamespacedDeployment({ namespace: NS, name: 'kyverno-notation-aws' }));
+
+    const upgraded = await kube().helm([
+      'upgrade', RELEASE, CHART_DIR, '--namespace', NS, '-f', ORIGINAL_VALUES,
+      '--set', 'image.repository=registry.example.com/kyverno-notation-aws', '--set', 'image.tag=0.1.0',
+    ]);
+    assert.match(upgraded.stdout, /STATUS: deployed/);
+    assert.match(upgraded.stdout, /REVISION: 2/);
+
+    const tps = await kube().kubectl(['get', 'trustpolicies', '-o', 'name']);
+    assert.match(tps.stdout, /tp-team-a/, 'the trust policies outlive the upgrade');
+    const crd = JSON.parse((await kube().kubectl(['get', 'crd', 'trustpolicies.notation.nirmata.io', '-o', 'json'])).stdout) as {
+      metadata: { annotations?: Record<string, string> };
+      spec: { versions: { additionalPrinterColumns?: { name: string }[] }[] };
+    };
+    assert.equal(crd.metadata.annotations?.['helm.sh/resource-policy'], 'keep');
+    assert.ok(crd.spec.versions[0]?.additionalPrinterColumns?.some((c) => c.name === 'Ready'), "the CRD is this chart's now (printer columns)");
+
+    await assert.rejects(apps.readNamespacedDeployment({ namespace: NS, name: 'kyverno-notation-aws' }), (err: unknown) => err instanceof ApiException && err.code === 404);
+    const deployments = await apps.listNamespacedDeployment({ namespace: NS });
+    assert.deepEqual(deployments.items.map((d) => d.metadata?.name).sort(), ['kyverno-notation-aws-operator', 'kyverno-notation-aws-verifier']);
+    const operatorArgs = deployments.items.find((d) => d.metadata?.name === 'kyverno-notation-aws-operator')?.spec?.template.spec?.containers[0]?.args ?? [];
+    assert.ok(operatorArgs.includes('--serviceName=kyverno-notation-aws-svc'), 'certificates are issued for the Service the policies already call');
+    const service = await core.readNamespacedService({ namespace: NS, name: 'kyverno-notation-aws-svc' });
+    assert.equal(service.spec?.ports?.find((p) => p.name === 'https')?.port, 443);
+    const sa = await core.readNamespacedServiceAccount({ namespace: NS, name: 'kyverno-notation-aws' });
+    assert.equal(sa.metadata?.annotations?.['eks.amazonaws.com/role-arn'], 'arn:aws:iam::111122223333:role/kyverno-notation-aws');
+    for (const name of ['regcred', 'regcred2']) assert.equal((await core.readNamespacedSecret({ namespace: NS, name })).type, 'kubernetes.io/dockerconfigjson');
   });
 });
