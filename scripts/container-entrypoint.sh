@@ -1,8 +1,7 @@
 #!/bin/sh
-# The image's entrypoint: `verifier [flags]` or `operator [flags]`. Node's heap is sized from the container's
-# memory limit (cgroup v2, else v1) so the process is not killed by the kernel before V8 collects garbage:
-# 75% of the limit, leaving room for buffers, notation's own memory is that of its child processes.
-# NODE_OPTIONS given by the user wins.
+# The image's entrypoint: `verifier [flags]` or `operator [flags]`. Node's heap limit is set from the
+# container's memory limit (cgroup v2, else v1), so V8 collects garbage before the kernel kills the container:
+# 75% of the limit, leaving the rest for buffers and code. A --max-old-space-size in NODE_OPTIONS wins.
 set -eu
 command=${1:-}
 case "$command" in

@@ -83,7 +83,7 @@ async function template(namespace: string, extra: readonly string[] = []): Promi
 async function assertAcceptedByApiServer(yamlText: string): Promise<void> {
   const result = await kube().kubectl(['apply', '--dry-run=server', '-f', '-'], { input: yamlText, allowFailure: true, timeoutMs: 120_000 });
   assert.equal(result.status, 0, `the API server rejected the rendered chart:\n${result.stderr}`);
-  assert.doesNotMatch(result.stdout + result.stderr, /error|invalid/i);
+  assert.doesNotMatch(result.stdout + result.stderr, /error|invalid|would violate PodSecurity/i);
 }
 
 /** `kubectl auth can-i` as a ServiceAccount (impersonation): true for "yes". */
@@ -131,9 +131,24 @@ describe('the Helm chart', () => {
   before(async () => {
     await kube().kubectl(['apply', '-f', '-'], { input: [schemalessCrd('kyverno.io', 'ClusterPolicy', 'clusterpolicies', 'Cluster'), schemalessCrd('monitoring.coreos.com', 'ServiceMonitor', 'servicemonitors', 'Namespaced')].join('---\n') });
     await kube().kubectl(['wait', '--for=condition=Established', 'crd/clusterpolicies.kyverno.io', 'crd/servicemonitors.monitoring.coreos.com', '--timeout=60s'], { timeoutMs: 90_000 });
-    await kube().createNamespace('render').then((ns) => (renderNs = ns));
+    renderNs = await kube().createNamespace('render');
+    // Pod Security admission checks every rendered pod template against the restricted standard: it rejects
+    // Pods (the helm test hook) and warns about workloads.
+    await kube().kubectl(['label', 'namespace', renderNs, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/warn=restricted']);
   });
   let renderNs = '';
+
+  it('renders into a namespace that enforces the restricted Pod Security Standard (which does reject a privileged pod)', async () => {
+    const privileged = `apiVersion: v1
+kind: Pod
+metadata: {name: privileged, namespace: ${renderNs}}
+spec:
+  containers: [{name: c, image: busybox, securityContext: {privileged: true}}]
+`;
+    const result = await kube().kubectl(['apply', '--dry-run=server', '-f', '-'], { input: privileged, allowFailure: true });
+    assert.notEqual(result.status, 0);
+    assert.match(result.stderr, /violates PodSecurity "restricted:latest"/);
+  });
 
   it('passes helm lint --strict with the defaults, every optional feature, and the original chart values', async () => {
     for (const values of [[], ['-f', ALL_FEATURES], ['-f', ORIGINAL_VALUES]]) {
