@@ -295,6 +295,11 @@ spec:
     assert.deepEqual(plugin.data, { debug: 'false' });
     const policies = await kube().kubectl(['get', 'clusterpolicies', '-o', 'name']);
     assert.match(policies.stdout, /check-images-per-namespace/);
+    // Every sample is accepted by the API server (the trust resources against the chart's CRDs).
+    const samples = await kube().kubectl(['apply', '--dry-run=server', '-f', join(REPO_ROOT, 'charts', 'samples')]);
+    for (const name of ['truststore.notation.nirmata.io/aws-us-gov-signer-ts', 'trustpolicy.notation.nirmata.io/tp-govcloud', 'clusterpolicy.kyverno.io/audit-image-signatures', 'clusterpolicy.kyverno.io/check-images-attestations', 'clusterpolicy.kyverno.io/check-images', 'configmap/notation-plugin-config']) {
+      assert.match(samples.stdout, new RegExp(`${name.replaceAll('.', '\\.')} (created|configured|unchanged) \\(server dry run\\)`));
+    }
   });
 
   it('gives the operator exactly what it needs: CR status, its namespace, ClusterPolicies for CA injection', async () => {
