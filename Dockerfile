@@ -24,7 +24,7 @@ RUN git clone --depth 1 --branch "v${AWS_SIGNER_PLUGIN_VERSION}" https://github.
  && go build -ldflags "-s -w" \
       -o /out/libexec/plugins/com.amazonaws.signer.notation.plugin/notation-com.amazonaws.signer.notation.plugin ./cmd
 
-# ---- the TypeScript workspace ----
+# ---- the TypeScript workspace (built once on the build platform: its production dependencies are pure JavaScript) ----
 FROM --platform=$BUILDPLATFORM node:${NODE_VERSION}-bookworm-slim AS app
 ARG PNPM_VERSION=10.34.9
 RUN npm install --global "pnpm@${PNPM_VERSION}"
