@@ -142,6 +142,7 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
         allowedUsers: flags.allowedUsers,
         audiences: flags.tokenReviewAudiences,
         onReviewError: (err) => log.warn({ err }, 'TokenReview failed; answering 503'),
+        apiServerAudience: flags.tokenReviewAPIServerAudience,
       })
     : undefined;
   if (!authenticator) log.warn('token review is disabled (--reviewKyvernoToken=false): any caller can use the verifier');

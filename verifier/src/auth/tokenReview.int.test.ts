@@ -1,10 +1,16 @@
 // The verifier's caller authentication against a real kube-apiserver: Kyverno's scoped token
 // (audience kyverno-svc.kyverno.io) passes only when the verifier reviews with that audience, only
-// allowed users get through, and a verifier without `create tokenreviews` says what to bind.
+// allowed users get through, a verifier without `create tokenreviews` says what to bind, and the Helm
+// chart's default flags accept the tokens of old and new Kyverno alike.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
 import { bindClusterRole, createServiceAccount, eventually, serviceAccountToken, useTestControlPlane, withNamespace } from '@kna/e2e';
+import { parseFlags } from '../config/flags.js';
 import { RequestAuthenticator, kubernetesTokenReviewer } from './tokenReview.js';
+
+const CHART = fileURLToPath(new URL('../../../charts/kyverno-notation-aws', import.meta.url));
 
 const KYVERNO_AUDIENCE = 'kyverno-svc.kyverno.io';
 const kube = useTestControlPlane({ shared: true });
@@ -49,5 +55,60 @@ describe('TokenReview authentication on a real API server', () => {
       // The RBAC authorizer sees the new binding through its informer, a moment after the write.
       const user = await eventually(() => bound.authenticate(`Bearer ${token}`), { timeoutMs: 60_000 });
       assert.equal(user, `system:serviceaccount:${ns}:kyverno-admission-controller`);
+    }));
+
+  it("with --tokenReviewAPIServerAudience, accepts old Kyverno's ServiceAccount token and new Kyverno's scoped token", () =>
+    withNamespace(kube(), async (ns) => {
+      const kyverno = `system:serviceaccount:${ns}:kyverno-admission-controller`;
+      await createServiceAccount(kube(), ns, 'kyverno-admission-controller');
+      const scoped = await serviceAccountToken(kube(), ns, 'kyverno-admission-controller', [KYVERNO_AUDIENCE]);
+      const legacy = await serviceAccountToken(kube(), ns, 'kyverno-admission-controller');
+      const other = await serviceAccountToken(kube(), ns, 'kyverno-admission-controller', ['https://elsewhere.example']);
+      const reviewer = kubernetesTokenReviewer(kube().kubeConfig());
+
+      const both = new RequestAuthenticator({ reviewer, allowedUsers: [kyverno], audiences: [KYVERNO_AUDIENCE], apiServerAudience: true });
+      assert.equal(await both.authenticate(`Bearer ${scoped}`), kyverno);
+      assert.equal(await both.authenticate(`Bearer ${legacy}`), kyverno);
+      await assert.rejects(both.authenticate(`Bearer ${other}`), {
+        code: 'VERIFIER_ERR_UNAUTHENTICATED',
+        message: /not accepted by TokenReview for audiences kyverno-svc\.kyverno\.io or the API server's/,
+      });
+
+      const scopedOnly = new RequestAuthenticator({ reviewer, allowedUsers: [kyverno], audiences: [KYVERNO_AUDIENCE] });
+      await assert.rejects(scopedOnly.authenticate(`Bearer ${legacy}`), { code: 'VERIFIER_ERR_UNAUTHENTICATED' });
+    }));
+
+  it("the Helm chart's default flags accept both kinds of Kyverno token, from Kyverno's namespace and ServiceAccounts only", () =>
+    withNamespace(kube(), async (ns) => {
+      const rendered = await kube().helm(['template', 'kna', CHART, '--namespace', 'kna', '--set', `kyverno.namespace=${ns}`]);
+      interface Doc {
+        kind?: string;
+        metadata?: { name?: string };
+        spec?: { template?: { spec?: { containers?: { args?: string[] }[] } } };
+      }
+      const docs = parseAllDocuments(rendered.stdout).map((d) => d.toJS() as Doc | null);
+      const deployment = docs.find((d) => d?.kind === 'Deployment' && d.metadata?.name === 'kna-kyverno-notation-aws-verifier');
+      const args = deployment?.spec?.template?.spec?.containers?.[0]?.args;
+      assert.ok(args, 'the chart renders a verifier Deployment with args');
+      assert.equal(args[0], 'verifier');
+      // Every argument is a flag the verifier knows (parseFlags throws on unknown ones).
+      const { flags } = parseFlags(args.slice(1));
+      assert.deepEqual(flags.allowedUsers, [`system:serviceaccount:${ns}:kyverno-admission-controller`, `system:serviceaccount:${ns}:kyverno-reports-controller`]);
+
+      for (const sa of ['kyverno-admission-controller', 'kyverno-reports-controller', 'kyverno-cleanup-controller']) await createServiceAccount(kube(), ns, sa);
+      const authenticator = new RequestAuthenticator({
+        reviewer: kubernetesTokenReviewer(kube().kubeConfig()),
+        allowedUsers: flags.allowedUsers,
+        audiences: flags.tokenReviewAudiences,
+        apiServerAudience: flags.tokenReviewAPIServerAudience,
+      });
+      for (const sa of ['kyverno-admission-controller', 'kyverno-reports-controller']) {
+        for (const audiences of [[KYVERNO_AUDIENCE], []]) {
+          const token = await serviceAccountToken(kube(), ns, sa, audiences);
+          assert.equal(await authenticator.authenticate(`Bearer ${token}`), `system:serviceaccount:${ns}:${sa}`);
+        }
+      }
+      const cleanup = await serviceAccountToken(kube(), ns, 'kyverno-cleanup-controller', [KYVERNO_AUDIENCE]);
+      await assert.rejects(authenticator.authenticate(`Bearer ${cleanup}`), { code: 'VERIFIER_ERR_FORBIDDEN' });
     }));
 });

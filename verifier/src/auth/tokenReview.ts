@@ -1,8 +1,11 @@
 // Caller authentication (original-service.md §9, DESIGN.md §6): Kyverno sends its service-account
 // token as a bearer token; the verifier asks the API server (TokenReview) who it belongs to and
 // accepts exactly the usernames of --allowedUsers. Reviews carry --tokenReviewAudiences so Kyverno
-// >= 1.16's scoped tokens (audience kyverno-svc.kyverno.io) authenticate. Outcomes are cached
-// briefly by a hash of the token; the token itself is never logged or kept.
+// >= 1.16's scoped tokens (audience kyverno-svc.kyverno.io) authenticate; with
+// --tokenReviewAPIServerAudience a token those audiences reject gets a second review without audiences
+// (the API server's own, what Kyverno < 1.16 sends), so one deployment serves both. The API server's
+// audiences differ between clusters, so they cannot simply be listed beside Kyverno's. Outcomes are
+// cached briefly by a hash of the token; the token itself is never logged or kept.
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { AuthenticationV1Api, type KubeConfig } from '@kubernetes/client-node';
@@ -42,6 +45,8 @@ export interface AuthenticatorOptions {
   readonly allowedUsers: readonly string[];
   /** --tokenReviewAudiences */
   readonly audiences: readonly string[];
+  /** --tokenReviewAPIServerAudience: with audiences, also accept tokens for the API server's own audiences. */
+  readonly apiServerAudience?: boolean;
   /** How long an accepted token is trusted without a new review; default 10 s. */
   readonly acceptedTtlMs?: number;
   /** How long a rejected token is remembered; default 2 s. */
@@ -74,7 +79,7 @@ export class RequestAuthenticator {
     if (!result) {
       let pending = this.#inflight.get(key);
       if (!pending) {
-        pending = this.#options.reviewer.review(token, this.#options.audiences);
+        pending = this.#review(token);
         this.#inflight.set(key, pending);
       }
       try {
@@ -88,14 +93,22 @@ export class RequestAuthenticator {
       this.#cache.set(key, result, { ttl: result.authenticated ? (this.#options.acceptedTtlMs ?? 10_000) : (this.#options.rejectedTtlMs ?? 2_000) });
     }
     if (!result.authenticated || result.username === undefined) {
+      const { audiences, apiServerAudience } = this.#options;
       throw new VERIFIER_ERR_UNAUTHENTICATED(
-        this.#options.audiences.length > 0
-          ? `the bearer token was not accepted by TokenReview for audiences ${this.#options.audiences.join(', ')}`
+        audiences.length > 0
+          ? `the bearer token was not accepted by TokenReview for audiences ${audiences.join(', ')}${apiServerAudience === true ? " or the API server's" : ''}`
           : 'the bearer token was not accepted by TokenReview',
       );
     }
     if (!this.#allowed.has(result.username)) throw new VERIFIER_ERR_FORBIDDEN(result.username);
     return result.username;
+  }
+
+  async #review(token: string): Promise<ReviewResult> {
+    const { reviewer, audiences, apiServerAudience } = this.#options;
+    const first = await reviewer.review(token, audiences);
+    if (first.authenticated || audiences.length === 0 || apiServerAudience !== true) return first;
+    return reviewer.review(token, []);
   }
 }
 

@@ -78,6 +78,11 @@ export const FLAGS = {
   negativeCacheTTLSeconds: { type: 'int', default: 10, help: 'Seconds a denial stays cached (could-not-verify is never cached).' },
   onInfraError: { type: 'string', default: 'deny', help: 'What could-not-verify answers: deny (503 + Retry-After) or allow (200, image left unpinned, with a warning).' },
   tokenReviewAudiences: { type: 'list', default: [], help: 'Audiences sent with TokenReview (e.g. kyverno-svc.kyverno.io for Kyverno >= 1.16 scoped tokens); empty = the API server\'s.' },
+  tokenReviewAPIServerAudience: {
+    type: 'bool',
+    default: false,
+    help: 'With --tokenReviewAudiences, also accept tokens for the API server\'s own audiences (a second TokenReview), as Kyverno < 1.16 sends.',
+  },
   kubeconfig: { type: 'string', default: '', help: 'Kubeconfig for TokenReview (default: KUBECONFIG, ~/.kube/config or in-cluster).' },
   pullSecretsDir: { type: 'string', default: '/etc/kyverno-notation-aws/pull-secrets', help: 'Where --imagePullSecrets are mounted.' },
   maxRequestBytes: { type: 'int', default: 1_048_576, help: 'Largest accepted request body.' },
