@@ -23,6 +23,8 @@ type BlockName = (typeof EXPECTED)[number];
 /** Bounds for one command on a loaded 2-core machine: generous, never what a test asserts. */
 const COMMAND_TIMEOUT_MS = 15 * 60_000;
 const READY_TIMEOUT_MS = 3 * 60_000;
+/** Each step's own bound (the runner's default of 5 minutes is too short for a cold pnpm install under load). */
+const STEP = { timeout: COMMAND_TIMEOUT_MS + 5 * 60_000 };
 /** The ports the README's verifier command listens on (its defaults: requests, probes, metrics). */
 const VERIFIER_PORTS = [9080, 8081, 8080];
 
@@ -127,7 +129,7 @@ describe('the README, followed on a fresh clone', { timeout: 60 * 60_000 }, () =
     assert.deepEqual([...blocks.keys()], [...EXPECTED]);
   });
 
-  it('quick start: npm run demo shows both answers and passes its own checks', async () => {
+  it('quick start: npm run demo shows both answers and passes its own checks', STEP, async () => {
     const run = await runBlock(block('demo'), clone, shell);
     assert.equal(run.code, 0, tail(run.output));
     assert.match(run.output, /Demo finished: both answers are the expected ones/);
@@ -136,7 +138,7 @@ describe('the README, followed on a fresh clone', { timeout: 60 * 60_000 }, () =
     assert.match(run.output, /kna-demo-policies-\w+\/demo\.yaml \(removed after the demo; --keep keeps it\)/);
   });
 
-  it('one step puts pnpm and the test components on PATH', async () => {
+  it('one step puts pnpm and the test components on PATH', STEP, async () => {
     shell = await environmentAfter(block('env'), clone, shell);
     for (const tool of ['pnpm', 'notation', 'olareg']) {
       assert.doesNotThrow(() => execFileSync('bash', ['-c', `command -v ${tool}`], { env: shell, stdio: 'pipe' }), `${tool} is on PATH after the env block`);
@@ -144,7 +146,7 @@ describe('the README, followed on a fresh clone', { timeout: 60 * 60_000 }, () =
     assert.ok(shell.NOTATION_LIBEXEC, 'NOTATION_LIBEXEC is set');
   });
 
-  it('the conditions tester passes the example SBOM, also from a subdirectory with paths relative to it', async () => {
+  it('the conditions tester passes the example SBOM, also from a subdirectory with paths relative to it', STEP, async () => {
     const run = await runBlock(block('conditions'), clone, shell);
     assert.equal(run.code, 0, tail(run.output));
     assert.match(run.output, /^PASS: the conditions hold$/m);
@@ -154,7 +156,7 @@ describe('the README, followed on a fresh clone', { timeout: 60 * 60_000 }, () =
     assert.match(nested.output, /^PASS: the conditions hold$/m);
   });
 
-  it('the verifier serves examples/ in local mode and answers the README question', async () => {
+  it('the verifier serves examples/ in local mode and answers the README question', STEP, async () => {
     // The README's command uses the default ports; wait (bounded) for another run of this test to let go of them.
     const freeBy = Date.now() + READY_TIMEOUT_MS;
     for (const port of VERIFIER_PORTS) {
@@ -196,14 +198,14 @@ describe('the README, followed on a fresh clone', { timeout: 60 * 60_000 }, () =
     }
   });
 
-  it('the signing harness: up, push, sign, attach, revoke, down', async () => {
+  it('the signing harness: up, push, sign, attach, revoke, down', STEP, async () => {
     const run = await runBlock(block('harness'), clone, shell);
     assert.equal(run.code, 0, tail(run.output));
     assert.match(run.output, /sha256:[0-9a-f]{64}/, 'push prints the digest');
     assert.match(run.output, /arn:aws:signer:\S+:\/signing-jobs\/\S+/, 'sign prints the signing job ARN');
   });
 
-  it('the throwaway Kubernetes API server: kube up, kubectl, kube down', async () => {
+  it('the throwaway Kubernetes API server: kube up, kubectl, kube down', STEP, async () => {
     const run = await runBlock(block('kube'), clone, shell);
     assert.equal(run.code, 0, tail(run.output));
     assert.match(run.output, /"gitVersion": "v1\.\d+\.\d+/);
