@@ -117,7 +117,8 @@ async function webhookUrl(cp: ControlPlaneState, kind: 'validating' | 'mutating'
 
 /**
  * Starts Kyverno's admission controller against the control plane, on loopback only, and resolves once
- * the API server would call it: its policy and resource webhook configurations point at its port.
+ * the API server would call it: its policy webhook configurations point at its port. (The resource
+ * webhook configurations exist too, but hold webhooks only once a policy needs them.)
  * Kyverno's webhooks apply to the whole cluster, so give it a control plane of its own.
  */
 export async function startKyverno(cp: ControlPlaneState, options: KyvernoOptions = {}): Promise<RunningKyverno> {
@@ -183,7 +184,7 @@ export async function startKyverno(cp: ControlPlaneState, options: KyvernoOption
         ready: async () => {
           const [validating, mutating] = await Promise.all([
             webhookUrl(cp, 'validating', 'kyverno-policy-validating-webhook-cfg'),
-            webhookUrl(cp, 'mutating', 'kyverno-resource-mutating-webhook-cfg'),
+            webhookUrl(cp, 'mutating', 'kyverno-policy-mutating-webhook-cfg'),
           ]);
           const own = `https://127.0.0.1:${port}/`;
           return validating.startsWith(own) && mutating.startsWith(own);
