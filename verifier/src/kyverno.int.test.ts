@@ -1,7 +1,10 @@
 // The product end to end: kubectl → kube-apiserver → Kyverno's real admission controller (the sample
 // ClusterPolicy: apiCall.service POST /checkimages + JSON-patch mutation) → this verifier in cluster
 // mode (HTTPS, bundle directory, TokenReview of Kyverno's scoped token) → real notation with the AWS
-// Signer plugin against the signing harness's registry.
+// Signer plugin against the signing harness's registry. Covers: signed pod admitted and pinned,
+// unsigned rejected with the verifier's reason, init and multi-container pods, per-namespace trust
+// policies (`tp-{{request.namespace}}`), the sample's SBOM attestation conditions, the verifier down
+// with failurePolicy Fail, and a trust policy edit reaching admission without a restart.
 //
 // Until the operator runs here, the test does its two jobs itself: it issues the verifier's serving
 // pair from a CA of its own, and renders the bundle with the operator's render function into the
@@ -15,6 +18,8 @@ import { pino } from 'pino';
 import { parseManifests, renderBundle } from '@kna/shared';
 import {
   KYVERNO_APICALL_AUDIENCE,
+  SAMPLE_ATTESTATION,
+  attach,
   checkImagesPolicy,
   createClusterCa,
   eventually,
@@ -42,6 +47,7 @@ describe('Kyverno → verifier', () => {
   let port = 0;
   const trusted = `trusted-${randomUUID().slice(0, 6)}`;
   const untrusted = `untrusted-${randomUUID().slice(0, 6)}`;
+  const attested = `attested-${randomUUID().slice(0, 6)}`;
 
   const otherProfile = () => h().profileArn.replace(/HarnessProfile$/, 'OtherProfile');
   const h = () => {
@@ -55,6 +61,7 @@ describe('Kyverno → verifier', () => {
       trustStoreManifest('harness-root', readFileSync(h().rootCert, 'utf8')),
       trustPolicyManifest(`tp-${trusted}`, { scopes: ['*'], identities: [...identities.trusted] }),
       trustPolicyManifest(`tp-${untrusted}`, { scopes: ['*'], identities: [otherProfile()] }),
+      trustPolicyManifest(`tp-${attested}`, { scopes: ['*'], identities: [h().profileArn] }),
       pluginConfigMapManifest(h().pluginConfig),
     ].join('---\n');
     const parsed = parseManifests(manifests, 'kyverno.int.test');
@@ -104,8 +111,20 @@ describe('Kyverno → verifier', () => {
       ca: { caBundle: ca.certPem },
       imageReferences: [`${harness.registry}/*`],
     });
-    await kube().kubectl(['apply', '-f', '-'], { input: JSON.stringify(policy) });
-    await kube().kubectl(['wait', '--for=condition=Ready', '--timeout=120s', 'clusterpolicy/check-images'], { timeoutMs: 130_000 });
+    // The sample's attestation check, in a policy of its own for one namespace.
+    const attestations = checkImagesPolicy({
+      name: 'check-images-attestations',
+      namespaces: [attested],
+      url: `https://127.0.0.1:${port}/checkimages`,
+      ca: { caBundle: ca.certPem },
+      imageReferences: [`${harness.registry}/*`],
+      attestations: [SAMPLE_ATTESTATION],
+    });
+    await kube().kubectl(['create', 'namespace', attested]);
+    await kube().kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [policy, attestations] }) });
+    await kube().kubectl(['wait', '--for=condition=Ready', '--timeout=120s', 'clusterpolicy/check-images', 'clusterpolicy/check-images-attestations'], {
+      timeoutMs: 130_000,
+    });
   });
 
   after(async () => {
@@ -142,9 +161,10 @@ describe('Kyverno → verifier', () => {
     assert.equal(await images(trusted, 'signed'), pinned);
   });
 
-  it("rejects a pod with an unsigned image, with the verifier's reason in kubectl's error", async () => {
+  it("rejects a pod with an unsigned image, with the verifier's reason in kubectl's error", async (t) => {
     const { ref } = await image(false);
     const res = await create(pod(trusted, 'unsigned', { app: ref }));
+    t.diagnostic(`kubectl: ${res.stderr.trim()}`);
     assert.notEqual(res.status, 0, 'the unsigned pod was admitted');
     assert.match(res.stderr, /406/);
     assert.ok(res.stderr.includes(`container "app" image ${ref}`), res.stderr);
@@ -171,11 +191,12 @@ describe('Kyverno → verifier', () => {
     assert.ok(denied.stderr.includes(`container "app" image ${ref}`), denied.stderr);
   });
 
-  it('rejects pods while the verifier is down (failurePolicy Fail) and admits again once it is back', async () => {
+  it('rejects pods while the verifier is down (failurePolicy Fail) and admits again once it is back', async (t) => {
     const { ref, pinned } = await image(true);
     await verifier?.close();
     verifier = undefined;
     const down = await create(pod(trusted, 'while-down', { app: ref }));
+    t.diagnostic(`kubectl: ${down.stderr.trim()}`);
     assert.notEqual(down.status, 0, 'admitted while the verifier was down');
     assert.match(down.stderr, /failed to execute HTTP request|connection refused/i);
     verifier = await startClusterVerifier();
@@ -203,5 +224,23 @@ describe('Kyverno → verifier', () => {
     } finally {
       writeBundle({ trusted: [h().profileArn] });
     }
+  });
+
+  it('admits an image whose signed SBOM meets the conditions and rejects one whose SBOM does not, with the condition message', async (t) => {
+    const withSbom = async (licenseListVersion: string) => {
+      const img = await image(true);
+      const payload = Buffer.from(JSON.stringify({ spdxVersion: 'SPDX-2.3', creationInfo: { licenseListVersion } }));
+      await attach(h(), img.pinned, { artifactType: 'sbom/example', payload, sign: true });
+      return img;
+    };
+    const [good, bad] = await Promise.all([withSbom('3.17'), withSbom('3.16')]);
+    const ok = await create(pod(attested, 'sbom-ok', { app: good.ref }));
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(await images(attested, 'sbom-ok'), good.pinned);
+    const denied = await create(pod(attested, 'sbom-bad', { app: bad.ref }));
+    t.diagnostic(`kubectl: ${denied.stderr.trim()}`);
+    assert.notEqual(denied.status, 0, 'admitted with an SBOM that does not meet the conditions');
+    assert.ok(denied.stderr.includes(`container "app" image ${bad.ref}`), denied.stderr);
+    assert.match(denied.stderr, /invalid license version/);
   });
 });
