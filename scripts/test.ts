@@ -115,7 +115,7 @@ step(
     'tsx',
     '--test',
     `--test-concurrency=${values.concurrency}`,
-    '--test-timeout=300000',
+    '--test-timeout=1800000',
     ...files.map((f) => relative(root, f)),
   ],
   env,

@@ -25,7 +25,7 @@ export {
 } from './kube/controlPlane.js';
 export { bindClusterRole, createServiceAccount, serviceAccountToken } from './kube/serviceAccounts.js';
 export { helm, kubeConfigForToken, kubeConfigFromFile, kubectl, runTool, type CommandOptions, type CommandResult } from './kube/clients.js';
-export type { ClientCertOptions } from './kube/pki.js';
+export { createClusterCa, type ClientCertOptions, type ClusterCa, type KeyPairPem } from './kube/pki.js';
 export * from './kube/errors.js';
 
 // The signing harness (olareg + docker-registry, fake AWS Signer API, notation signing): see harness/harness.ts.
@@ -37,3 +37,19 @@ export { freePort } from './harness/processes.js';
 export { tamperSignatures } from './harness/tamper.js';
 export { pluginConfigMapManifest, trustPolicyManifest, trustStoreManifest, type StatementSpec } from './harness/manifests.js';
 export { pluginConfigArgs, runNotation, writeVerifyConfig, type NotationResult } from './harness/notation.js';
+
+// Kyverno's admission controller out of cluster against a test control plane: see kyverno/kyverno.ts.
+export {
+  KYVERNO_APICALL_AUDIENCE,
+  KYVERNO_NAMESPACE,
+  KYVERNO_SERVICE_ACCOUNT,
+  KYVERNO_WEBHOOK_LABEL,
+  applyKyvernoCrds,
+  deleteKyvernoWebhooks,
+  kyvernoDir,
+  startKyverno,
+  writeApiCallToken,
+  type KyvernoOptions,
+  type RunningKyverno,
+} from './kyverno/kyverno.js';
+export { SAMPLE_ATTESTATION, checkImagesPolicy, type AttestationSpec, type CheckImagesPolicyOptions } from './kyverno/policy.js';

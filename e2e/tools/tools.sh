@@ -23,8 +23,9 @@ OLAREG_VERSION=0.2.2
 ETCD_VERSION=3.6.16
 KUBERNETES_VERSION=1.35.4
 HELM_VERSION=3.22.0
+KYVERNO_VERSION=1.19.1
 
-ALL_COMPONENTS=(notation aws-signer-plugin olareg docker-registry etcd kubernetes helm)
+ALL_COMPONENTS=(notation aws-signer-plugin olareg docker-registry etcd kubernetes helm kyverno)
 
 export GOFLAGS="${GOFLAGS:+$GOFLAGS }-trimpath -mod=mod"
 export CGO_ENABLED=0
@@ -49,6 +50,7 @@ dir_of() {
     etcd) echo "$cache/etcd-v$ETCD_VERSION" ;;
     kubernetes) echo "$cache/kubernetes-v$KUBERNETES_VERSION" ;;
     helm) echo "$cache/helm-v$HELM_VERSION" ;;
+    kyverno) echo "$cache/kyverno-v$KYVERNO_VERSION" ;;
     *) die "unknown component '$1' (known: ${ALL_COMPONENTS[*]})" ;;
   esac
 }
@@ -62,6 +64,7 @@ version_of() {
     etcd) echo "v$ETCD_VERSION" ;;
     kubernetes) echo "v$KUBERNETES_VERSION (kube-apiserver, kubectl)" ;;
     helm) echo "v$HELM_VERSION" ;;
+    kyverno) echo "v$KYVERNO_VERSION (admission controller, CRDs)" ;;
   esac
 }
 
@@ -282,6 +285,38 @@ build_helm() {
   ld+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$kminor"
   ld+=" -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$kminor"
   go_build_scratch "$target" "helm.sh/helm/v3@v$HELM_VERSION" "$ld" helm.sh/helm/v3/cmd/helm
+}
+
+build_kyverno() {
+  need_go
+  # Kyverno's go.mod replaces k8s.io/pod-security-admission with Kyverno's fork, so `go install` refuses
+  # it; a scratch module carries over every module-to-module replace of the release (local-path replaces
+  # cannot resolve and are skipped) and its godebug defaults. The CRDs come from the same module source.
+  local target=$1 v=$KYVERNO_VERSION
+  (
+    cd "$target"
+    printf 'module local/kyverno\n\ngo 1.26\n' >go.mod
+    local info gomod moddir
+    info=$(go mod download -json "github.com/kyverno/kyverno@v$v")
+    gomod=$(sed -n 's/.*"GoMod": "\(.*\)",*/\1/p' <<<"$info")
+    moddir=$(sed -n 's/.*"Dir": "\(.*\)",*/\1/p' <<<"$info")
+    [ -f "$gomod" ] && [ -d "$moddir" ] || die "could not download github.com/kyverno/kyverno@v$v"
+    grep '^godebug' "$gomod" >>go.mod || true
+    local old arrow new
+    while read -r old arrow new; do
+      [ "$arrow" = "=>" ] || continue
+      case "$new" in .* | /*) continue ;; esac
+      go mod edit "-replace=$old=$new"
+    done < <(awk '/^replace \(/{b=1;next} b&&/^\)/{b=0;next} b{print;next} /^replace /{sub(/^replace /,"");print}' "$gomod" |
+      sed -E 's/^[[:space:]]*([^ ]+) (v[^ ]+) =>/\1@\2 =>/; s/=> ([^ ]+) (v[^ ]+)[[:space:]]*$/=> \1@\2/')
+    go get "github.com/kyverno/kyverno/cmd/kyverno@v$v"
+    go build -ldflags "-s -w -X github.com/kyverno/kyverno/pkg/version.BuildVersion=v$v" -o bin/ \
+      github.com/kyverno/kyverno/cmd/kyverno
+    mkdir -p crds
+    cp -R "$moddir/config/crds/." crds/
+    chmod -R u+w crds
+    bin/kyverno --help 2>&1 | grep -q -- -serverIP || die "the kyverno binary has no -serverIP flag"
+  )
 }
 
 # ---- driver ----

@@ -50,3 +50,11 @@ export const KUBE_ERR_NOT_STARTED: CodedError<[]> = defineError(
   Outcome.Internal,
   () => 'the test control plane is not started yet: call the accessor of useTestControlPlane() from a test, not while tests are being declared',
 );
+
+export const KYVERNO_ERR_NOT_READY: CodedError<[why: string]> = defineError(
+  'KNA_E2E_KYVERNO_ERR_NOT_READY',
+  Outcome.Internal,
+  (why: string) =>
+    `Kyverno did not register its webhooks with the test control plane: ${why}\n` +
+    `(is it built? 'bash e2e/tools/tools.sh list' shows the cached components)`,
+);
