@@ -1,0 +1,17 @@
+export { toMicroTime } from './microTime.js';
+export {
+  ListWatcher,
+  backoffDelay,
+  statusCodeOf,
+  type BackoffOptions,
+  type KubeObject,
+  type KubeObjectMeta,
+  type ListResult,
+  type ListWatchEvent,
+  type ListWatchSource,
+  type ListWatcherOptions,
+  type RestartReason,
+  type WatchEvent,
+  type WatchEventType,
+} from './listWatch.js';
+export { KubeRequestError, kubeListWatchSource, resourcePath, type ResourceRef } from './client.js';
