@@ -1,0 +1,1 @@
+export { parsePrivateKey } from './privateKey.js';
