@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ERR_BAD_FLAG, flagHelpLines, flagsMarkdown, parseFlagArgs, withGeneratedSection, type FlagSpec } from './flags.js';
+import { ERR_BAD_FLAG, flagHelpLines, flagsMarkdown, parseBindAddress, parseFlagArgs, withGeneratedSection, type FlagSpec } from './flags.js';
 
 const SPECS = {
   name: { type: 'string', default: 'x', help: 'A name.' },
@@ -47,5 +47,14 @@ describe('parseFlagArgs', () => {
     const text = 'a\n<!-- t:begin -->\nold\n<!-- t:end -->\nb';
     assert.equal(withGeneratedSection(text, 't', 'new'), 'a\n<!-- t:begin -->\nnew\n<!-- t:end -->\nb');
     assert.throws(() => withGeneratedSection('a', 't', 'x'), /no <!-- t:begin -->/);
+  });
+});
+
+describe('parseBindAddress', () => {
+  it('takes host:port, :port and 0', () => {
+    assert.deepEqual(parseBindAddress('m', ':8080'), { host: '0.0.0.0', port: 8080 });
+    assert.deepEqual(parseBindAddress('m', '127.0.0.1:0'), { host: '127.0.0.1', port: 0 });
+    assert.equal(parseBindAddress('m', '0'), undefined);
+    assert.throws(() => parseBindAddress('metrics-bind-address', '8080'), /--metrics-bind-address: "8080" is not host:port/);
   });
 });

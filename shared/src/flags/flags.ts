@@ -141,3 +141,14 @@ export function withGeneratedSection(text: string, marker: string, content: stri
   if (start < 0 || stop < start) throw new Error(`no ${begin} … ${end} section`);
   return `${text.slice(0, start + begin.length)}\n${content}\n${text.slice(stop)}`;
 }
+
+/**
+ * A controller-runtime style listen address: "host:port" or ":port" (every interface), or "0" / "" for disabled
+ * (undefined). Anything else throws with the flag's name.
+ */
+export function parseBindAddress(flag: string, value: string, options: ParseFlagsOptions = {}): { host: string; port: number } | undefined {
+  if (value === '0' || value === '') return undefined;
+  const match = /^(.*):(\d+)$/.exec(value);
+  if (!match) throw (options.badFlag ?? ((detail: string) => new ERR_BAD_FLAG(detail)))(`--${flag}: ${JSON.stringify(value)} is not host:port, :port or 0`);
+  return { host: match[1] === '' || match[1] === undefined ? '0.0.0.0' : match[1], port: Number(match[2]) };
+}

@@ -2,6 +2,7 @@ export {
   ERR_BAD_FLAG,
   flagHelpLines,
   flagsMarkdown,
+  parseBindAddress,
   parseFlagArgs,
   withGeneratedSection,
   type FlagSpec,

@@ -15,3 +15,4 @@ export {
   type WatchEventType,
 } from './listWatch.js';
 export { KubeRequestError, kubeListWatchSource, resourcePath, type ResourceRef } from './client.js';
+export { LeaderElector, type LeaderElectionEvent, type LeaderElectionOptions } from './leaderElection.js';
