@@ -2,6 +2,7 @@ export { toMicroTime } from './microTime.js';
 export {
   ListWatcher,
   backoffDelay,
+  kubeErrorMessage,
   statusCodeOf,
   type BackoffOptions,
   type KubeObject,

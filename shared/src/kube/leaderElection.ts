@@ -18,7 +18,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CoordinationV1Api, V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import { toMicroTime } from './microTime.js';
-import { statusCodeOf } from './listWatch.js';
+import { kubeErrorMessage, statusCodeOf } from './listWatch.js';
 
 export interface LeaderElectionOptions {
   leases: CoordinationV1Api;
@@ -47,9 +47,7 @@ function microTime(at: Date): V1MicroTime {
   return toMicroTime(at) as unknown as V1MicroTime;
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+const errorText = kubeErrorMessage;
 
 /** Campaigns for a Lease and holds it (see the file comment). */
 export class LeaderElector {
@@ -60,6 +58,8 @@ export class LeaderElector {
   #lastRenewAt = Number.NEGATIVE_INFINITY;
   #leading = false;
   #lost: string | undefined;
+  /** The acquire/renew request in flight, so that release() never races it. */
+  #attempt: Promise<boolean> | undefined;
 
   constructor(options: LeaderElectionOptions) {
     if (!(options.leaseDurationMs > options.renewDeadlineMs)) throw new RangeError('leaseDuration must be greater than renewDeadline');
@@ -110,8 +110,10 @@ export class LeaderElector {
   async stop(options: { release: boolean }): Promise<void> {
     const wasLeader = this.isLeader();
     this.#stop.abort();
+    await this.#attempt;
+    const stillLeader = wasLeader && this.isLeader();
     this.#leading = false;
-    if (options.release && wasLeader) await this.#release();
+    if (options.release && stillLeader) await this.#release();
   }
 
   #loseWith(reason: string): string {
@@ -143,7 +145,13 @@ export class LeaderElector {
   }
 
   /** client-go's tryAcquireOrRenew: true when this process holds the Lease afterwards. */
-  async #tryAcquireOrRenew(): Promise<boolean> {
+  #tryAcquireOrRenew(): Promise<boolean> {
+    const attempt = this.#acquireOrRenew();
+    this.#attempt = attempt;
+    return attempt;
+  }
+
+  async #acquireOrRenew(): Promise<boolean> {
     const { leases, namespace, name, identity } = this.#options;
     const started = Date.now();
     const now = new Date(started);

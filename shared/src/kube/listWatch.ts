@@ -84,9 +84,24 @@ export function statusCodeOf(err: unknown): number | undefined {
   return undefined;
 }
 
-function errorText(err: unknown): string {
+/**
+ * A one-line message for an API error: the Status message of a client-node ApiException (whose own message
+ * repeats the whole response with headers), else the error's message.
+ */
+export function kubeErrorMessage(err: unknown): string {
+  const record = (typeof err === 'object' && err !== null ? err : {}) as { code?: unknown; body?: unknown };
+  if (typeof record.code === 'number' && typeof record.body === 'string') {
+    try {
+      const status = JSON.parse(record.body) as { message?: unknown };
+      if (typeof status.message === 'string') return `${record.code}: ${status.message}`;
+    } catch {
+      // not a Status
+    }
+  }
   return err instanceof Error ? err.message : String(err);
 }
+
+const errorText = kubeErrorMessage;
 
 export interface ListWatcherOptions<T> {
   source: ListWatchSource<T>;
