@@ -2,14 +2,17 @@
 // write become the bundle ConfigMap and a truthful status (what `kubectl get tp/ts` shows), the bundle is written
 // exactly once per content change and never on restarts or status-only changes, and the CA bundle is injected into
 // annotated ClusterPolicies once Kyverno's CRD appears.
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { eventually, useTestControlPlane, withNamespace } from '@kna/e2e';
 import { BUNDLE_KEY, parseBundle } from '@kna/shared';
 import { createCa } from './certificates/pki.js';
 import { BUNDLE_VERSION_LABEL, ORIGINAL_FINALIZER } from './resources.js';
-import { CLUSTER_POLICY_CRD, applyProductCrds, countConfigMapWrites, startTestOperator, trustPolicy, trustStore, waitReady } from './testing/cluster.js';
+import { CLUSTER_POLICY_CRD, applyProductCrds, countConfigMapWrites, startTestOperator, testFlags, trustPolicy, trustStore, waitReady } from './testing/cluster.js';
+import { startOperator } from './operator.js';
 
 const YEAR = 365 * 24 * 3_600_000;
 const kube = useTestControlPlane();
@@ -31,8 +34,9 @@ async function readyOf(plural: string, name: string): Promise<{ status?: string;
 }
 
 describe('the operator', () => {
+  before(() => applyProductCrds(kube()));
+
   it('reconciles TrustPolicies and TrustStores into the bundle and a truthful status, writing only on change', async () => {
-    await applyProductCrds(kube());
     await withNamespace(kube(), async (namespace) => {
       const now = new Date();
       const ca = await createCa({ commonName: 'Test Signer Root', now, validityMs: YEAR });
@@ -200,6 +204,44 @@ describe('the operator', () => {
         assert.deepEqual(caBundles(await read(`plain-${namespace}`)), [undefined]);
       } finally {
         await operator.stop();
+      }
+    });
+  });
+
+  it('recovers its watches after the API server was down for 30 s and reconciles what changed meanwhile, without a restart', async () => {
+    await withNamespace(kube(), async (namespace) => {
+      const ca = await createCa({ commonName: 'Outage Root', now: new Date(), validityMs: YEAR });
+      const apply = (json: string) => kube().kubectl(['apply', '-f', '-'], { input: json });
+      await apply(trustStore(`outage-${namespace}`, ca.cert.pem));
+      await apply(trustPolicy(`before-${namespace}`, { store: `outage-${namespace}` }));
+      // The production back-off (up to 30 s between attempts) and a lease that outlives the outage: the renew
+      // deadline is what would otherwise end this leader, which is right but not the subject here.
+      const operator = await startOperator({
+        flags: testFlags(namespace, ['--leader-elect-lease-duration=90s', '--leader-elect-renew-deadline=80s', '--leader-elect-retry-period=2s']),
+        kubeConfig: kube().kubeConfig(),
+        log: pino({ level: process.env.KNA_TEST_LOG ?? 'warn' }),
+      });
+      try {
+        await waitReady(operator);
+        await eventually(async () => assert.equal((await readyOf('trustpolicies', `before-${namespace}`)).status, 'True'), { timeoutMs: 60_000 });
+
+        await kube().stopApiServer();
+        await sleep(30_000);
+        await kube().startApiServer();
+        // Made as soon as the API server is back, while the operator is still waiting out its back-off.
+        await apply(trustPolicy(`during-${namespace}`, { store: `outage-${namespace}` }));
+
+        await eventually(async () => assert.equal((await readyOf('trustpolicies', `during-${namespace}`)).status, 'True'), { timeoutMs: 120_000 });
+        const core = kube().kubeConfig().makeApiClient(CoreV1Api);
+        const bundle = parseBundle((await core.readNamespacedConfigMap({ name: 'kyverno-notation-aws-bundle', namespace })).data?.[BUNDLE_KEY] ?? '');
+        assert.ok(Object.keys(bundle.trustPolicies).includes(`during-${namespace}`));
+        const metrics = await (await fetch(`${operator.metricsUrl ?? ''}/metrics`)).text();
+        assert.match(metrics, /kna_operator_list_failures_total\{resource="trustpolicies",status="0"\} [1-9]|kna_operator_watch_restarts_total\{resource="trustpolicies",reason="(error|gone)"\} [1-9]/);
+        assert.ok(operator.isLeader(), 'still the leader: the same process recovered');
+      } finally {
+        await operator.stop();
+        // Never leave the suite's control plane without its API server.
+        await kube().startApiServer();
       }
     });
   });
