@@ -233,6 +233,11 @@ export class CertificateRotator {
     const caBundlePem = await this.#writeConfigMap(observed, plan, caCerts, created);
     // 3. Then the serving certificate.
     let leaf = observed.leaf;
+    if (plan.leaf.action === 'keep' && observed.pairSecret && observed.pairSecret.type !== TLS_SECRET_TYPE) {
+      // An adopted pair in a Secret of another type: same content, right type.
+      const data = observed.pairSecret.data ?? {};
+      await this.#writeSecret(observed.pairSecret, this.#names.pair, { 'tls.crt': decode(data, 'tls.crt'), 'tls.key': decode(data, 'tls.key') }, []);
+    }
     if (plan.leaf.action === 'issue') {
       const signer = resolve(plan.leaf.signer);
       if (!signer) throw new Error('planned signer has no key'); // planCertificates only picks CAs with keys
