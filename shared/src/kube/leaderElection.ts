@@ -138,9 +138,11 @@ export class LeaderElector {
   #observe(lease: V1Lease): void {
     const spec = JSON.stringify(lease.spec ?? {});
     if (this.#observed?.spec !== spec) {
+      const previousHolder = this.#observed?.lease.spec?.holderIdentity ?? '';
       this.#observed = { spec, at: Date.now(), lease };
       const holder = lease.spec?.holderIdentity ?? '';
-      if (holder !== '' && holder !== this.#options.identity) this.#options.onEvent?.({ type: 'observed', holder });
+      // Once per new holder, not on each of its renewals.
+      if (holder !== '' && holder !== this.#options.identity && holder !== previousHolder) this.#options.onEvent?.({ type: 'observed', holder });
     } else this.#observed.lease = lease;
   }
 
