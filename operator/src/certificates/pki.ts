@@ -1,19 +1,13 @@
-// Certificate generation and parsing for the verifier's CA and serving pair. Generation goes through
-// @peculiar/x509 (no hand-rolled ASN.1); parsing and checks through Node's X509Certificate.
+// Certificates of the verifier's CA and serving pair: generation (with @kna/shared issueCertificate)
+// and parsing and checks (with Node's X509Certificate).
 //
 // Keys are RSA-2048 and written as PKCS#1 ("RSA PRIVATE KEY"), like the certificate manager of the
 // original service, which parses its CA key as PKCS#1 whatever the PEM header says: a cluster that goes
 // back to the original keeps working with the Secrets this operator wrote. Reading accepts PKCS#1,
 // PKCS#8, SEC1 and the original's PKCS#1-under-a-"PRIVATE KEY"-header quirk (parsePrivateKey).
-import 'reflect-metadata';
-import { X509Certificate, createPublicKey, generateKeyPair, randomBytes, webcrypto, type KeyObject } from 'node:crypto';
-import { promisify } from 'node:util';
-import * as x509 from '@peculiar/x509';
-import { parsePrivateKey } from '@kna/shared';
+import { X509Certificate, type KeyObject } from 'node:crypto';
+import { escapeRdn, ExtendedKeyUsage, generatePrivateKey, issueCertificate, parsePrivateKey } from '@kna/shared';
 
-x509.cryptoProvider.set(webcrypto as Crypto);
-
-const generateRsa = promisify(generateKeyPair);
 const HOUR = 3_600_000;
 
 /**
@@ -114,66 +108,24 @@ export function pkcs1Pem(key: KeyObject): string {
   return key.export({ format: 'pem', type: 'pkcs8' }).toString();
 }
 
-async function newRsaKey(): Promise<{ key: KeyObject; crypto: CryptoKeyPair }> {
-  const { privateKey } = await generateRsa('rsa', { modulusLength: 2048 });
-  return { key: privateKey, crypto: await toCryptoKeyPair(privateKey) };
-}
-
-function signingAlgorithm(key: KeyObject): RsaHashedImportParams | EcKeyImportParams {
-  if (key.asymmetricKeyType === 'rsa') return { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
-  if (key.asymmetricKeyType === 'ec') {
-    const curve = key.asymmetricKeyDetails?.namedCurve;
-    const namedCurve = curve === 'secp384r1' ? 'P-384' : curve === 'secp521r1' ? 'P-521' : 'P-256';
-    return { name: 'ECDSA', namedCurve };
-  }
-  throw new Error(`unsupported CA key type ${key.asymmetricKeyType ?? 'unknown'}`);
-}
-
-function signatureAlgorithm(key: KeyObject): RsaHashedImportParams | EcdsaParams {
-  const algorithm = signingAlgorithm(key);
-  if (!('namedCurve' in algorithm)) return algorithm;
-  const curve = algorithm.namedCurve;
-  return { name: 'ECDSA', hash: curve === 'P-384' ? 'SHA-384' : curve === 'P-521' ? 'SHA-512' : 'SHA-256' };
-}
-
-async function toCryptoKeyPair(privateKey: KeyObject): Promise<CryptoKeyPair> {
-  const algorithm = signingAlgorithm(privateKey);
-  const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
-  const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
-  return {
-    privateKey: await webcrypto.subtle.importKey('pkcs8', pkcs8, algorithm, true, ['sign']),
-    publicKey: await webcrypto.subtle.importKey('spki', spki, algorithm, true, ['verify']),
-  };
-}
-
-function serialNumber(): string {
-  // Positive 128-bit serial (a leading byte below 0x80 keeps the DER integer positive).
-  return randomBytes(16).toString('hex').replace(/^[89a-f]/, '1');
-}
-
-function parsed(cert: x509.X509Certificate): ParsedCertificate {
-  const [first] = parseCertificates(cert.toString('pem')).certificates;
+function parsed(pem: string): ParsedCertificate {
+  const [first] = parseCertificates(pem).certificates;
   if (!first) throw new Error('a generated certificate did not parse');
   return first;
 }
 
 /** A self-signed CA valid for `validityMs` from `now` (backdated, see backdateMs). */
 export async function createCa(options: { commonName: string; now: Date; validityMs: number }): Promise<KeyedCertificate> {
-  const { key, crypto } = await newRsaKey();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serialNumber(),
-    name: [{ CN: [options.commonName] }],
+  const key = await generatePrivateKey('rsa-2048');
+  const pem = await issueCertificate({
+    subject: `CN=${escapeRdn(options.commonName)}`,
+    key,
     notBefore: new Date(options.now.getTime() - backdateMs(options.validityMs)),
     notAfter: new Date(options.now.getTime() + options.validityMs),
-    signingAlgorithm: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
-    keys: crypto,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
-      await x509.SubjectKeyIdentifierExtension.create(crypto.publicKey),
-    ],
+    ca: true,
+    keyUsages: ['keyCertSign', 'cRLSign', 'digitalSignature'],
   });
-  return { cert: parsed(cert), key };
+  return { cert: parsed(pem), key };
 }
 
 /**
@@ -181,27 +133,16 @@ export async function createCa(options: { commonName: string; now: Date; validit
  * the CA's own notAfter (a leaf that outlives its issuer is useless and would hide the need to renew).
  */
 export async function issueServingCertificate(options: { ca: KeyedCertificate; dnsNames: readonly string[]; now: Date; validityMs: number }): Promise<KeyedCertificate> {
-  const { key, crypto } = await newRsaKey();
-  const caKeys = await toCryptoKeyPair(options.ca.key);
-  const caCert = new x509.X509Certificate(options.ca.cert.pem);
-  const notAfter = Math.min(options.now.getTime() + options.validityMs, options.ca.cert.notAfter.getTime());
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serialNumber(),
-    subject: [{ CN: [options.dnsNames[0] ?? 'svc'] }],
-    issuer: caCert.subjectName,
+  const key = await generatePrivateKey('rsa-2048');
+  const pem = await issueCertificate({
+    subject: `CN=${escapeRdn(options.dnsNames[0] ?? 'svc')}`,
+    key,
+    issuer: { certPem: options.ca.cert.pem, key: options.ca.key },
     notBefore: new Date(options.now.getTime() - backdateMs(options.validityMs)),
-    notAfter: new Date(notAfter),
-    signingAlgorithm: signatureAlgorithm(options.ca.key),
-    publicKey: crypto.publicKey,
-    signingKey: caKeys.privateKey,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(options.dnsNames.map((value) => ({ type: 'dns' as const, value }))),
-      await x509.AuthorityKeyIdentifierExtension.create(caCert),
-    ],
+    notAfter: new Date(Math.min(options.now.getTime() + options.validityMs, options.ca.cert.notAfter.getTime())),
+    keyUsages: ['digitalSignature', 'keyEncipherment'],
+    extendedKeyUsages: [ExtendedKeyUsage.serverAuth],
+    dnsNames: options.dnsNames,
   });
-  return { cert: parsed(cert), key };
+  return { cert: parsed(pem), key };
 }
-
