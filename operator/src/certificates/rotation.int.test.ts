@@ -168,7 +168,7 @@ describe('certificate rotation under load', () => {
         const started = Date.now();
         while (!stopped() && Date.now() - started < 4 * CA_VALIDITY_MS) {
           const issuers = new Set([...served.values()].map((s) => s.issuer));
-          if (served.size >= 4 && issuers.size >= 2 && bundleSizes.join() === '1,2,1') break;
+          if (served.size >= 4 && issuers.size >= 2 && bundleSizes.slice(0, 3).join() === '1,2,1') break;
           await sleep(500);
         }
         control.stop = true;
@@ -189,7 +189,8 @@ describe('certificate rotation under load', () => {
         assert.ok(requests > 100, `${requests} requests`);
         assert.ok(served.size >= 4, `${served.size} leaves served: the first and three renewals`);
         assert.ok(new Set([...served.values()].map((s) => s.issuer)).size >= 2, 'leaves of two CAs served');
-        assert.equal(bundleSizes.join(), '1,2,1', 'one CA, then old and new together, then the new one alone');
+        // (A slow start can let a second rollover begin before the clients have seen enough.)
+        assert.equal(bundleSizes.slice(0, 3).join(), '1,2,1', 'one CA, then old and new together, then the new one alone');
       } catch (err) {
         // The directory goes with the test: show what the rotator and the verifier said first.
         for (const log of ['rotator.log', 'verifier.log']) {
