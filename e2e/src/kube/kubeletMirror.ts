@@ -170,6 +170,9 @@ export async function startKubeletMirror(options: KubeletMirrorOptions): Promise
               `/api/v1/namespaces/${options.namespace}/${plural}`,
               {
                 fieldSelector: `metadata.name=${options.name}`,
+                // The server ends the watch after this, and the loop lists again: a connection that
+                // went quiet (an API server restarted behind it) cannot hold the mirror stale for long.
+                timeoutSeconds: 60,
                 ...(object?.metadata?.resourceVersion !== undefined && { resourceVersion: object.metadata.resourceVersion }),
               },
               (type, obj: V1ConfigMap | V1Secret) => {
@@ -203,13 +206,17 @@ export async function startKubeletMirror(options: KubeletMirrorOptions): Promise
     synced: async () => {
       const deadline = Date.now() + 60_000;
       for (;;) {
-        const object = await read();
+        // Errors are retried until the deadline: a test may be restarting the API server.
+        const object = await read().catch((err: unknown) => {
+          lastError = err;
+          return undefined;
+        });
         if (object) {
           await project(object);
           return;
         }
         if (Date.now() > deadline) {
-          throw new Error(`${options.kind} ${options.namespace}/${options.name} does not exist (last watch error: ${String(lastError)})`);
+          throw new Error(`${options.kind} ${options.namespace}/${options.name} could not be read or does not exist (last error: ${String(lastError)})`);
         }
         await sleep(100);
       }
