@@ -3,7 +3,7 @@
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { hostname } from 'node:os';
-import { LeaderElector, ListWatcher, kubeListWatchSource, parseBindAddress, type BackoffOptions, type KubeObject, type ListWatchEvent, type ResourceRef } from '@kna/shared';
+import { LeaderElector, ListWatcher, kubeListWatchSource, parseBindAddress, reuseConnections, type BackoffOptions, type KubeObject, type ListWatchEvent, type ResourceRef } from '@kna/shared';
 import { CertificateRotator } from './certificates/index.js';
 import type { Flags } from './config/flags.js';
 import { OPERATOR_ERR_BAD_FLAG } from './errors.js';
@@ -28,6 +28,8 @@ export interface OperatorOptions {
   metrics?: OperatorMetrics;
   /** List-watch timings (tests shorten them). */
   watch?: WatchTuning;
+  /** Size limit of the bundle text (tests lower it); the ConfigMap's limit minus headroom by default. */
+  maxBundleBytes?: number;
 }
 
 export interface RunningOperator {
@@ -44,8 +46,10 @@ export interface RunningOperator {
   stop(): Promise<void>;
 }
 
+/** Starts the operator. `options.kubeConfig` is made to reuse its connections (see reuseConnections). */
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
-  const { flags, kubeConfig, log } = options;
+  const { flags, log } = options;
+  const kubeConfig = reuseConnections(options.kubeConfig);
   const metrics = options.metrics ?? new OperatorMetrics();
   const names = releaseNames(flags.name);
   const namespace = flags.namespace;
@@ -131,6 +135,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     ...(pluginConfig && { pluginConfig }),
     mayWrite: isLeader,
     log: log.child({ component: 'bundle' }),
+    ...(options.maxBundleBytes !== undefined && { maxBundleBytes: options.maxBundleBytes }),
   });
 
   // ---- certificates and CA injection ----

@@ -22,7 +22,7 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const ARGS = {
   policies: { type: 'int', default: 1000, help: 'TrustPolicies before the cold start.' },
   stores: { type: 'int', default: 200, help: 'TrustStores before the cold start.' },
-  edits: { type: 'int', default: 50, help: 'Sequential TrustPolicy edits for the edit → bundle latency.' },
+  edits: { type: 'int', default: 20, help: 'Sequential TrustPolicy edits for the edit → bundle latency.' },
 } as const;
 
 function percentile(values: readonly number[], p: number): number {
@@ -42,9 +42,9 @@ async function pool<T>(items: readonly T[], width: number, fn: (item: T) => Prom
   }));
 }
 
-function metric(text: string, name: string): number {
-  const match = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(text);
-  return Number(match?.[1] ?? Number.NaN);
+function metric(text: string, name: string, labels = ''): number {
+  const line = text.split('\n').find((l) => l.startsWith(name) && (labels === '' ? /^\S+ /.test(l.slice(name.length - 1)) || l.startsWith(`${name}{`) : l.includes(labels)));
+  return Number(line?.split(' ').at(-1) ?? Number.NaN);
 }
 
 async function main(): Promise<void> {
@@ -91,12 +91,18 @@ async function main(): Promise<void> {
       if (res.status !== 200) throw new Error(await res.text());
     }, { timeoutMs: 300_000, intervalMs: 50 });
     const readyMs = performance.now() - started;
-    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    const reconcileSeconds = metric(metrics, 'kna_operator_reconcile_duration_seconds_sum');
-    const reconciles = metric(metrics, 'kna_operator_reconcile_duration_seconds_count');
+    // /readyz is also true on a synced standby: wait for the leader's first reconcile to be recorded.
+    const metrics = await eventually(async () => {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      if (!(metric(text, 'kna_operator_bundle_writes_total', 'outcome="created"') >= 1)) throw new Error('no bundle written yet');
+      return text;
+    }, { timeoutMs: 300_000, intervalMs: 50 });
+    const reconciledMs = performance.now() - started;
+    const reconcileSeconds = metric(metrics, 'kna_operator_reconcile_duration_seconds_sum', 'outcome="written"');
+    const reconciles = metric(metrics, 'kna_operator_reconcile_duration_seconds_count', 'outcome="written"');
     const bundleBytes = metric(metrics, 'kna_operator_bundle_bytes');
     const rssCold = rssMiB(pid);
-    log(`cold: ready after ${readyMs.toFixed(0)} ms; ${reconciles} reconcile(s) took ${(reconcileSeconds * 1000).toFixed(0)} ms; bundle ${bundleBytes} bytes; RSS ${rssCold.toFixed(1)} MiB`);
+    log(`cold: ready after ${readyMs.toFixed(0)} ms, reconciled after ${reconciledMs.toFixed(0)} ms; ${reconciles} reconcile(s) took ${(reconcileSeconds * 1000).toFixed(0)} ms; bundle ${bundleBytes} bytes; RSS ${rssCold.toFixed(1)} MiB`);
 
     // Edits: each waits until the watch sees the bundle with the new scope.
     const seen: { text: string; at: number }[] = [];
@@ -125,7 +131,7 @@ async function main(): Promise<void> {
       `| measurement | result | target |`,
       `|---|---|---|`,
       `| cold reconcile of ${flags.policies} TrustPolicies + ${flags.stores} TrustStores (the operator's first reconcile: render, bundle write, ${flags.policies + flags.stores} status writes) | ${(reconcileSeconds * 1000).toFixed(0)} ms | < 5 s |`,
-      `| process start → /readyz (includes tsx compiling the sources, the first list of every watch and the reconcile) | ${readyMs.toFixed(0)} ms | |`,
+      `| process start → first reconcile done (includes tsx compiling the sources, the Lease, the first list of every watch) | ${reconciledMs.toFixed(0)} ms | |`,
       `| bundle size | ${(bundleBytes / 1024).toFixed(0)} KiB | |`,
       `| edit → bundle written (watch sees it), p50 / p99 over ${flags.edits} edits | ${percentile(latencies, 50).toFixed(0)} ms / ${percentile(latencies, 99).toFixed(0)} ms | p50 < 300 ms |`,
       `| operator RSS after the cold reconcile / after the edits | ${rssCold.toFixed(0)} MiB / ${rssAfter.toFixed(0)} MiB | |`,

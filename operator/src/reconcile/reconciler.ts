@@ -6,6 +6,7 @@
 import type { CoreV1Api, CustomObjectsApi, V1ConfigMap } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
+  kubeErrorMessage,
   renderBundle,
   resourceStatus,
   statusCodeOf,
@@ -38,6 +39,10 @@ export interface BundleReconcilerOptions {
   log: Logger;
   /** Longest time between two runs (a periodic check); 5 minutes by default. */
   maxIntervalMs?: number;
+  /** Object writes (status, finalizer) in flight at once; 16 by default. */
+  writeConcurrency?: number;
+  /** Size limit of the bundle text; shared's BUNDLE_MAX_BYTES by default (tests lower it). */
+  maxBundleBytes?: number;
 }
 
 export interface ReconcileReport {
@@ -86,6 +91,7 @@ export class BundleReconciler {
       trustStores: stores.filter((o) => !isDeleting(o)),
       pluginConfig: pluginData,
       now,
+      ...(options.maxBundleBytes !== undefined && { maxBytes: options.maxBundleBytes }),
     });
     report.version = rendered.bundle.version;
     report.bytes = rendered.bytes;
@@ -105,18 +111,25 @@ export class BundleReconciler {
 
     const statuses = new Map<string, ObjectStatus>(rendered.statuses.map((s) => [`${s.kind}/${s.name}`, s]));
     const objects: [string, CustomObject][] = [...policies.map((o): [string, CustomObject] => [TRUST_POLICY_KIND, o]), ...stores.map((o): [string, CustomObject] => [TRUST_STORE_KIND, o])];
-    for (const [kind, object] of objects) {
-      try {
-        await this.#reconcileObject(kind, object, statuses.get(`${kind}/${object.metadata.name}`), rendered.bundle.version, now, report);
-      } catch (err) {
-        // 409/404: the object changed or went away meanwhile; the watch brings the new state and another run.
-        const code = statusCodeOf(err);
-        if (code !== 409 && code !== 404) {
-          report.objectErrors++;
-          options.log.warn({ err, kind, name: object.metadata.name }, 'writing an object failed; retried on the next reconcile');
+    // Object writes are independent of each other: a few in parallel, so that a cold start with a thousand
+    // objects is not a thousand sequential round trips.
+    let nextObject = 0;
+    const worker = async () => {
+      while (nextObject < objects.length) {
+        const [kind, object] = objects[nextObject++] as [string, CustomObject];
+        try {
+          await this.#reconcileObject(kind, object, statuses.get(`${kind}/${object.metadata.name}`), rendered.bundle.version, now, report);
+        } catch (err) {
+          // 409/404: the object changed or went away meanwhile; the watch brings the new state and another run.
+          const code = statusCodeOf(err);
+          if (code !== 409 && code !== 404) {
+            report.objectErrors++;
+            options.log.warn({ err: kubeErrorMessage(err), kind, name: object.metadata.name }, 'writing an object failed; retried on the next reconcile');
+          }
         }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(options.writeConcurrency ?? 16, Math.max(1, objects.length)) }, worker));
     for (const status of rendered.statuses) {
       report.ready.push({ kind: status.kind, ready: status.ready });
       // A certificate that expires changes a store's Ready: reconcile right after.
@@ -147,7 +160,10 @@ export class BundleReconciler {
     report.statusWrites++;
     const before = readyOf(object.status);
     const after = readyOf(next);
-    if (after !== undefined && (before?.status !== after.status || before.reason !== after.reason)) {
+    // Transitions only: an object that is Ready the first time it is seen gets no Event (a cold start with a
+    // thousand objects would write a thousand), one that is not gets a Warning.
+    const transition = before === undefined ? after?.status === 'False' : after !== undefined && (before.status !== after.status || before.reason !== after.reason);
+    if (after !== undefined && transition) {
       await recordTransition(core, kind, object, after, now).catch((err: unknown) => log.warn({ err, kind, name: object.metadata.name }, 'recording an Event failed'));
     }
   }

@@ -114,3 +114,29 @@ export function kubeListWatchSource<T extends KubeObject>(kubeConfig: KubeConfig
     },
   };
 }
+
+type AgentFactory = (cluster: unknown, options: Record<string, unknown>) => import('node:http').Agent;
+
+/**
+ * Makes the API clients of `kubeConfig` reuse their connections. @kubernetes/client-node 1.4 builds a new
+ * https.Agent for every request (KubeConfig.createAgent, called from applySecurityAuthentication), so every call
+ * pays a TCP and TLS handshake: at a thousand status writes that is most of the cost. Agents are cached by the TLS
+ * material they carry (a rotated client certificate gets a new agent) and keep connections alive. createAgent is
+ * private in the typings, hence the cast; without that method (another client-node) this does nothing.
+ */
+export function reuseConnections<T extends KubeConfig>(kubeConfig: T): T {
+  const target = kubeConfig as unknown as { createAgent?: AgentFactory };
+  const original = target.createAgent?.bind(kubeConfig);
+  if (original === undefined) return kubeConfig;
+  const agents = new Map<string, import('node:http').Agent>();
+  target.createAgent = (cluster, options) => {
+    const key = JSON.stringify([options.ca, options.cert, options.key, options.pfx, options.servername, options.rejectUnauthorized]);
+    let agent = agents.get(key);
+    if (agent === undefined) {
+      agent = original(cluster, { ...options, keepAlive: true, maxSockets: 32 });
+      agents.set(key, agent);
+    }
+    return agent;
+  };
+  return kubeConfig;
+}

@@ -15,5 +15,5 @@ export {
   type WatchEvent,
   type WatchEventType,
 } from './listWatch.js';
-export { KubeRequestError, kubeListWatchSource, resourcePath, type ResourceRef } from './client.js';
+export { KubeRequestError, kubeListWatchSource, resourcePath, reuseConnections, type ResourceRef } from './client.js';
 export { LeaderElector, type LeaderElectionEvent, type LeaderElectionOptions } from './leaderElection.js';
