@@ -1,7 +1,7 @@
 export * from './errors.js';
 export * from './canonical/index.js';
 export * from './image/index.js';
-export * from './k8s/microTime.js';
+export * from './kube/index.js';
 export * from './crd/index.js';
 export * from './trust-policy/index.js';
 export * from './bundle/index.js';
@@ -10,3 +10,5 @@ export * from './wildcard/index.js';
 export * from './jmespath/index.js';
 export * from './conditions/index.js';
 export * from './units/index.js';
+export * from './flags/index.js';
+export * from './pki/index.js';

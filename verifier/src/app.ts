@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { KubeConfig } from '@kubernetes/client-node';
+import { parseBindAddress } from '@kna/shared';
 import { BundleStore } from './bundle/store.js';
 import { bundleDirSource, policyDirSource, type Source } from './bundle/sources.js';
 import { VerdictCache } from './cache/verdicts.js';
@@ -78,10 +79,7 @@ function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
 
 /** "host:port", ":port" or "0" (disabled) → listen arguments. */
 function bindAddress(flag: string, value: string): { host: string; port: number } | undefined {
-  if (value === '0' || value === '') return undefined;
-  const match = /^(.*):(\d+)$/.exec(value);
-  if (!match) throw new VERIFIER_ERR_BAD_FLAG(`--${flag}: ${JSON.stringify(value)} is not host:port, :port or 0`);
-  return { host: match[1] === '' ? '0.0.0.0' : (match[1] ?? '0.0.0.0'), port: Number(match[2]) };
+  return parseBindAddress(flag, value, { badFlag: (detail) => new VERIFIER_ERR_BAD_FLAG(detail) });
 }
 
 function listenUrl(app: FastifyInstance, scheme: string): string {

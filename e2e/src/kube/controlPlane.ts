@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
-import { ProcessStartError, answers, freePorts, startOnFreePort, startProcess, stopGroup, type RunningProcess } from '../harness/processes.js';
+import { ProcessStartError, answers, freePorts, startOnFreePort, startProcess, stopGroup, type ProcessSpec, type RunningProcess } from '../harness/processes.js';
 import { toolPath } from '../harness/tools-env.js';
 import { KUBE_ERR_DIR_IN_USE, KUBE_ERR_DIR_NOT_EMPTY, KUBE_ERR_NOT_READY, KUBE_ERR_NO_STATE } from './errors.js';
 import { createClusterCa, createServiceAccountKey, loadClusterCa, type ClientCertOptions, type KeyPairPem } from './pki.js';
@@ -83,6 +83,12 @@ export interface ControlPlane extends ControlPlaneState {
   readonly timings: StartTimings;
   /** Stops every process and removes `dir`. Safe to call twice. */
   stop(): Promise<void>;
+  /**
+   * Kills kube-apiserver (etcd and its data stay), as an outage clients must survive; `startApiServer` brings it
+   * back on the same port with the same flags, so clients reconnect to the same URL.
+   */
+  stopApiServer(): Promise<void>;
+  startApiServer(): Promise<void>;
 }
 
 export interface KubeconfigOptions {
@@ -280,7 +286,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const etcdDone = performance.now();
 
     const apiLog = join(dir, 'kube-apiserver.log');
-    const api = await startOnFreePort((port) => ({
+    const apiSpec = (port: number): ProcessSpec => ({
       name: 'kube-apiserver',
       command: apiServerPath,
       args: [
@@ -315,7 +321,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       // Anonymous requests may read /readyz (system:public-info-viewer), so no client certificate is needed.
       ready: async () => (await httpsStatus(`https://127.0.0.1:${port}/readyz`, caPem)) === 200,
       ...(options.outliveParent !== undefined && { outliveParent: options.outliveParent }),
-    })).catch((err: unknown) => {
+    });
+    const api = await startOnFreePort(apiSpec).catch((err: unknown) => {
       throw notReady('kube-apiserver', err);
     });
     running.push(api);
@@ -345,6 +352,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     };
     writeFileSync(join(dir, STATE_FILE), JSON.stringify(state, null, 2));
     let stopped: Promise<void> | undefined;
+    // The running kube-apiserver (replaced by startApiServer); etcd stays the last entry of `running`.
+    let apiProcess: RunningProcess | undefined = api;
     return {
       ...state,
       timings: {
@@ -356,6 +365,23 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       stop: () => {
         stopped ??= stopAll().then(() => rmSync(dir, { recursive: true, force: true }));
         return stopped;
+      },
+      stopApiServer: async () => {
+        if (!apiProcess) return;
+        const stopping = apiProcess;
+        apiProcess = undefined;
+        running.splice(running.indexOf(stopping), 1);
+        await kill(stopping.pid);
+      },
+      startApiServer: async () => {
+        if (apiProcess) return;
+        const restarted = await startProcess(apiSpec(api.port)).catch((err: unknown) => {
+          throw notReady('kube-apiserver', err);
+        });
+        apiProcess = restarted;
+        running.unshift(restarted);
+        // `harness kube down` stops what state.json lists.
+        writeFileSync(join(dir, STATE_FILE), JSON.stringify({ ...state, pids: [restarted.pid, etcd.pid] }, null, 2));
       },
     };
   } catch (err) {

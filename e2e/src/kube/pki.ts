@@ -5,13 +5,9 @@
 // milliseconds and needs no tool. ECDSA P-256 throughout: key generation is instant (RSA-2048 takes
 // tens of milliseconds per key on these machines) and Go's crypto/tls, kube-apiserver's
 // --service-account-signing-key-file (ES256) and Node's TLS all accept it.
-import 'reflect-metadata';
-import { createPrivateKey, createPublicKey, randomBytes, webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { escapeRdn, ExtendedKeyUsage, generatePrivateKey, issueCertificate } from '@kna/shared';
 
-x509.cryptoProvider.set(webcrypto as Crypto);
-
-const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY = 86_400_000;
 
 export interface KeyPairPem {
@@ -41,89 +37,61 @@ export interface ClusterCa {
   issueClient(options: ClientCertOptions): Promise<KeyPairPem>;
 }
 
-async function pkcs8Pem(key: CryptoKey): Promise<string> {
-  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
-  return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ format: 'pem', type: 'pkcs8' }).toString();
+function pkcs8Pem(key: KeyObject): string {
+  return key.export({ format: 'pem', type: 'pkcs8' }).toString();
 }
 
-function serialNumber(): string {
-  // Positive 128-bit serial (a leading byte below 0x80 keeps the DER integer positive).
-  return randomBytes(16).toString('hex').replace(/^[89a-f]/, '1');
-}
-
-// An RFC 4514 attribute value must escape these; group names such as "system:masters" need none, but
-// a test may pass anything.
-function escapeRdn(value: string): string {
-  return value.replace(/[\\,+"<>;=]/g, (c) => `\\${c}`).replace(/^[ #]|[ ]$/g, (c) => `\\${c}`);
-}
-
-function clusterCa(caCert: x509.X509Certificate, caKey: CryptoKey, keyPem: string): ClusterCa {
+function clusterCa(caCertPem: string, caKey: KeyObject): ClusterCa {
   const now = Date.now();
-  async function issue(subject: string, extensions: x509.Extension[]): Promise<KeyPairPem> {
-    const leafKeys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
-    const cert = await x509.X509CertificateGenerator.create({
-      serialNumber: serialNumber(),
+  async function issue(subject: string, extras: { extendedKeyUsages: string[]; dnsNames?: readonly string[]; ips?: readonly string[] }): Promise<KeyPairPem> {
+    const key = await generatePrivateKey('ecdsa-p256');
+    const certPem = await issueCertificate({
       subject,
-      issuer: caCert.subject,
+      key,
+      issuer: { certPem: caCertPem, key: caKey },
       notBefore: new Date(now - DAY),
       notAfter: new Date(now + 365 * DAY),
-      signingAlgorithm: ALGORITHM,
-      publicKey: leafKeys.publicKey,
-      signingKey: caKey,
-      extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-        await x509.AuthorityKeyIdentifierExtension.create(caCert),
-        ...extensions,
-      ],
+      keyUsages: ['digitalSignature'],
+      ...extras,
     });
-    return { certPem: `${cert.toString('pem')}\n`, keyPem: await pkcs8Pem(leafKeys.privateKey) };
+    return { certPem, keyPem: pkcs8Pem(key) };
   }
 
   return {
-    certPem: `${caCert.toString('pem')}\n`,
-    keyPem,
+    certPem: caCertPem,
+    keyPem: pkcs8Pem(caKey),
     issueServing: (options) =>
-      issue(`CN=${escapeRdn(options.dnsNames[0] ?? options.ips[0] ?? 'kube-apiserver')}`, [
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-        new x509.SubjectAlternativeNameExtension([
-          ...options.ips.map((value) => ({ type: 'ip' as const, value })),
-          ...options.dnsNames.map((value) => ({ type: 'dns' as const, value })),
-        ]),
-      ]),
+      issue(`CN=${escapeRdn(options.dnsNames[0] ?? options.ips[0] ?? 'kube-apiserver')}`, {
+        extendedKeyUsages: [ExtendedKeyUsage.serverAuth],
+        ips: options.ips,
+        dnsNames: options.dnsNames,
+      }),
     // The API server maps a client certificate's CN to the user name and each O to a group.
     issueClient: (options) =>
-      issue([`CN=${escapeRdn(options.user)}`, ...(options.groups ?? []).map((g) => `O=${escapeRdn(g)}`)].join(', '), [
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
-      ]),
+      issue([`CN=${escapeRdn(options.user)}`, ...(options.groups ?? []).map((g) => `O=${escapeRdn(g)}`)].join(', '), {
+        extendedKeyUsages: [ExtendedKeyUsage.clientAuth],
+      }),
   };
 }
 
 /** Creates a CA valid from a day ago for ten years (test control planes are short-lived, clocks are not exact). */
 export async function createClusterCa(name = 'kna-e2e-kube-ca'): Promise<ClusterCa> {
   const now = Date.now();
-  const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
-  const caCert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serialNumber(),
-    name: `CN=${escapeRdn(name)}`,
+  const key = await generatePrivateKey('ecdsa-p256');
+  const certPem = await issueCertificate({
+    subject: `CN=${escapeRdn(name)}`,
+    key,
     notBefore: new Date(now - DAY),
     notAfter: new Date(now + 3650 * DAY),
-    signingAlgorithm: ALGORITHM,
-    keys,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
+    ca: true,
+    keyUsages: ['keyCertSign', 'cRLSign'],
   });
-  return clusterCa(caCert, keys.privateKey, await pkcs8Pem(keys.privateKey));
+  return clusterCa(certPem, key);
 }
 
 /** The CA of a control plane started by another process (`harness kube up`), from its PEM files. */
-export async function loadClusterCa(pem: KeyPairPem): Promise<ClusterCa> {
-  const der = createPrivateKey(pem.keyPem).export({ format: 'der', type: 'pkcs8' });
-  const key = await webcrypto.subtle.importKey('pkcs8', der, ALGORITHM, false, ['sign']);
-  return clusterCa(new x509.X509Certificate(pem.certPem), key, pem.keyPem);
+export function loadClusterCa(pem: KeyPairPem): Promise<ClusterCa> {
+  return Promise.resolve(clusterCa(pem.certPem, createPrivateKey(pem.keyPem)));
 }
 
 export interface ServiceAccountKey {
@@ -135,8 +103,8 @@ export interface ServiceAccountKey {
 
 /** The key the API server signs service-account tokens with (ES256). */
 export async function createServiceAccountKey(): Promise<ServiceAccountKey> {
-  const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
-  const privateKeyPem = await pkcs8Pem(keys.privateKey);
-  const publicKeyPem = createPublicKey(privateKeyPem).export({ format: 'pem', type: 'spki' }).toString();
+  const key = await generatePrivateKey('ecdsa-p256');
+  const privateKeyPem = pkcs8Pem(key);
+  const publicKeyPem = createPublicKey(key).export({ format: 'pem', type: 'spki' }).toString();
   return { privateKeyPem, publicKeyPem };
 }

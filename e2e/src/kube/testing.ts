@@ -51,15 +51,22 @@ export interface TestControlPlane extends ControlPlaneState {
   deleteNamespace(name: string): Promise<void>;
   /** Stops the control plane and removes its directory (owned only; safe to call twice). */
   stop(): Promise<void>;
+  /** Kills kube-apiserver, keeping etcd and its data (owned control planes only: an outage for clients to survive). */
+  stopApiServer(): Promise<void>;
+  /** Starts kube-apiserver again on the same port and etcd data; resolves when it is ready. */
+  startApiServer(): Promise<void>;
 }
 
 interface Ownership {
   readonly owned: boolean;
   readonly timings: StartTimings | undefined;
   readonly stop: () => Promise<void>;
+  readonly stopApiServer?: () => Promise<void>;
+  readonly startApiServer?: () => Promise<void>;
 }
 
-function wrap(state: ControlPlaneState, { owned, timings, stop }: Ownership): TestControlPlane {
+function wrap(state: ControlPlaneState, { owned, timings, stop, stopApiServer, startApiServer }: Ownership): TestControlPlane {
+  const notOwned = () => Promise.reject(new Error('only a control plane this process started can stop and start its kube-apiserver'));
   let admin: KubeConfig | undefined;
   const kubeConfig = () => (admin ??= kubeConfigFromFile(state.kubeconfig));
   return {
@@ -80,6 +87,8 @@ function wrap(state: ControlPlaneState, { owned, timings, stop }: Ownership): Te
       await kubeConfig().makeApiClient(CoreV1Api).deleteNamespace({ name });
     },
     stop,
+    stopApiServer: stopApiServer ?? notOwned,
+    startApiServer: startApiServer ?? notOwned,
   };
 }
 
@@ -100,6 +109,8 @@ export async function startTestControlPlane(options: ControlPlaneOptions = {}): 
       await cp.stop();
       process.off('exit', removeDir);
     },
+    stopApiServer: () => cp.stopApiServer(),
+    startApiServer: () => cp.startApiServer(),
   });
 }
 

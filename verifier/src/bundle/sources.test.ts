@@ -2,11 +2,11 @@
 // `..data` symlink swap, a broken bundle that must not replace a good one, and local-mode manifests.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderBundle, type TrustPolicy, type TrustStore } from '@kna/shared';
-import { createSigningChain } from '@kna/e2e';
+import { createSigningChain, projectPayload } from '@kna/e2e';
 import { BundleStore, type LoadedBundle } from './store.js';
 import { BUNDLE_FILE, bundleDirSource, policyDirSource } from './sources.js';
 
@@ -37,18 +37,9 @@ function policy(name: string, identity = 'arn:aws:signer:us-east-1:123456789012:
   };
 }
 
-/** Writes a ConfigMap volume the way the kubelet does: a timestamped dir, `..data` → it, files → `..data/<key>`. */
-function kubeletWrite(dir: string, text: string, generation: number): void {
-  const stamped = `..2026_11_27_00_00_0${generation}.000`;
-  mkdirSync(join(dir, stamped), { recursive: true });
-  writeFileSync(join(dir, stamped, BUNDLE_FILE), text);
-  symlinkSync(stamped, join(dir, '..data_tmp'));
-  renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
-  try {
-    symlinkSync(join('..data', BUNDLE_FILE), join(dir, BUNDLE_FILE));
-  } catch {
-    // already links through ..data
-  }
+/** Writes a ConfigMap volume the way the kubelet does (timestamped dir, `..data` swap, per-key symlinks). */
+function kubeletWrite(dir: string, text: string): Promise<boolean> {
+  return projectPayload(dir, new Map([[BUNDLE_FILE, Buffer.from(text)]]));
 }
 
 function currentOf(s: BundleStore): LoadedBundle {
@@ -69,7 +60,7 @@ describe('bundleDirSource', () => {
     const rejected: string[] = [];
     s.on('rejected', (_source, err) => rejected.push(err.message));
     const first = renderBundle({ trustPolicies: [policy('a')], trustStores: [store('ts')], pluginConfig: { 'aws-region': 'us-east-1' } });
-    kubeletWrite(mount, first.text, 1);
+    await kubeletWrite(mount, first.text);
     const source = bundleDirSource(mount, s, { pollMs: 60_000, debounceMs: 10 });
     try {
       assert.equal(source.refresh(), true);
@@ -82,11 +73,11 @@ describe('bundleDirSource', () => {
 
       const second = renderBundle({ trustPolicies: [policy('a', 'arn:aws:signer:us-east-1:123456789012:/signing-profiles/Q'), policy('b')], trustStores: [store('ts')], pluginConfig: {} });
       const loaded = nextLoad(s);
-      kubeletWrite(mount, second.text, 2);
+      await kubeletWrite(mount, second.text);
       assert.equal((await loaded).version, second.bundle.version, 'the watcher picked up the swap');
       assert.notEqual(currentOf(s).policies.get('a')?.version, a.version, 'a changed policy gets a new version');
 
-      kubeletWrite(mount, second.text.replace('"1.0"', '"2.0"'), 3);
+      await kubeletWrite(mount, second.text.replace('"1.0"', '"2.0"'));
       source.refresh();
       assert.equal(currentOf(s).version, second.bundle.version, 'the broken bundle did not replace the good one');
       assert.match(rejected.at(-1) ?? '', /bundle from .* rejected: /);

@@ -1,20 +1,8 @@
 // Command-line flags of the verifier. Every flag of the original service is accepted under its own
-// name with its documented meaning (original-service.md §2), parsed the way Go's `flag` package does
-// it so existing Deployments keep working: `-name=value` or `--name=value`, `--name value` for
-// non-booleans, bare booleans (`--cacheEnabled`) and `--name=false`.
+// name with its documented meaning (original-service.md §2), in Go flag syntax (shared's parseFlagArgs) so
+// existing Deployments keep working.
+import { flagHelpLines, flagsMarkdown as flagTable, parseFlagArgs, type FlagSpec, type FlagValues, type ParsedFlags } from '@kna/shared';
 import { VERIFIER_ERR_BAD_FLAG } from '../errors.js';
-
-type FlagType = 'bool' | 'string' | 'int' | 'number' | 'list';
-
-interface FlagSpec<T extends FlagType = FlagType> {
-  readonly type: T;
-  readonly default: FlagValue<T>;
-  readonly help: string;
-  /** Accepted for compatibility with the original but without effect here; --help says why. */
-  readonly compatOnly?: string;
-}
-
-type FlagValue<T extends FlagType> = T extends 'bool' ? boolean : T extends 'int' | 'number' ? number : T extends 'list' ? string[] : string;
 
 const DEFAULT_ALLOWED_USERS = [
   'system:serviceaccount:kyverno:kyverno-admission-controller',
@@ -114,89 +102,14 @@ export const FLAGS = {
 } as const satisfies Record<string, FlagSpec>;
 
 export type FlagName = keyof typeof FLAGS;
-export type Flags = { -readonly [K in FlagName]: FlagValue<(typeof FLAGS)[K]['type']> };
-
-function defaults(): Flags {
-  const out: Record<string, unknown> = {};
-  for (const [name, spec] of Object.entries(FLAGS)) out[name] = Array.isArray(spec.default) ? [...spec.default] : spec.default;
-  return out as Flags;
-}
-
-function convert(name: string, spec: FlagSpec, raw: string): unknown {
-  switch (spec.type) {
-    case 'bool':
-      if (/^(1|t|true|TRUE|True)$/.test(raw)) return true;
-      if (/^(0|f|false|FALSE|False)$/.test(raw)) return false;
-      throw new VERIFIER_ERR_BAD_FLAG(`--${name}: ${JSON.stringify(raw)} is not a boolean (true/false)`);
-    case 'int': {
-      if (!/^-?\d+$/.test(raw)) throw new VERIFIER_ERR_BAD_FLAG(`--${name}: ${JSON.stringify(raw)} is not an integer`);
-      return Number(raw);
-    }
-    case 'number': {
-      // Go's float64 flag syntax, minus the exotic forms (hex, Inf, NaN) nobody puts in a Deployment.
-      if (!/^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(raw)) throw new VERIFIER_ERR_BAD_FLAG(`--${name}: ${JSON.stringify(raw)} is not a number`);
-      return Number(raw);
-    }
-    case 'list':
-      return raw === '' ? [] : raw.split(',');
-    default:
-      return raw;
-  }
-}
-
-export interface ParsedArgs {
-  readonly flags: Flags;
-  /** Names given explicitly on the command line. */
-  readonly explicit: ReadonlySet<FlagName>;
-  readonly positionals: readonly string[];
-  readonly help: boolean;
-}
+export type Flags = FlagValues<typeof FLAGS>;
+export type ParsedArgs = ParsedFlags<typeof FLAGS>;
 
 export function parseFlags(argv: readonly string[]): ParsedArgs {
-  const flags = defaults() as Record<string, unknown>;
-  const explicit = new Set<FlagName>();
-  const positionals: string[] = [];
-  let help = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (arg === '--') {
-      positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith('-') || arg === '-') {
-      positionals.push(arg);
-      continue;
-    }
-    const body = arg.replace(/^--?/, '');
-    const eq = body.indexOf('=');
-    const name = eq >= 0 ? body.slice(0, eq) : body;
-    if (name === 'help' || name === 'h') {
-      help = true;
-      continue;
-    }
-    const spec = (FLAGS as Record<string, FlagSpec>)[name];
-    if (!spec) throw new VERIFIER_ERR_BAD_FLAG(`unknown flag ${arg}; see --help`);
-    let raw: string;
-    if (eq >= 0) raw = body.slice(eq + 1);
-    else if (spec.type === 'bool') raw = 'true';
-    else {
-      const next = argv[i + 1];
-      if (next === undefined) throw new VERIFIER_ERR_BAD_FLAG(`flag --${name} needs a value`);
-      raw = next;
-      i++;
-    }
-    flags[name] = convert(name, spec, raw);
-    explicit.add(name as FlagName);
-  }
-  return { flags: flags as Flags, explicit, positionals, help };
+  return parseFlagArgs(FLAGS, argv, { badFlag: (detail) => new VERIFIER_ERR_BAD_FLAG(detail) });
 }
 
 export function helpText(): string {
-  const rows = Object.entries(FLAGS as Record<string, FlagSpec>).map(([name, spec]) => {
-    const def = Array.isArray(spec.default) ? spec.default.join(',') : String(spec.default);
-    const compat = spec.compatOnly ? ` (no effect: ${spec.compatOnly})` : '';
-    return `  --${name}${spec.type === 'bool' ? '' : ` ${spec.type === 'list' ? 'a,b' : spec.type}`}\n      ${spec.help}${compat} (default ${def === '' ? '""' : def})`;
-  });
   return [
     'usage: verifier [flags]                      serve POST /checkimages',
     '       verifier conditions --payload FILE --conditions FILE',
@@ -204,7 +117,7 @@ export function helpText(): string {
     '',
     'Flags accept -name=value, --name=value or --name value; booleans may be bare or =false.',
     '',
-    ...rows,
+    ...flagHelpLines(FLAGS),
     '',
     'Environment: DEFAULT_TRUST_POLICY (trust policy when the request names none), PLUGINS_DIR, NOTATION_LIBEXEC,',
     'KUBECONFIG, AWS_* (credentials and region for the AWS Signer plugin and Amazon ECR), HTTP(S)_PROXY, NO_PROXY.',
@@ -213,10 +126,5 @@ export function helpText(): string {
 
 /** The flag table of the README (between the flags:begin/end markers), generated from FLAGS. */
 export function flagsMarkdown(): string {
-  const rows = Object.entries(FLAGS as Record<string, FlagSpec>).map(([name, spec]) => {
-    const def = Array.isArray(spec.default) ? spec.default.join(',') : String(spec.default);
-    const help = spec.compatOnly ? `${spec.help} No effect: ${spec.compatOnly}.` : spec.help;
-    return `| \`--${name}\` | ${spec.type} | ${def === '' ? '""' : `\`${def}\``} | ${help.replace(/\|/g, '\\|')} |`;
-  });
-  return ['| flag | type | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
+  return flagTable(FLAGS);
 }

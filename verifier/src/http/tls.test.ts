@@ -9,7 +9,8 @@ import { createServer, connect, type Server } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { loadServingPair, parsePrivateKey, watchServingPair } from './tls.js';
+import { parsePrivateKey } from '@kna/shared';
+import { loadServingPair, watchServingPair } from './tls.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tls-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

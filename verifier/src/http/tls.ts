@@ -1,32 +1,12 @@
 // The serving certificate, read from the mounted tls-pair Secret and reloaded in place when the
 // kubelet updates the files (DESIGN.md §6 "TLS"). A pair that does not load keeps the previous one
-// serving. Keys the original wrote are PKCS#1 bytes under a "PRIVATE KEY" (PKCS#8) header, which Go
-// tolerates and Node does not (original-service.md §8): such keys are re-read as PKCS#1.
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+// serving. Keys in any of the encodings Secrets hold, the original's quirk included, are read with
+// parsePrivateKey (@kna/shared).
+import { X509Certificate } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import { createSecureContext } from 'node:tls';
-
-const PEM_BLOCK = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/;
-
-/** Parses a PEM private key, including PKCS#1 or SEC1 bodies mislabelled "PRIVATE KEY". */
-export function parsePrivateKey(pem: string): KeyObject {
-  try {
-    return createPrivateKey(pem);
-  } catch (first) {
-    const block = PEM_BLOCK.exec(pem);
-    if (block?.[1] !== 'PRIVATE KEY' || block[2] === undefined) throw first;
-    const der = Buffer.from(block[2].replace(/\s+/g, ''), 'base64');
-    for (const type of ['pkcs1', 'sec1'] as const) {
-      try {
-        return createPrivateKey({ key: der, format: 'der', type });
-      } catch {
-        // try the next encoding
-      }
-    }
-    throw first;
-  }
-}
+import { parsePrivateKey } from '@kna/shared';
 
 export interface ServingPair {
   /** PKCS#8 PEM, whatever the file held. */

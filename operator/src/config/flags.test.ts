@@ -1,0 +1,42 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { FLAGS, helpText, parseFlags } from './flags.js';
+import { OPERATOR_ERR_BAD_FLAG, OPERATOR_ERR_NO_NAMESPACE } from '../errors.js';
+
+describe('operator flags', () => {
+  it('has the documented defaults, the namespace and identity from the downward API', () => {
+    const { flags } = parseFlags([], { POD_NAMESPACE: 'kna', POD_NAME: 'op-0' });
+    assert.equal(flags.namespace, 'kna');
+    assert.equal(flags.identity, 'op-0');
+    assert.equal(flags.name, 'kyverno-notation-aws');
+    assert.equal(flags.serviceName, 'svc');
+    assert.equal(flags.pluginConfigMap, 'notation-plugin-config');
+    assert.equal(flags['leader-elect'], true);
+    assert.equal(flags['leader-elect-lease-duration'], 15_000);
+    assert.equal(flags['leader-elect-renew-deadline'], 10_000);
+    assert.equal(flags['leader-elect-retry-period'], 2_000);
+    assert.equal(flags['inject-ca'], true);
+  });
+
+  it('takes Go durations so tests can use seconds', () => {
+    const { flags } = parseFlags(['--namespace=x', '--certValidity=30s', '--caValidity', '2m', '-leader-elect-lease-duration=3s', '--leader-elect-renew-deadline=2s', '--leader-elect-retry-period=500ms']);
+    assert.equal(flags.certValidity, 30_000);
+    assert.equal(flags.caValidity, 120_000);
+    assert.equal(flags['leader-elect-retry-period'], 500);
+  });
+
+  it('refuses what client-go refuses, naming the flag', () => {
+    assert.throws(() => parseFlags([], {}), OPERATOR_ERR_NO_NAMESPACE);
+    assert.throws(() => parseFlags(['--namespace=x', '--leader-elect-renew-deadline=20s']), (err: unknown) => err instanceof OPERATOR_ERR_BAD_FLAG && /lease-duration must be greater/.test(err.message));
+    assert.throws(() => parseFlags(['--namespace=x', '--leader-elect-retry-period=10s']), /renew-deadline must be greater/);
+    assert.throws(() => parseFlags(['--namespace=x', '--logLevel=loud']), /--logLevel/);
+    assert.throws(() => parseFlags(['--namespace=x', '--caValidity=1y']), /--caValidity: "1y" is not a duration/);
+  });
+
+  it('documents every flag in --help', () => {
+    const text = helpText();
+    for (const name of Object.keys(FLAGS)) assert.ok(text.includes(`--${name}`), name);
+    assert.match(text, /--caValidity duration\n.*\(default 8760h0m0s\)/);
+    assert.equal(parseFlags(['--help'], {}).help, true);
+  });
+});

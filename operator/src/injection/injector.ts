@@ -1,0 +1,50 @@
+// Keeps the CA bundle injected into annotated ClusterPolicies (inject.ts says where): on every change of a
+// ClusterPolicy and of the CA bundle, every policy that needs it is replaced with optimistic concurrency (a 409
+// means it changed meanwhile; the watch brings the new version and another run).
+import type { CustomObjectsApi } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { statusCodeOf, type ListWatcher } from '@kna/shared';
+import { CLUSTER_POLICIES } from '../resources.js';
+import { injectCaBundle, serviceHosts, type ClusterPolicy } from './inject.js';
+
+export interface InjectorOptions {
+  custom: CustomObjectsApi;
+  policies: ListWatcher<ClusterPolicy>;
+  serviceName: string;
+  namespace: string;
+  mayWrite: () => boolean;
+  log: Logger;
+  onWrite?: (outcome: 'updated' | 'error') => void;
+}
+
+export class CaInjector {
+  readonly #options: InjectorOptions;
+
+  constructor(options: InjectorOptions) {
+    this.#options = options;
+  }
+
+  /** Injects `caBundle` wherever it is missing or stale; returns the number of policies updated. */
+  async reconcile(caBundle: string): Promise<number> {
+    const { policies, custom, mayWrite, log } = this.#options;
+    if (!policies.available || caBundle === '') return 0;
+    const hosts = serviceHosts(this.#options.serviceName, this.#options.namespace);
+    let updated = 0;
+    for (const policy of policies.items()) {
+      const next = injectCaBundle(policy, caBundle, hosts);
+      if (next === undefined || !mayWrite()) continue;
+      try {
+        await custom.replaceClusterCustomObject({ group: CLUSTER_POLICIES.group, version: CLUSTER_POLICIES.version, plural: CLUSTER_POLICIES.plural, name: policy.metadata.name, body: next });
+        updated++;
+        this.#options.onWrite?.('updated');
+        log.info({ clusterPolicy: policy.metadata.name }, 'CA bundle injected');
+      } catch (err) {
+        const code = statusCodeOf(err);
+        if (code === 409 || code === 404) continue;
+        this.#options.onWrite?.('error');
+        log.warn({ err, clusterPolicy: policy.metadata.name }, 'CA injection failed; retried on the next change');
+      }
+    }
+    return updated;
+  }
+}

@@ -1,0 +1,73 @@
+// Writes to TrustPolicies and TrustStores: the status subresource when it changed, the removal of the original's
+// finalizer, and an Event when Ready changes. Conflicts (409) are left to the next reconcile: the watch delivers
+// the newer object, which triggers one.
+import type { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { API_VERSION, canonicalJson, READY_CONDITION, type Condition, type ResourceRef } from '@kna/shared';
+import { COMPONENT, ORIGINAL_FINALIZER } from '../resources.js';
+
+/** The parts of a TrustPolicy or TrustStore the writers need. */
+export interface CustomObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name: string; uid?: string; resourceVersion?: string; generation?: number; finalizers?: string[]; deletionTimestamp?: string | Date };
+  status?: { conditions?: Condition[] } & Record<string, unknown>;
+}
+
+/** JSON as the API server stores it (no undefined members), for comparing with what it returns. */
+function stored(value: unknown): string {
+  return canonicalJson(JSON.parse(JSON.stringify(value ?? {})) as unknown);
+}
+
+export function statusChanged(current: unknown, next: unknown): boolean {
+  return stored(current) !== stored(next);
+}
+
+export async function writeStatus(api: CustomObjectsApi, ref: ResourceRef, kind: string, object: CustomObject, status: object): Promise<void> {
+  const metadata = { name: object.metadata.name, ...(object.metadata.resourceVersion !== undefined && { resourceVersion: object.metadata.resourceVersion }) };
+  await api.replaceClusterCustomObjectStatus({
+    group: ref.group,
+    version: ref.version,
+    plural: ref.plural,
+    name: object.metadata.name,
+    body: { apiVersion: API_VERSION, kind, metadata, status },
+  });
+}
+
+/** Removes the original's finalizer (the whole object is replaced; the API server ignores status in it). */
+export async function removeOriginalFinalizer(api: CustomObjectsApi, ref: ResourceRef, object: CustomObject): Promise<void> {
+  const body = { ...object, metadata: { ...object.metadata, finalizers: (object.metadata.finalizers ?? []).filter((f) => f !== ORIGINAL_FINALIZER) } };
+  await api.replaceClusterCustomObject({ group: ref.group, version: ref.version, plural: ref.plural, name: object.metadata.name, body });
+}
+
+export function readyOf(status: { conditions?: readonly Condition[] | undefined } | undefined): Condition | undefined {
+  return status?.conditions?.find((c) => c.type === READY_CONDITION);
+}
+
+/**
+ * Records a Ready transition as a core/v1 Event. Events of cluster-scoped objects go to the `default` namespace,
+ * as client-go's recorder puts them.
+ */
+export async function recordTransition(core: CoreV1Api, kind: string, object: CustomObject, ready: Condition, now: Date): Promise<void> {
+  const time = now;
+  await core.createNamespacedEvent({
+    namespace: 'default',
+    body: {
+      metadata: { generateName: `${object.metadata.name}.`, namespace: 'default' },
+      involvedObject: {
+        apiVersion: API_VERSION,
+        kind,
+        name: object.metadata.name,
+        ...(object.metadata.uid !== undefined && { uid: object.metadata.uid }),
+        ...(object.metadata.resourceVersion !== undefined && { resourceVersion: object.metadata.resourceVersion }),
+      },
+      reason: ready.status === 'True' ? 'Ready' : ready.reason,
+      message: ready.status === 'True' ? `Ready: ${ready.message}` : `Not ready (${ready.reason}): ${ready.message}`.slice(0, 1024),
+      type: ready.status === 'True' ? 'Normal' : 'Warning',
+      firstTimestamp: time,
+      lastTimestamp: time,
+      count: 1,
+      source: { component: COMPONENT },
+      reportingComponent: COMPONENT,
+    },
+  });
+}

@@ -1,0 +1,170 @@
+// One reconcile of TrustPolicies and TrustStores, a level-based function of what the watches hold now:
+// render everything with shared's renderBundle (the same function the verifier's local mode runs), write the
+// bundle ConfigMap if its text changed, then per object remove the original's finalizer, write the status if it
+// changed and record an Event when Ready changed. Nothing depends on which event triggered the run, so running it
+// twice, or after a restart, writes nothing new.
+import type { CoreV1Api, CustomObjectsApi, V1ConfigMap } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import {
+  kubeErrorMessage,
+  renderBundle,
+  resourceStatus,
+  statusCodeOf,
+  TRUST_POLICY_KIND,
+  TRUST_STORE_KIND,
+  type ListWatcher,
+  type ObjectStatus,
+  type TrustPolicy,
+  type TrustStore,
+} from '@kna/shared';
+import { ORIGINAL_FINALIZER, TRUST_POLICIES, TRUST_STORES } from '../resources.js';
+import { writeBundle, type BundleWriteOutcome } from './bundleWriter.js';
+import { readyOf, recordTransition, removeOriginalFinalizer, statusChanged, writeStatus, type CustomObject } from './objectWriter.js';
+
+export type WatchedTrustPolicy = TrustPolicy & CustomObject;
+export type WatchedTrustStore = TrustStore & CustomObject;
+
+export interface BundleReconcilerOptions {
+  core: CoreV1Api;
+  custom: CustomObjectsApi;
+  namespace: string;
+  /** Name of the bundle ConfigMap. */
+  bundleName: string;
+  trustPolicies: ListWatcher<WatchedTrustPolicy>;
+  trustStores: ListWatcher<WatchedTrustStore>;
+  /** The plugin ConfigMap's watcher and name; absent when --pluginConfigMap is "". */
+  pluginConfig?: { watcher: ListWatcher<V1ConfigMap>; name: string };
+  /** Asked before every write: false once leadership is lost (or never held). */
+  mayWrite: () => boolean;
+  log: Logger;
+  /** Longest time between two runs (a periodic check); 5 minutes by default. */
+  maxIntervalMs?: number;
+  /** Object writes (status, finalizer) in flight at once; 16 by default. */
+  writeConcurrency?: number;
+  /** Size limit of the bundle text; shared's BUNDLE_MAX_BYTES by default (tests lower it). */
+  maxBundleBytes?: number;
+}
+
+export interface ReconcileReport {
+  bundle: BundleWriteOutcome | 'too-large' | 'not-synced';
+  version: string;
+  bytes: number;
+  statusWrites: number;
+  finalizersRemoved: number;
+  /** Objects by Ready status, for metrics. */
+  ready: { kind: string; ready: boolean }[];
+  /** Failed writes to single objects (retried on the next run). */
+  objectErrors: number;
+  /** When to run again at the latest. */
+  next: Date;
+}
+
+function isDeleting(object: CustomObject): boolean {
+  return object.metadata.deletionTimestamp !== undefined;
+}
+
+export class BundleReconciler {
+  readonly #options: BundleReconcilerOptions;
+
+  constructor(options: BundleReconcilerOptions) {
+    this.#options = options;
+  }
+
+  /** True once every input has been listed, so a render sees complete state. */
+  synced(): boolean {
+    const { trustPolicies, trustStores, pluginConfig } = this.#options;
+    return trustPolicies.synced && trustStores.synced && (pluginConfig?.watcher.synced ?? true);
+  }
+
+  async reconcile(now = new Date()): Promise<ReconcileReport> {
+    const options = this.#options;
+    const next = new Date(now.getTime() + (options.maxIntervalMs ?? 300_000));
+    const report: ReconcileReport = { bundle: 'not-synced', version: '', bytes: 0, statusWrites: 0, finalizersRemoved: 0, ready: [], objectErrors: 0, next };
+    // Rendering from a partial view would drop objects from the bundle: wait for every first list.
+    if (!this.synced()) return report;
+
+    const policies = options.trustPolicies.items();
+    const stores = options.trustStores.items();
+    const pluginData = options.pluginConfig ? (options.pluginConfig.watcher.get(options.namespace, options.pluginConfig.name)?.data ?? {}) : {};
+    const rendered = renderBundle({
+      trustPolicies: policies.filter((o) => !isDeleting(o)),
+      trustStores: stores.filter((o) => !isDeleting(o)),
+      pluginConfig: pluginData,
+      now,
+      ...(options.maxBundleBytes !== undefined && { maxBytes: options.maxBundleBytes }),
+    });
+    report.version = rendered.bundle.version;
+    report.bytes = rendered.bytes;
+    if (rendered.tooLarge) {
+      report.bundle = 'too-large';
+      options.log.error({ bytes: rendered.bytes, version: rendered.bundle.version }, 'bundle too large: not written, reported on every object');
+    } else {
+      report.bundle = await writeBundle(options.core, {
+        namespace: options.namespace,
+        name: options.bundleName,
+        text: rendered.text,
+        version: rendered.bundle.version,
+        mayWrite: options.mayWrite,
+      });
+      if (report.bundle === 'created' || report.bundle === 'updated') options.log.info({ version: rendered.bundle.version, bytes: rendered.bytes, outcome: report.bundle }, 'bundle written');
+    }
+
+    const statuses = new Map<string, ObjectStatus>(rendered.statuses.map((s) => [`${s.kind}/${s.name}`, s]));
+    const objects: [string, CustomObject][] = [...policies.map((o): [string, CustomObject] => [TRUST_POLICY_KIND, o]), ...stores.map((o): [string, CustomObject] => [TRUST_STORE_KIND, o])];
+    // Object writes are independent of each other: a few in parallel, so that a cold start with a thousand
+    // objects is not a thousand sequential round trips.
+    let nextObject = 0;
+    const worker = async () => {
+      while (nextObject < objects.length) {
+        const [kind, object] = objects[nextObject++] as [string, CustomObject];
+        try {
+          await this.#reconcileObject(kind, object, statuses.get(`${kind}/${object.metadata.name}`), rendered.bundle.version, now, report);
+        } catch (err) {
+          // 409/404: the object changed or went away meanwhile; the watch brings the new state and another run.
+          const code = statusCodeOf(err);
+          if (code !== 409 && code !== 404) {
+            report.objectErrors++;
+            options.log.warn({ err: kubeErrorMessage(err), kind, name: object.metadata.name }, 'writing an object failed; retried on the next reconcile');
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(options.writeConcurrency ?? 16, Math.max(1, objects.length)) }, worker));
+    for (const status of rendered.statuses) {
+      report.ready.push({ kind: status.kind, ready: status.ready });
+      // A certificate that expires changes a store's Ready: reconcile right after.
+      if (status.earliestExpiry !== undefined) {
+        const expiry = Date.parse(status.earliestExpiry) + 1_000;
+        if (expiry > now.getTime() && expiry < report.next.getTime()) report.next = new Date(expiry);
+      }
+    }
+    return report;
+  }
+
+  async #reconcileObject(kind: string, object: CustomObject, status: ObjectStatus | undefined, bundleVersion: string, now: Date, report: ReconcileReport): Promise<void> {
+    const { custom, core, mayWrite, log } = this.#options;
+    const ref = kind === TRUST_POLICY_KIND ? TRUST_POLICIES : TRUST_STORES;
+    if (object.metadata.finalizers?.includes(ORIGINAL_FINALIZER) === true) {
+      if (!mayWrite()) return;
+      await removeOriginalFinalizer(custom, ref, object);
+      report.finalizersRemoved++;
+      log.info({ kind, name: object.metadata.name }, `removed the original's finalizer ${ORIGINAL_FINALIZER}`);
+      // The object has a new resourceVersion now: its status is written on the run the update triggers.
+      return;
+    }
+    if (status === undefined || isDeleting(object)) return;
+    const next = resourceStatus(status, { bundleVersion, now, previous: object.status });
+    if (!statusChanged(object.status, next)) return;
+    if (!mayWrite()) return;
+    await writeStatus(custom, ref, kind, object, next);
+    report.statusWrites++;
+    const before = readyOf(object.status);
+    const after = readyOf(next);
+    // Transitions only: an object that is Ready the first time it is seen gets no Event (a cold start with a
+    // thousand objects would write a thousand), one that is not gets a Warning.
+    const transition = before === undefined ? after?.status === 'False' : after !== undefined && (before.status !== after.status || before.reason !== after.reason);
+    if (after !== undefined && transition) {
+      await recordTransition(core, kind, object, after, now).catch((err: unknown) => log.warn({ err, kind, name: object.metadata.name }, 'recording an Event failed'));
+    }
+  }
+}

@@ -1,0 +1,15 @@
+export {
+  ERR_BAD_FLAG,
+  flagHelpLines,
+  flagsMarkdown,
+  parseBindAddress,
+  parseFlagArgs,
+  withGeneratedSection,
+  type FlagSpec,
+  type FlagTable,
+  type FlagType,
+  type FlagValue,
+  type FlagValues,
+  type ParseFlagsOptions,
+  type ParsedFlags,
+} from './flags.js';
