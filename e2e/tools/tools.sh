@@ -7,7 +7,8 @@
 #   tools.sh env                    print `export` lines that put the components on PATH
 #   tools.sh list                   show each component, its version and whether it is cached
 #
-# Environment: KNA_TOOLS_DIR (cache root), KNA_AWS_SIGNER_PLUGIN=auto|real|stand-in (see signer_plugin).
+# Environment: KNA_TOOLS_DIR (cache root), KNA_AWS_SIGNER_PLUGIN=auto|real|stand-in (see signer_plugin),
+# KNA_ORIGINAL_SRC (source of the opt-in `original` component, see build_original).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,6 +24,8 @@ KUBERNETES_VERSION=1.35.4
 HELM_VERSION=3.22.0
 
 ALL_COMPONENTS=(notation aws-signer-plugin olareg docker-registry etcd kubernetes helm)
+# Built only when named (`pnpm tools original`): not needed by `pnpm test`.
+OPTIONAL_COMPONENTS=(original)
 
 export GOFLAGS="${GOFLAGS:+$GOFLAGS }-trimpath -mod=mod"
 export CGO_ENABLED=0
@@ -47,7 +50,8 @@ dir_of() {
     etcd) echo "$cache/etcd-v$ETCD_VERSION" ;;
     kubernetes) echo "$cache/kubernetes-v$KUBERNETES_VERSION" ;;
     helm) echo "$cache/helm-v$HELM_VERSION" ;;
-    *) die "unknown component '$1' (known: ${ALL_COMPONENTS[*]})" ;;
+    original) echo "$cache/kyverno-notation-aws-original-$(original_source_hash)" ;;
+    *) die "unknown component '$1' (known: ${ALL_COMPONENTS[*]} ${OPTIONAL_COMPONENTS[*]})" ;;
   esac
 }
 
@@ -60,7 +64,25 @@ version_of() {
     etcd) echo "v$ETCD_VERSION" ;;
     kubernetes) echo "v$KUBERNETES_VERSION (kube-apiserver, kubectl)" ;;
     helm) echo "v$HELM_VERSION" ;;
+    original) echo "v1.1 (kyverno-notation-aws, source $(original_source_hash))" ;;
   esac
+}
+
+# The original Go service (nirmata/kyverno-notation-aws v1.1), the reference `pnpm compat` and
+# `pnpm bench -- original` compare against (docs/compatibility.md). Its source is not in this repository:
+# KNA_ORIGINAL_SRC, else the third-party folder beside the repository. Cached by a hash of the source
+# files, so a different source (another release) gets its own build.
+original_source() {
+  echo "${KNA_ORIGINAL_SRC:-$repo/../shared/third_party/kyverno-notation-aws-v1.1}"
+}
+original_source_hash() {
+  local src
+  src=$(original_source)
+  if [ ! -f "$src/go.mod" ]; then
+    echo "absent"
+    return
+  fi
+  (cd "$src" && find . -type f ! -path './.git/*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-12)
 }
 
 # The AWS Signer notation plugin. The real one is github.com/aws/aws-signer-notation-plugin@v1.0.350.
@@ -210,6 +232,20 @@ build_helm() {
   go_build_scratch "$target" "helm.sh/helm/v3@v$HELM_VERSION" "$ld" helm.sh/helm/v3/cmd/helm
 }
 
+# Built from a writable copy (the source folder may be read-only), as its own Dockerfile builds it.
+# Cold: the module download is ~1.9 GB and the build ~12 minutes with 1.5 GiB peak RSS on 2 cores.
+build_original() {
+  need_go
+  local target=$1 src
+  src=$(original_source)
+  mkdir -p "$target/bin"
+  cp -R "$src" "$target/src"
+  chmod -R u+w "$target/src"
+  (cd "$target/src" && go build -ldflags "-s -w" -o "$target/bin/kyverno-notation-aws" .)
+  printf '%s\n' "$src" >"$target/SOURCE"
+  rm -rf "$target/src"
+}
+
 # ---- driver ----
 
 build_one() {
@@ -254,11 +290,18 @@ build_one() {
 cmd_build() {
   local names=("$@")
   [ ${#names[@]} -gt 0 ] || names=("${ALL_COMPONENTS[@]}")
+  local n
+  for n in "${names[@]}"; do
+    if [ "$n" = original ] && [ "$(original_source_hash)" = absent ]; then
+      die "original: no source of kyverno-notation-aws v1.1 at $(original_source) (no go.mod there).
+  Set KNA_ORIGINAL_SRC to a checkout of github.com/nirmata/kyverno-notation-aws at tag v1.1 and run 'pnpm tools original' again."
+    fi
+  done
   mkdir -p "$cache"
   # One build at a time per cache (parallel test runs may all call `pnpm tools`).
   exec 9>"$cache/.lock"
   flock 9
-  local started n
+  local started
   started=$(date +%s)
   for n in "${names[@]}"; do build_one "$n"; done
   say "tools: ready in $(($(date +%s) - started)) s (cache: $cache; 'eval \"\$(pnpm -s tools:env)\"' puts them on PATH)"
@@ -274,6 +317,11 @@ cmd_env() {
       say "tools: $n is not built yet; run 'pnpm tools'"
     fi
   done
+  # Opt-in components are on PATH once built, and silent otherwise.
+  for n in "${OPTIONAL_COMPONENTS[@]}"; do
+    dir=$(dir_of "$n")
+    [ -f "$dir/.complete" ] && path="$path$dir/bin:"
+  done
   printf 'export KNA_TOOLS_DIR=%q\n' "$cache"
   printf 'export PATH=%q"$PATH"\n' "$path"
   printf 'export NOTATION_LIBEXEC=%q\n' "$(signer_plugin_dir)/libexec"
@@ -282,7 +330,7 @@ cmd_env() {
 
 cmd_list() {
   local n dir state
-  for n in "${ALL_COMPONENTS[@]}"; do
+  for n in "${ALL_COMPONENTS[@]}" "${OPTIONAL_COMPONENTS[@]}"; do
     dir=$(dir_of "$n")
     if [ -f "$dir/.complete" ]; then state="cached  $dir"; else state="missing"; fi
     printf '%-18s %-40s %s\n' "$n" "$(version_of "$n")" "$state"
