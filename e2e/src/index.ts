@@ -37,3 +37,22 @@ export { freePort } from './harness/processes.js';
 export { tamperSignatures } from './harness/tamper.js';
 export { pluginConfigMapManifest, trustPolicyManifest, trustStoreManifest, type StatementSpec } from './harness/manifests.js';
 export { pluginConfigArgs, runNotation, writeVerifyConfig, type NotationResult } from './harness/notation.js';
+
+// The original service v1.1 side by side with ours (pnpm compat, pnpm bench -- original): see original/original.ts.
+export { IsolationError, isIsolated, isolationUnavailable, rerunIsolated, runIsolated, ISOLATED_ENV } from './original/isolate.js';
+export { TLS_REGISTRY_IP, createRegistryPki, registryPkiFiles, startTlsRegistry, type RegistryPki, type RunningTlsRegistry } from './original/tlsRegistry.js';
+export {
+  ORIGINAL_BINARY,
+  ORIGINAL_HTTPS_URL,
+  ORIGINAL_HTTP_URL,
+  ORIGINAL_NAMESPACE,
+  OriginalUnavailableError,
+  installOriginal,
+  installedContainer,
+  originalBinary,
+  originalSource,
+  startOriginal,
+  waitForTrustPolicies,
+  type OriginalOptions,
+  type RunningOriginal,
+} from './original/original.js';
