@@ -282,7 +282,25 @@ export const CASES: readonly CompatCase[] = [
     id: 'unknown-policy',
     title: 'a trustPolicy that does not exist',
     call: (fx) => ({ body: pod([fx.images.app], { trustPolicy: 'tp-nobody' }) }),
-    expect: { same: 'denied', status: 406, message: /tp-nobody/ },
+    expect: {
+      differs: { original: { status: 406, message: /no trust policy found for trust policy tp-nobody/ }, ours: { status: 400, message: /tp-nobody/ } },
+      reason: 'a trust policy that is not loaded is a configuration mistake (the policy names it, the cluster lacks it), not an unsigned image: 400, and the message lists the loaded trust policies',
+      policyChange: 'nothing: the call fails either way',
+    },
+  },
+  {
+    id: 'key-case',
+    title: '`TrustPolicy` (capitalised) instead of `trustPolicy`',
+    call: (fx) => ({ body: pod([fx.images.app], { TrustPolicy: POLICY.skip }) }),
+    expect: {
+      differs: {
+        original: { status: 200, patches: () => [] },
+        ours: { status: 200, patches: (fx) => [pinned(fx.images.app, '/spec/containers/0/image')] },
+      },
+      reason:
+        'the original decodes JSON keys case-insensitively (Go\'s encoding/json), so `TrustPolicy` selected tp-compat-skip there; this verifier reads the keys as the request format spells them, ignores the unknown `TrustPolicy` and uses DEFAULT_TRUST_POLICY',
+      policyChange: 'write the `data` keys as the samples and README do (`images`, `imageReferences`, `trustPolicy`, `attestations`); a policy with another spelling selects DEFAULT_TRUST_POLICY',
+    },
   },
   {
     id: 'attestation-no-conditions',
