@@ -43,6 +43,8 @@ export interface Side {
   readonly patches?: (fx: Fixtures) => readonly Patch[];
   /** A non-200's message must match. */
   readonly message?: RegExp;
+  /** What this side answers, in words, for the README when the status alone does not tell. */
+  readonly shows?: string;
 }
 
 export type Expectation =
@@ -294,8 +296,8 @@ export const CASES: readonly CompatCase[] = [
     call: (fx) => ({ body: pod([fx.images.app], { TrustPolicy: POLICY.skip }) }),
     expect: {
       differs: {
-        original: { status: 200, patches: () => [] },
-        ours: { status: 200, patches: (fx) => [pinned(fx.images.app, '/spec/containers/0/image')] },
+        original: { status: 200, patches: () => [], shows: 'no patch (tp-compat-skip selected)' },
+        ours: { status: 200, patches: (fx) => [pinned(fx.images.app, '/spec/containers/0/image')], shows: 'image verified and pinned (DEFAULT_TRUST_POLICY)' },
       },
       reason:
         'the original decodes JSON keys case-insensitively (Go\'s encoding/json), so `TrustPolicy` selected tp-compat-skip there; this verifier reads the keys as the request format spells them, ignores the unknown `TrustPolicy` and uses DEFAULT_TRUST_POLICY',
@@ -457,7 +459,7 @@ export const CASES: readonly CompatCase[] = [
     }),
     expect: {
       differs: {
-        original: { status: 200, patches: (fx) => [pinned(fx.images.unsigned, '/spec/containers/0/image')] },
+        original: { status: 200, patches: (fx) => [pinned(fx.images.unsigned, '/spec/containers/0/image')], shows: 'unsigned image admitted and pinned' },
         ours: { status: 406, message: /signature/ },
       },
       reason: 'security: `metadata` comes from the caller (a pod annotation in the venafi variant); the original admits an unsigned digest it names without verifying it, this verifier accepts the field and verifies anyway',
@@ -475,8 +477,8 @@ export const CASES: readonly CompatCase[] = [
     call: (fx) => ({ body: pod([fx.images.moving]) }),
     expect: {
       differs: {
-        original: { status: 200, patches: (fx) => [pinned(fx.images.moving, '/spec/containers/0/image')] },
-        ours: { status: 200, patches: (fx) => [pinned(fx.movedTo(), '/spec/containers/0/image')] },
+        original: { status: 200, patches: (fx) => [pinned(fx.images.moving, '/spec/containers/0/image')], shows: 'pinned to the digest the tag had before' },
+        ours: { status: 200, patches: (fx) => [pinned(fx.movedTo(), '/spec/containers/0/image')], shows: 'pinned to the digest the tag names now' },
       },
       reason:
         'the original caches by (trust policy, reference as written), so a moved tag keeps being pinned to the digest it had when first verified, until the cache TTL (whose default overflows to ~91 years); this verifier resolves every tag on every request and pins the digest the tag names now, verified',

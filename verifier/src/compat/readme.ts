@@ -15,7 +15,7 @@ function cell(text: string): string {
 
 function answer(side: Side): string {
   if (side.status === 'reset') return 'connection dropped (no answer)';
-  return side.status === 200 ? (side.patches ? '200, patch' : '200') : String(side.status);
+  return side.shows ? `${side.status}: ${side.shows}` : String(side.status);
 }
 
 export function compatibilitySection(): string {
