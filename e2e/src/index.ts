@@ -54,3 +54,21 @@ export {
   type RunningKyverno,
 } from './kyverno/kyverno.js';
 export { SAMPLE_ATTESTATION, checkImagesPolicy, type AttestationSpec, type CheckImagesPolicyOptions } from './kyverno/policy.js';
+// The original service v1.1 side by side with ours (pnpm compat, pnpm bench -- original): see original/original.ts.
+export { IsolationError, isIsolated, isolationUnavailable, rerunIsolated, runIsolated, ISOLATED_ENV } from './original/isolate.js';
+export { TLS_REGISTRY_IP, createRegistryPki, registryPkiFiles, startTlsRegistry, type RegistryPki, type RunningTlsRegistry } from './original/tlsRegistry.js';
+export {
+  ORIGINAL_BINARY,
+  ORIGINAL_HTTPS_URL,
+  ORIGINAL_HTTP_URL,
+  ORIGINAL_NAMESPACE,
+  OriginalUnavailableError,
+  installOriginal,
+  installedContainer,
+  originalBinary,
+  originalSource,
+  startOriginal,
+  waitForTrustPolicies,
+  type OriginalOptions,
+  type RunningOriginal,
+} from './original/original.js';

@@ -9,7 +9,8 @@
 #   tools.sh list                   show each component, its version and whether it is cached
 #
 # Environment: KNA_TOOLS_DIR (cache root), KNA_AWS_SIGNER_PLUGIN_SRC (a source tree of the AWS Signer
-# plugin release, used when the module proxy does not serve it; see aws_signer_plugin_src).
+# plugin release, used when the module proxy does not serve it; see aws_signer_plugin_src),
+# KNA_ORIGINAL_SRC (source of the opt-in `original` component, see build_original).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -26,6 +27,8 @@ HELM_VERSION=3.22.0
 KYVERNO_VERSION=1.19.1
 
 ALL_COMPONENTS=(notation aws-signer-plugin olareg docker-registry etcd kubernetes helm kyverno)
+# Built only when named (`pnpm tools original`): not needed by `pnpm test`.
+OPTIONAL_COMPONENTS=(original)
 
 export GOFLAGS="${GOFLAGS:+$GOFLAGS }-trimpath -mod=mod"
 export CGO_ENABLED=0
@@ -51,7 +54,8 @@ dir_of() {
     kubernetes) echo "$cache/kubernetes-v$KUBERNETES_VERSION" ;;
     helm) echo "$cache/helm-v$HELM_VERSION" ;;
     kyverno) echo "$cache/kyverno-v$KYVERNO_VERSION" ;;
-    *) die "unknown component '$1' (known: ${ALL_COMPONENTS[*]})" ;;
+    original) echo "$cache/kyverno-notation-aws-original-$(original_source_hash)" ;;
+    *) die "unknown component '$1' (known: ${ALL_COMPONENTS[*]} ${OPTIONAL_COMPONENTS[*]})" ;;
   esac
 }
 
@@ -65,7 +69,25 @@ version_of() {
     kubernetes) echo "v$KUBERNETES_VERSION (kube-apiserver, kubectl)" ;;
     helm) echo "v$HELM_VERSION" ;;
     kyverno) echo "v$KYVERNO_VERSION (admission controller, CRDs)" ;;
+    original) echo "v1.1 (kyverno-notation-aws, source $(original_source_hash))" ;;
   esac
+}
+
+# The original Go service (nirmata/kyverno-notation-aws v1.1), the reference `pnpm compat` and
+# `pnpm bench -- original` compare against (docs/compatibility.md). Its source is not in this repository:
+# KNA_ORIGINAL_SRC, else the third-party folder beside the repository. Cached by a hash of the source
+# files, so a different source (another release) gets its own build.
+original_source() {
+  echo "${KNA_ORIGINAL_SRC:-$repo/../shared/third_party/kyverno-notation-aws-v1.1}"
+}
+original_source_hash() {
+  local src
+  src=$(original_source)
+  if [ ! -f "$src/go.mod" ]; then
+    echo "absent"
+    return
+  fi
+  (cd "$src" && find . -type f ! -path './.git/*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-12)
 }
 
 # The AWS Signer notation plugin, github.com/aws/aws-signer-notation-plugin at release v1.0.350 (AWS's
@@ -319,6 +341,20 @@ build_kyverno() {
   )
 }
 
+# Built from a writable copy (the source folder may be read-only), as its own Dockerfile builds it.
+# Cold: the module download is ~1.9 GB and the build ~12 minutes with 1.5 GiB peak RSS on 2 cores.
+build_original() {
+  need_go
+  local target=$1 src
+  src=$(original_source)
+  mkdir -p "$target/bin"
+  cp -R "$src" "$target/src"
+  chmod -R u+w "$target/src"
+  (cd "$target/src" && go build -ldflags "-s -w" -o "$target/bin/kyverno-notation-aws" .)
+  printf '%s\n' "$src" >"$target/SOURCE"
+  rm -rf "$target/src"
+}
+
 # ---- driver ----
 
 # Prints elapsed time every 30 s while a build runs (kube-apiserver takes ~15 minutes cold), with the
@@ -394,6 +430,13 @@ report_aws_signer_plugin() {
 cmd_build() {
   local names=("$@")
   [ ${#names[@]} -gt 0 ] || names=("${ALL_COMPONENTS[@]}")
+  local n
+  for n in "${names[@]}"; do
+    if [ "$n" = original ] && [ "$(original_source_hash)" = absent ]; then
+      die "original: no source of kyverno-notation-aws v1.1 at $(original_source) (no go.mod there).
+  Set KNA_ORIGINAL_SRC to a checkout of github.com/nirmata/kyverno-notation-aws at tag v1.1 and run 'pnpm tools original' again."
+    fi
+  done
   mkdir -p "$cache"
   # One build at a time per cache (parallel test runs may all call `pnpm tools`).
   exec 9>"$cache/.lock"
@@ -419,6 +462,11 @@ cmd_env() {
     fi
   done
   plugin_dir=$(dir_of aws-signer-plugin)
+  # Opt-in components are on PATH once built, and silent otherwise.
+  for n in "${OPTIONAL_COMPONENTS[@]}"; do
+    dir=$(dir_of "$n")
+    [ -f "$dir/.complete" ] && path="$path$dir/bin:"
+  done
   printf 'export KNA_TOOLS_DIR=%q\n' "$cache"
   printf 'export PATH=%q"$PATH"\n' "$path"
   printf 'export NOTATION_LIBEXEC=%q\n' "$plugin_dir/libexec"
@@ -429,7 +477,7 @@ cmd_env() {
 
 cmd_list() {
   local n dir state
-  for n in "${ALL_COMPONENTS[@]}"; do
+  for n in "${ALL_COMPONENTS[@]}" "${OPTIONAL_COMPONENTS[@]}"; do
     dir=$(dir_of "$n")
     if [ -f "$dir/.complete" ]; then state="cached  $dir"; else state="missing"; fi
     printf '%-18s %-40s %s\n' "$n" "$(version_of "$n")" "$state"

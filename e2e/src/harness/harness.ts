@@ -15,6 +15,7 @@ import {
   formatRef,
   parseRef,
   pushImage,
+  registryOrigin,
   type AttachOptions,
   type Descriptor,
   type PushOptions,
@@ -184,7 +185,7 @@ export async function attach(state: HarnessState, ref: string, request: AttachRe
 
 async function pushResolve(ref: string): Promise<string> {
   const parsed = parseRef(ref);
-  const res = await fetch(`http://${parsed.registry}/v2/${parsed.repository}/manifests/${parsed.tag ?? 'latest'}`, {
+  const res = await fetch(`${registryOrigin(parsed.registry)}/v2/${parsed.repository}/manifests/${parsed.tag ?? 'latest'}`, {
     method: 'HEAD',
     headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json' },
   });

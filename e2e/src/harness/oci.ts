@@ -61,8 +61,18 @@ export function sha256(data: Buffer | string): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
+/**
+ * The URL scheme of a harness registry: plain HTTP for the loopback names (`localhost:<port>`,
+ * `127.0.0.1:<port>`, what notation itself reaches over HTTP), HTTPS for any other address, such as
+ * the TLS registry the comparison with the original service uses (its CA in NODE_EXTRA_CA_CERTS).
+ */
+export function registryOrigin(registry: string): string {
+  const host = registry.replace(/:\d+$/, '');
+  return `${host === 'localhost' || host === '127.0.0.1' ? 'http' : 'https'}://${registry}`;
+}
+
 function baseUrl(ref: ImageRef): string {
-  return `http://${ref.registry}/v2/${ref.repository}`;
+  return `${registryOrigin(ref.registry)}/v2/${ref.repository}`;
 }
 
 async function expectOk(res: Response, what: string): Promise<void> {
@@ -79,7 +89,7 @@ export async function pushBlob(ref: ImageRef, data: Buffer, mediaType: string): 
     await expectOk(start, `start upload to ${ref.registry}/${ref.repository}`);
     const location = start.headers.get('location');
     if (!location) throw new Error(`registry ${ref.registry} gave no upload location`);
-    const url = new URL(location, `http://${ref.registry}`);
+    const url = new URL(location, registryOrigin(ref.registry));
     url.searchParams.set('digest', digest);
     const put = await fetch(url, {
       method: 'PUT',

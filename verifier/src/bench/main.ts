@@ -6,9 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeSignerPlugin } from '@kna/e2e';
+import { createRegistryPki, describeSignerPlugin, isIsolated, isolationUnavailable, originalBinary, rerunIsolated } from '@kna/e2e';
 import { benchAblate } from './ablate.js';
 import { benchCached } from './cached.js';
+import { benchOriginal } from './original.js';
 import { startFixtures, type Fixtures } from './fixtures.js';
 import { machine } from './proc.js';
 import type { BenchOptions, BenchReport } from './report.js';
@@ -16,7 +17,9 @@ import { benchResolve } from './resolve.js';
 import { benchRss } from './rss.js';
 import { benchPod, benchUncached } from './uncached.js';
 
-const BENCHMARKS = ['cached', 'uncached', 'pod', 'rss', 'resolve', 'ablate'] as const;
+const BENCHMARKS = ['cached', 'uncached', 'pod', 'rss', 'resolve', 'ablate', 'original'] as const;
+/** Run only when named: needs `pnpm tools original`, root and an isolated run. */
+const OPT_IN: readonly Name[] = ['original'];
 type Name = (typeof BENCHMARKS)[number];
 
 const USAGE = `usage: pnpm bench [-- [${BENCHMARKS.join('|')}]… [--rounds N] [--duration SECONDS] [--requests N] [--out FILE] [--keep] [--cpu-prof DIR]]
@@ -26,6 +29,7 @@ const USAGE = `usage: pnpm bench [-- [${BENCHMARKS.join('|')}]… [--rounds N] [
   rss       target 4: RSS over 200k requests, 50k distinct digests, --cacheMaxSize=1000 (stand-in registry and notation)
   resolve   diagnostic: one tag → digest resolution, HEAD (as the verifier does) vs GET
   ablate    diagnostic: server CPU per cached answer, on a ladder from the bare route to the verifier
+  original  (only when named) against the original service v1.1 (pnpm tools original), side by side, as ratios
   --rounds N        repetitions of each measurement (default 5; rss and ablate: at most 3)
   --duration S      seconds of each load run per server and round in 'cached' (default 6)
   --requests N      requests per 'rss' run (default 200000)
@@ -65,7 +69,7 @@ function parseArgs(argv: readonly string[]): Args {
     } else if ((BENCHMARKS as readonly string[]).includes(arg)) args.names.push(arg as Name);
     else throw new Error(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`);
   }
-  if (args.names.length === 0) args.names = [...BENCHMARKS];
+  if (args.names.length === 0) args.names = BENCHMARKS.filter((n) => !OPT_IN.includes(n));
   return args;
 }
 
@@ -92,6 +96,21 @@ function printReport(reports: readonly BenchReport[]): void {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.names.includes('original') && !isIsolated()) {
+    // The original binds fixed ports and needs a TLS registry: the whole run goes into private
+    // namespaces (docs/compatibility.md), with the registry's CA trusted by Node.js and Go.
+    originalBinary();
+    const why = isolationUnavailable();
+    if (why) throw new Error(`pnpm bench -- original ${why}`);
+    const pkiDir = mkdtempSync(join(tmpdir(), 'kna-bench-pki-'));
+    try {
+      const pki = await createRegistryPki(pkiDir);
+      process.exitCode = await rerunIsolated({ NODE_EXTRA_CA_CERTS: pki.caFile, SSL_CERT_FILE: pki.caFile });
+    } finally {
+      rmSync(pkiDir, { recursive: true, force: true });
+    }
+    return;
+  }
   const dir = mkdtempSync(join(tmpdir(), 'kna-bench-'));
   const log = (line: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
   const before = machine();
@@ -112,7 +131,7 @@ async function main(): Promise<void> {
   const options: BenchOptions = { rounds: args.rounds, dir, log, serverNodeArgs: args.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`] : [] };
   const reports: BenchReport[] = [];
   try {
-    const needsHarness = args.names.some((n) => n !== 'rss' && n !== 'ablate');
+    const needsHarness = args.names.some((n) => n !== 'rss' && n !== 'ablate' && n !== 'original');
     if (needsHarness) {
       log(`starting the signing harness (notation, olareg, fake AWS Signer API; ${describeSignerPlugin()})`);
       fixtures = await startFixtures(dir);
@@ -137,6 +156,9 @@ async function main(): Promise<void> {
           break;
         case 'rss':
           reports.push(await benchRss({ ...options, requests: args.requests }));
+          break;
+        case 'original':
+          reports.push(await benchOriginal({ ...options, durationSeconds: args.duration }));
           break;
       }
     }
