@@ -1,7 +1,7 @@
 // Assembles a running verifier from parsed flags: bundle source, registry client, notation runner,
 // cache, authentication, the request listener and the probe and metrics listeners. main.ts is the
 // command line around it; tests start it in-process.
-import { accessSync, constants, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +12,7 @@ import { parseBindAddress } from '@kna/shared';
 import { BundleStore } from './bundle/store.js';
 import { bundleDirSource, policyDirSource, type Source } from './bundle/sources.js';
 import { VerdictCache } from './cache/verdicts.js';
+import { SharedVerdictTier, type SharedTierLog } from './cache/shared.js';
 import type { Flags } from './config/flags.js';
 import { VERIFIER_ERR_BAD_FLAG } from './errors.js';
 import { buildServer, type PressureLimits } from './http/server.js';
@@ -104,6 +105,57 @@ function kubeConfigFor(flags: Flags, env: NodeJS.ProcessEnv): KubeConfig {
   return kc;
 }
 
+const MIN_HMAC_KEY_BYTES = 32;
+
+function readFlagFile(flag: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new VERIFIER_ERR_BAD_FLAG(`--${flag}: cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** The Redis tier the flags ask for, or undefined (L1 only); refuses an incomplete configuration. */
+export function sharedTierFromFlags(flags: Flags, log: SharedTierLog, observer?: VerifierMetrics): SharedVerdictTier | undefined {
+  if (flags.redisURL === '') return undefined;
+  if (!/^rediss?:\/\//.test(flags.redisURL)) throw new VERIFIER_ERR_BAD_FLAG(`--redisURL must start with redis:// or rediss://`);
+  try {
+    new URL(flags.redisURL);
+  } catch {
+    throw new VERIFIER_ERR_BAD_FLAG('--redisURL is not a valid URL');
+  }
+  if (flags.cacheHMACKeyFile === '') {
+    throw new VERIFIER_ERR_BAD_FLAG(
+      '--redisURL needs --cacheHMACKeyFile: the shared cache signs its entries with a key all verifier replicas share (a mounted Secret of at least 32 random bytes)',
+    );
+  }
+  // A trailing newline from `echo >` or a Secret created from a file is not part of the key.
+  const hmacKey = Buffer.from(readFlagFile('cacheHMACKeyFile', flags.cacheHMACKeyFile).toString('latin1').replace(/\r?\n$/, ''), 'latin1');
+  if (hmacKey.length < MIN_HMAC_KEY_BYTES) {
+    throw new VERIFIER_ERR_BAD_FLAG(`--cacheHMACKeyFile: the key is ${hmacKey.length} bytes; use at least ${MIN_HMAC_KEY_BYTES} random bytes`);
+  }
+  if (flags.redisCAFile !== '' && !flags.redisURL.startsWith('rediss://')) throw new VERIFIER_ERR_BAD_FLAG('--redisCAFile needs a rediss:// --redisURL');
+  for (const name of ['redisCommandTimeoutMilliseconds', 'redisBreakerOpenMilliseconds'] as const) {
+    if (flags[name] <= 0) throw new VERIFIER_ERR_BAD_FLAG(`--${name} must be positive, not ${flags[name]}`);
+  }
+  if (flags.redisLockWaitMilliseconds < 0) throw new VERIFIER_ERR_BAD_FLAG(`--redisLockWaitMilliseconds must be 0 or positive`);
+  const password = flags.redisPasswordFile !== '' ? readFlagFile('redisPasswordFile', flags.redisPasswordFile).toString('utf8').replace(/\r?\n$/, '') : undefined;
+  const ca = flags.redisCAFile !== '' ? readFlagFile('redisCAFile', flags.redisCAFile).toString('utf8') : undefined;
+  return new SharedVerdictTier({
+    url: flags.redisURL,
+    hmacKey,
+    commandTimeoutMs: flags.redisCommandTimeoutMilliseconds,
+    breakerOpenMs: flags.redisBreakerOpenMilliseconds,
+    lockWaitMs: flags.redisLockWaitMilliseconds,
+    // A lock outlives a full notation run, so its holder publishes before anyone could take it over.
+    lockTtlMs: (flags.notationTimeoutSeconds + 5) * 1000,
+    log,
+    ...(password !== undefined && { password }),
+    ...(ca !== undefined && { ca }),
+    ...(observer && { observer }),
+  });
+}
+
 /** The load-shedding limits the flags set (0 turns one off). */
 export function pressureLimits(flags: Flags): PressureLimits {
   return { maxEventLoopDelayMs: flags.maxEventLoopDelay, maxEventLoopUtilization: flags.maxEventLoopUtilization, maxHeapUsedBytes: flags.maxHeapUsedBytes };
@@ -158,6 +210,9 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
   }
 
   const metrics = new VerifierMetrics();
+  // Checked with the other flags, before anything is started; the connection is made in the background
+  // and Redis is never part of readiness (a request without it verifies locally).
+  const shared = flags.cacheEnabled ? sharedTierFromFlags(flags, log, metrics) : undefined;
   const registry = registryAccess({
     flags,
     env,
@@ -204,6 +259,8 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
     maxEntries: flags.cacheMaxSize,
     ttlSeconds: flags.cacheTTLDurationSeconds,
     negativeTtlSeconds: flags.negativeCacheTTLSeconds,
+    observer: metrics,
+    ...(shared && { shared }),
   });
 
   const notation: SignatureVerifier = {
@@ -264,7 +321,7 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
     // A port in use: leave nothing running behind the error.
     source.close();
     store.close();
-    await Promise.all([app.close(), probes.close(), metricsApp.close()]);
+    await Promise.all([app.close(), probes.close(), metricsApp.close(), cache.close()]);
     if (ownWorkDir) rmSync(workDir, { recursive: true, force: true });
     throw err;
   }
@@ -299,7 +356,7 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
       tlsWatch?.close();
       store.close();
       runner.killAll();
-      await Promise.all([app.close(), probes.close(), metricsApp.close()]);
+      await Promise.all([app.close(), probes.close(), metricsApp.close(), cache.close()]);
       if (ownWorkDir) rmSync(workDir, { recursive: true, force: true });
     },
   };

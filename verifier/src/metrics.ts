@@ -1,9 +1,10 @@
 // Prometheus metrics of the verifier, served on --metrics-bind-address. Label sets are bounded:
 // status codes, outcomes, failure kinds and cache tiers, never image names or digests.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BreakerState, LockResult, SharedTierObserver } from './cache/shared.js';
 import type { ImageReport } from './pipeline/checkImages.js';
 
-export class VerifierMetrics {
+export class VerifierMetrics implements SharedTierObserver {
   readonly registry = new Registry();
   readonly #requests: Counter<'status'>;
   readonly #duration: Histogram<'status'>;
@@ -13,6 +14,11 @@ export class VerifierMetrics {
   readonly #bundleInfo: Gauge<'version'>;
   readonly #registry: Histogram<'operation' | 'status'>;
   readonly #selectedNothing: Counter;
+  readonly #cacheLookups: Counter<'tier' | 'result'>;
+  readonly #cacheLocks: Counter<'result'>;
+  readonly #macRejections: Counter;
+  readonly #redisErrors: Counter<'operation'>;
+  readonly #breaker: Gauge<'state'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
@@ -60,6 +66,35 @@ export class VerifierMetrics {
       help: 'Requests whose imageReferences selected none of their images (answered 200 with a warning; nothing was verified)',
       registers: [this.registry],
     });
+    this.#cacheLookups = new Counter({
+      name: 'kna_cache_lookups_total',
+      help: 'Verdict cache lookups by tier (l1 in-process, l2 Redis) and result',
+      labelNames: ['tier', 'result'],
+      registers: [this.registry],
+    });
+    this.#cacheLocks = new Counter({
+      name: 'kna_cache_lock_total',
+      help: 'Cross-replica single-flight: won (this replica verifies), waited (another replica\'s verdict arrived), timeout (verified here after waiting)',
+      labelNames: ['result'],
+      registers: [this.registry],
+    });
+    this.#macRejections = new Counter({
+      name: 'kna_cache_mac_rejections_total',
+      help: 'Shared cache entries ignored because their HMAC was missing or did not verify',
+      registers: [this.registry],
+    });
+    this.#redisErrors = new Counter({
+      name: 'kna_redis_errors_total',
+      help: 'Redis commands that failed or timed out, by operation',
+      labelNames: ['operation'],
+      registers: [this.registry],
+    });
+    this.#breaker = new Gauge({
+      name: 'kna_redis_breaker_state',
+      help: 'Circuit breaker in front of Redis: 1 for the current state (closed, open, half-open)',
+      labelNames: ['state'],
+      registers: [this.registry],
+    });
     this.#bundleInfo = new Gauge({
       name: 'kna_bundle_info',
       help: 'The bundle being served (value 1, version label)',
@@ -90,5 +125,25 @@ export class VerifierMetrics {
       this.#bundleInfo.reset();
       this.#bundleInfo.set({ version: version.slice(0, 12) }, 1);
     }
+  }
+
+  lookup(tier: 'l1' | 'l2', result: 'hit' | 'miss'): void {
+    this.#cacheLookups.inc({ tier, result });
+  }
+
+  lock(result: LockResult): void {
+    this.#cacheLocks.inc({ result });
+  }
+
+  macRejected(): void {
+    this.#macRejections.inc();
+  }
+
+  redisError(operation: string): void {
+    this.#redisErrors.inc({ operation });
+  }
+
+  breakerState(state: BreakerState): void {
+    for (const s of ['closed', 'open', 'half-open'] as const) this.#breaker.set({ state: s }, s === state ? 1 : 0);
   }
 }

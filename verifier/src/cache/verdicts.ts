@@ -11,8 +11,12 @@
 //
 // Successes live --cacheTTLDurationSeconds, denials --negativeCacheTTLSeconds; a could-not-verify outcome
 // is never cached. Concurrent misses for one key share one computation.
+//
+// With --redisURL a second tier (shared.ts) sits behind the LRU: an L1 miss asks Redis, and a miss
+// there takes a cross-replica lock so one replica verifies while the others wait for its verdict.
 import { canonicalRegistry } from '@kna/shared';
 import { LRUCache } from 'lru-cache';
+import type { SharedTierObserver, SharedVerdictTier } from './shared.js';
 
 export const KEY_PREFIX = 'kna:v1';
 
@@ -28,7 +32,8 @@ export interface Verdict {
   readonly verifiedAt: string;
 }
 
-export type CacheSource = 'l1' | 'shared-flight' | 'computed' | 'disabled';
+/** Where a verdict came from: L1, a concurrent computation in this process, L2 (Redis, found or waited for), a computation. */
+export type CacheSource = 'l1' | 'shared-flight' | 'l2' | 'computed' | 'disabled';
 
 export interface CacheOptions {
   /** --cacheEnabled */
@@ -41,6 +46,10 @@ export interface CacheOptions {
   readonly negativeTtlSeconds: number;
   /** Clock for TTLs (tests); default performance. */
   readonly clock?: { now(): number };
+  /** The Redis tier (--redisURL); absent = L1 only. */
+  readonly shared?: SharedVerdictTier;
+  /** Hits and misses by tier; the shared tier reports its own events. */
+  readonly observer?: Pick<SharedTierObserver, 'lookup'>;
 }
 
 /** The repository a verdict is about: what notation is given as `<registry>/<repository>@<digest>`. */
@@ -70,7 +79,7 @@ export function attestationKey(policyVersion: string, at: VerdictRepository, ref
 export class VerdictCache {
   readonly #options: CacheOptions;
   readonly #lru: LRUCache<string, Verdict> | undefined;
-  readonly #inflight = new Map<string, Promise<Verdict>>();
+  readonly #inflight = new Map<string, Promise<{ verdict: Verdict; source: CacheSource }>>();
   #hits = 0;
   #misses = 0;
 
@@ -114,27 +123,75 @@ export class VerdictCache {
     const hit = this.#lru.get(key);
     if (hit) {
       this.#hits++;
+      this.#options.observer?.lookup('l1', 'hit');
       return { verdict: hit, source: 'l1' };
     }
     const flying = this.#inflight.get(key);
     if (flying) {
       this.#hits++;
-      return { verdict: await flying, source: 'shared-flight' };
+      const { verdict } = await flying;
+      return { verdict, source: 'shared-flight' };
     }
     this.#misses++;
-    const promise = compute();
+    this.#options.observer?.lookup('l1', 'miss');
+    const promise = this.#resolve(key, compute);
     this.#inflight.set(key, promise);
     try {
-      const verdict = await promise;
-      const ttl = this.#ttlMs(verdict);
-      if (ttl !== undefined) this.#lru.set(key, verdict, { ttl });
-      return { verdict, source: 'computed' };
+      return await promise;
     } finally {
       this.#inflight.delete(key);
     }
   }
 
+  /** An L1 miss: L2, then the cross-replica lock, then the computation. */
+  async #resolve(key: string, compute: () => Promise<Verdict>): Promise<{ verdict: Verdict; source: CacheSource }> {
+    const shared = this.#options.shared;
+    if (!shared) return { verdict: await this.#computeAndStore(key, compute), source: 'computed' };
+    const found = await shared.get(key);
+    if (found) {
+      this.#options.observer?.lookup('l2', 'hit');
+      this.#storeL1(key, found.verdict, found.expiresAt);
+      return { verdict: found.verdict, source: 'l2' };
+    }
+    this.#options.observer?.lookup('l2', 'miss');
+    const lock = await shared.acquire(key);
+    if (typeof lock === 'object' && 'verdict' in lock) {
+      this.#storeL1(key, lock.verdict, lock.expiresAt);
+      return { verdict: lock.verdict, source: 'l2' };
+    }
+    try {
+      return { verdict: await this.#computeAndStore(key, compute), source: 'computed' };
+    } finally {
+      // The verdict is published (or was not storable) before the lock goes, so a waiter polling the
+      // key finds it rather than racing to verify.
+      if (typeof lock === 'object') await lock.lock.release();
+    }
+  }
+
+  async #computeAndStore(key: string, compute: () => Promise<Verdict>): Promise<Verdict> {
+    const verdict = await compute();
+    const ttl = this.#ttlMs(verdict);
+    if (ttl !== undefined) {
+      this.#lru?.set(key, verdict, { ttl });
+      await this.#options.shared?.set(key, verdict, ttl);
+    }
+    return verdict;
+  }
+
+  /** An L2 verdict into L1 for what is left of its lifetime (capped by this replica's own TTL). */
+  #storeL1(key: string, verdict: Verdict, expiresAt: number | null): void {
+    const own = this.#ttlMs(verdict);
+    if (own === undefined) return;
+    const left = expiresAt === null ? own : Math.max(1, expiresAt - Date.now());
+    this.#lru?.set(key, verdict, { ttl: own === 0 ? left : Math.min(own, left) });
+  }
+
   clear(): void {
     this.#lru?.clear();
+  }
+
+  /** Closes the shared tier's connection. */
+  async close(): Promise<void> {
+    await this.#options.shared?.close();
   }
 }

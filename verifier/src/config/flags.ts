@@ -79,6 +79,34 @@ export const FLAGS = {
     default: 4_194_304,
     help: 'Largest attestation payload (the referrer\'s layer) read, and largest once gzip-decompressed; a larger one is denied.',
   },
+  // The shared (L2) cache tier in Redis; README "Caching".
+  redisURL: {
+    type: 'string',
+    default: '',
+    help: 'Shared cache tier across replicas: redis://[:password@]host:port[/db] or rediss://… (TLS). "" = in-process cache only. Needs --cacheHMACKeyFile.',
+  },
+  redisPasswordFile: { type: 'string', default: '', help: 'File holding the Redis password (overrides one in --redisURL).' },
+  redisCAFile: { type: 'string', default: '', help: 'PEM CA bundle that signed the Redis server certificate (rediss:// only; default: the system roots).' },
+  cacheHMACKeyFile: {
+    type: 'string',
+    default: '',
+    help: 'File holding the key (at least 32 bytes) of the HMAC-SHA256 that signs every shared cache entry; an entry whose MAC does not verify is a miss. Required with --redisURL.',
+  },
+  redisCommandTimeoutMilliseconds: {
+    type: 'int',
+    default: 100,
+    help: 'A Redis command not answered in this time fails, and the shared tier is skipped for --redisBreakerOpenMilliseconds.',
+  },
+  redisBreakerOpenMilliseconds: {
+    type: 'int',
+    default: 5000,
+    help: 'After a Redis failure, how long requests skip Redis before one request probes it again.',
+  },
+  redisLockWaitMilliseconds: {
+    type: 'int',
+    default: 5000,
+    help: 'Longest wait for another replica verifying the same image (cross-replica single-flight) before verifying here too.',
+  },
   // Load shedding (@fastify/under-pressure, sampled every second). The defaults suit a pod with a
   // CPU limit of 0.5: such a pod is throttled in every CFS period it is busy, so its event loop is
   // "utilised" most of the time and stalls for tens of milliseconds while healthy; only a delay that
