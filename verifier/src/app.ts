@@ -19,7 +19,7 @@ import { VerifierMetrics } from './metrics.js';
 import { NotationRunner } from './notation/runner.js';
 import { RequestAuthenticator, kubernetesTokenReviewer } from './auth/tokenReview.js';
 import { registryAccess } from './pipeline/registryAccess.js';
-import type { SignatureVerifier } from './pipeline/checkImages.js';
+import { SignatureCheck, type SignatureVerifier } from './signature/check.js';
 import { ReferrerAttestationVerifier } from './attestations/verifier.js';
 
 export interface StartOptions {
@@ -217,23 +217,14 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
       return result;
     },
   };
+  const signatures = new SignatureCheck({ notation, cache, credentials: registry.notationCredentials, insecureRegistry: registry.insecure });
   const app = await buildServer({
     pipeline: {
       bundle: () => store.current,
       resolver: registry.resolver,
-      notation,
-      cache,
-      credentials: registry.notationCredentials,
-      insecureRegistry: registry.insecure,
+      signatures,
       defaultTrustPolicy: env.DEFAULT_TRUST_POLICY,
-      attestations: new ReferrerAttestationVerifier({
-        registry: registry.client,
-        notation,
-        cache,
-        credentials: registry.notationCredentials,
-        insecureRegistry: registry.insecure,
-        maxPayloadBytes: flags.maxAttestationBytes,
-      }),
+      attestations: new ReferrerAttestationVerifier({ registry: registry.client, signatures, maxPayloadBytes: flags.maxAttestationBytes }),
     },
     ...(authenticator && { authenticator }),
     answer: { onInfraError: flags.onInfraError, retryAfterSeconds: 5 },

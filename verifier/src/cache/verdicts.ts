@@ -13,13 +13,13 @@
 // is never cached. Concurrent misses for one key share one computation.
 import { canonicalRegistry } from '@kna/shared';
 import { LRUCache } from 'lru-cache';
+import type { VerifyOutcome } from '../notation/classify.js';
 
 export const KEY_PREFIX = 'kna:v1';
 
-export type CachedOutcome = 'verified' | 'skipped' | 'denied';
-
+/** One outcome type from notation to the answer: notation's verdict, a referrer's, an attestation's. */
 export interface Verdict {
-  readonly outcome: CachedOutcome | 'could-not-verify';
+  readonly outcome: VerifyOutcome;
   readonly digest: string;
   readonly reason: string;
   /** Set by the computation; a FailureKind or similar short tag. */

@@ -15,6 +15,7 @@ import type { FastifyInstance } from 'fastify';
 import { KnaError, Outcome } from '@kna/shared';
 import { BundleStore, type LoadedBundle } from '../bundle/store.js';
 import { VerdictCache } from '../cache/verdicts.js';
+import { SignatureCheck } from '../signature/check.js';
 import { RequestAuthenticator, type TokenReviewer } from '../auth/tokenReview.js';
 import { FailureKind, VerifyOutcome } from '../notation/classify.js';
 import type { VerifyRequest, VerifyResult } from '../notation/runner.js';
@@ -59,8 +60,7 @@ async function server(options: ServerTestOptions = {}): Promise<FastifyInstance>
           return Promise.resolve({ digest: ref.repository === 'team/app' ? DIGEST : `sha256:${createHash('sha256').update(ref.repository).digest('hex')}` });
         },
       },
-      notation: { verify: fakeNotation },
-      cache: new VerdictCache({ enabled: true, maxEntries: 100, ttlSeconds: 60, negativeTtlSeconds: 1 }),
+      signatures: new SignatureCheck({ notation: { verify: fakeNotation }, cache: new VerdictCache({ enabled: true, maxEntries: 100, ttlSeconds: 60, negativeTtlSeconds: 1 }) }),
     },
     ...(options.authenticator && { authenticator: options.authenticator }),
     answer: { onInfraError: 'deny', retryAfterSeconds: 5 },

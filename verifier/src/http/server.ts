@@ -9,7 +9,7 @@ import { checkImages, type PipelineDeps, type PipelineResult } from '../pipeline
 import { answer, type AnswerOptions } from '../pipeline/answer.js';
 import type { RequestAuthenticator } from '../auth/tokenReview.js';
 import { parseBody } from './body.js';
-import { checkImagesRequestSchema, type CheckImagesRequest } from './requestSchema.js';
+import { checkImagesRequestSchema, type CheckImagesRequest } from '../request/schema.js';
 import type { VerifierMetrics } from '../metrics.js';
 import { startDeadline } from '../deadline.js';
 

@@ -3,7 +3,7 @@
 // Go map order, so its patches and messages came out in random order).
 import { canonicalRegistry, imageReferenceString, parseImageReference, registryProblem, wildcardMatch, type ImageReference } from '@kna/shared';
 import { VERIFIER_ERR_BAD_REQUEST, VERIFIER_ERR_NO_IMAGES } from '../errors.js';
-import type { CheckImagesRequest, KyvernoImageInfo } from '../http/requestSchema.js';
+import type { CheckImagesRequest, KyvernoImageInfo } from '../request/schema.js';
 
 export const ImageGroup = {
   containers: 'container',

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { wildcardMatch } from '@kna/shared';
-import type { AttestationSpec, ConditionSpec } from '../http/requestSchema.js';
+import type { AttestationSpec, ConditionSpec } from '../request/schema.js';
 import { requiredAttestations } from './workList.js';
 
 const IMAGE = '111122223333.dkr.ecr.us-west-2.amazonaws.com/team/app:v1';
