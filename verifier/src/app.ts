@@ -227,7 +227,7 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
       attestations: new ReferrerAttestationVerifier({ registry: registry.client, signatures, maxPayloadBytes: flags.maxAttestationBytes }),
     },
     ...(authenticator && { authenticator }),
-    answer: { onInfraError: flags.onInfraError, retryAfterSeconds: 5 },
+    answer: { onInfraError: flags.onInfraError },
     requestTimeoutMs: flags.verifyTimeoutSeconds * 1000,
     maxRequestBytes: flags.maxRequestBytes,
     pressure: pressureLimits(flags),

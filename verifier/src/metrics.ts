@@ -1,7 +1,13 @@
 // Prometheus metrics of the verifier, served on --metrics-bind-address. Label sets are bounded:
 // status codes, outcomes, failure kinds and cache tiers, never image names or digests.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ImageReport } from './pipeline/checkImages.js';
+
+/** What the image counter labels by: an image's outcome, failure kind and where its verdict came from (bounded sets). */
+export interface ImageObservation {
+  readonly outcome: string;
+  readonly kind?: string | undefined;
+  readonly cache?: string | undefined;
+}
 
 export class VerifierMetrics {
   readonly registry = new Registry();
@@ -68,7 +74,7 @@ export class VerifierMetrics {
     });
   }
 
-  observeRequest(status: number, durationMs: number, reports: readonly ImageReport[]): void {
+  observeRequest(status: number, durationMs: number, reports: readonly ImageObservation[]): void {
     this.#requests.inc({ status: String(status) });
     this.#duration.observe({ status: String(status) }, durationMs / 1000);
     for (const r of reports) this.#images.inc({ outcome: r.outcome, kind: r.kind ?? 'none', cache: r.cache ?? 'none' });

@@ -174,7 +174,7 @@ async function standins(argv: readonly string[], withMetrics: boolean): Promise<
         cache,
       }),
     },
-    answer: { onInfraError: 'deny', retryAfterSeconds: 5 },
+    answer: { onInfraError: 'deny' },
     requestTimeoutMs: flags.verifyTimeoutSeconds * 1000,
     maxRequestBytes: flags.maxRequestBytes,
     pressure: pressureLimits(flags),

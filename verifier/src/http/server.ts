@@ -6,7 +6,7 @@ import underPressure from '@fastify/under-pressure';
 import type { Logger } from 'pino';
 import { KnaError, Outcome } from '@kna/shared';
 import { checkImages, type PipelineDeps, type PipelineResult } from '../pipeline/checkImages.js';
-import { answer, type AnswerOptions } from '../pipeline/answer.js';
+import { RETRY_AFTER_SECONDS, answer } from '../pipeline/answer.js';
 import type { RequestAuthenticator } from '../auth/tokenReview.js';
 import { parseBody } from './body.js';
 import { checkImagesRequestSchema, type CheckImagesRequest } from '../request/schema.js';
@@ -17,7 +17,8 @@ export interface ServerOptions {
   readonly pipeline: PipelineDeps;
   /** Absent when --reviewKyvernoToken=false. */
   readonly authenticator?: RequestAuthenticator;
-  readonly answer: Omit<AnswerOptions, 'mode' | 'onInfraError'> & { readonly onInfraError: 'deny' | 'allow' };
+  /** --onInfraError, which a request's own onInfraError overrides. */
+  readonly answer: { readonly onInfraError: 'deny' | 'allow' };
   /** --verifyTimeoutSeconds in ms. */
   readonly requestTimeoutMs: number;
   readonly maxRequestBytes: number;
@@ -40,9 +41,6 @@ export interface PressureLimits {
   /** How often under-pressure samples (ms); default 1000. Tests make it short. */
   readonly sampleIntervalMs?: number;
 }
-
-/** Seconds a shed caller is asked to wait. */
-const SHED_RETRY_AFTER_SECONDS = 5;
 
 /** The reason of a shed request, in the words and units of the flag that set the limit. */
 function pressureReason(type: string, value: number | undefined, limits: PressureLimits): string {
@@ -126,7 +124,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
         const reason = `the verifier is overloaded (${pressureReason(type, value, limits)}); retry shortly`;
         options.metrics?.observeRequest(503, 0, []);
         request.log.warn({ status: 503, shed: type, value }, reason);
-        sendText(reply, 503, reason, SHED_RETRY_AFTER_SECONDS);
+        sendText(reply, 503, reason, RETRY_AFTER_SECONDS);
       },
     });
   }
@@ -152,7 +150,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
 
   app.setErrorHandler((err: FastifyError | KnaError | Error, request, reply) => {
-    if (err instanceof KnaError) return sendText(reply, statusOf(err), err.message, err.outcome === Outcome.CouldNotVerify ? SHED_RETRY_AFTER_SECONDS : undefined);
+    if (err instanceof KnaError) return sendText(reply, statusOf(err), err.message, err.outcome === Outcome.CouldNotVerify ? RETRY_AFTER_SECONDS : undefined);
     // An error that carries a status was raised on purpose (Fastify's own 4xx/5xx, a plugin's 503):
     // its message is the reason and goes to the caller. Only an error nobody classified is an
     // `internal error`, logged with its detail under the request id the answer names.
@@ -160,7 +158,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       const status = err.statusCode;
       if (status >= 500) request.log.error({ status, err: err.message, code: err.code }, 'request failed');
       const text = status === 413 ? `the body is larger than ${options.maxRequestBytes} bytes` : err.message;
-      return sendText(reply, status, text, status === 503 ? SHED_RETRY_AFTER_SECONDS : undefined);
+      return sendText(reply, status, text, status === 503 ? RETRY_AFTER_SECONDS : undefined);
     }
     request.log.error({ err, reqId: request.id }, 'unexpected error');
     return sendText(reply, 500, `internal error (request ${request.id}; the verifier's log has the detail)`);
@@ -195,7 +193,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       budget.clear();
     }
     const mode = body.mode ?? 'enforce';
-    const answered = answer(result, { ...options.answer, mode, onInfraError: body.onInfraError ?? options.answer.onInfraError });
+    const answered = answer(result, { mode, onInfraError: body.onInfraError ?? options.answer.onInfraError });
     const durationMs = performance.now() - started;
     const counts: Record<string, number> = {};
     for (const r of result.reports) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
