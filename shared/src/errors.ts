@@ -3,7 +3,7 @@
 // their catalogue (errors.ts) with `defineError`, in the manner of @fastify/error and undici's
 // lib/core/errors.js.
 
-/** How an error must be answered (DESIGN.md §3.2). */
+/** How an error must be answered (docs/architecture.md "The HTTP contract"). */
 export const Outcome = {
   /** A signature or attestation is missing, invalid, revoked or untrusted: 406. */
   Denied: 'denied',

@@ -17,7 +17,7 @@ function rejects(attestations: unknown, message: RegExp): void {
 
 const sbom = (conditions: unknown) => [{ imageReference: '*', type: [{ name: 'sbom/example', conditions }] }];
 
-describe('validateAttestations (original-service.md §1.4, as 400s that name the JSON path)', () => {
+describe('validateAttestations (docs/architecture.md "The HTTP contract", as 400s that name the JSON path)', () => {
   it('accepts what Kyverno sends for the sample policy, and absent or empty attestations', () => {
     assert.doesNotThrow(() => validateAttestations(undefined));
     assert.doesNotThrow(() => validateAttestations([]));

@@ -231,7 +231,7 @@ describe('denials', () => {
     assert.match((await verifier.verify(input(index, sbom(LICENSE)))).reason, /: the referrer has no payload: it is an image index/);
   });
 
-  it('but a type without conditions needs only a signed referrer: its payload is not read (original-service.md §6.2)', async () => {
+  it('but a type without conditions needs only a signed referrer: its payload is not read (docs/architecture.md "Attestations")', async () => {
     const subject = image();
     attach(subject, { layers: [] });
     attach(subject, { layers: [Buffer.from('not json')] });

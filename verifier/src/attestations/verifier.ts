@@ -1,12 +1,12 @@
-// The attestation stage of the pipeline (DESIGN.md §7, original-service.md §6.2): for an image whose
+// The attestation stage of the pipeline (docs/architecture.md "Attestations"): for an image whose
 // signature verified, list its referrers once by the digest the pipeline resolved, require every
 // requested type among their artifactTypes, and check every matching referrer — its own notation
 // signature under the same trust policy, and, when the type has conditions, its single-layer JSON
 // payload against them. Any failure fails the image; nothing that went wrong is ever read as a pass.
 //
-// Fixes over the original, which §11 lists as its bugs: the tag is not resolved a second time (item 8:
+// Fixes over the original, docs/architecture.md "Compatibility with the original service": the tag is not resolved a second time (
 // the listing uses the pipeline's digest), and same-type referrers are all checked, every request
-// (item 9: the original's cache could skip some of them non-deterministically).
+// (the original's cache could skip some of them non-deterministically).
 import { KnaError, Outcome, canonicalJson, evaluateConditions, sha256Hex, type AnyAllConditions, type ConditionsResult } from '@kna/shared';
 import type { LoadedPolicy } from '../bundle/store.js';
 import { attestationKey, type Verdict, type VerdictCache } from '../cache/verdicts.js';
@@ -217,13 +217,13 @@ export class ReferrerAttestationVerifier implements AttestationVerifier {
       return verdict({ outcome: signed.outcome, kind: signed.kind, reason: signed.reason });
     }
     if (signed.outcome === VerifyOutcome.Skipped) {
-      // original-service.md §6.2 step 4: a skip-level statement means no further checks.
+      // docs/architecture.md "Attestations": a skip-level statement means no further checks.
       return verdict({ outcome: 'verified', kind: FailureKind.None, reason: 'trust policy level is skip: accepted without checks' });
     }
     if (manifest.status === 'rejected') return verdict(classifyFailure(manifest.reason));
     try {
       this.#checkBinding(manifest.value, input.digest, required.type);
-      // §6.2: a type without conditions needs only a signed referrer; its payload is never read (it
+      // As in the original: a type without conditions needs only a signed referrer; its payload is never read (it
       // need not even be JSON).
       if (required.conditions.length === 0) return verdict({ outcome: 'verified', kind: FailureKind.None, reason: 'signature verified' });
       const payload = await this.#payload(repository, manifest.value, input.signal);
@@ -231,7 +231,7 @@ export class ReferrerAttestationVerifier implements AttestationVerifier {
       try {
         result = evaluateConditions(required.conditions, payload);
       } catch (err) {
-        // An unknown key in a path is an error in Kyverno, not false (§6.4), and so a denial here.
+        // An unknown key in a path is an error in Kyverno, not false, and so a denial here.
         if (err instanceof KnaError && err.outcome === Outcome.Denied) throw new VERIFIER_ERR_ATTESTATION_CONDITIONS_UNEVALUABLE(err.message, { cause: err });
         throw err;
       }
@@ -249,7 +249,7 @@ export class ReferrerAttestationVerifier implements AttestationVerifier {
     if (actual !== type) throw new VERIFIER_ERR_ATTESTATION_TYPE_MISMATCH(type, actual);
   }
 
-  /** original-service.md §6.3: exactly one layer, read with the size cap, gzip sniffed, a JSON object. */
+  /** docs/architecture.md "Attestations": exactly one layer, read with the size cap, gzip sniffed, a JSON object. */
   async #payload(repository: RepositoryRef, fetched: FetchedManifest, signal: AbortSignal): Promise<JsonObject> {
     const { manifest } = fetched;
     if (manifest.kind !== 'manifest') throw new VERIFIER_ERR_ATTESTATION_NO_PAYLOAD('it is an image index, not a manifest with a layer');

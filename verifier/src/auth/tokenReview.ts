@@ -1,4 +1,4 @@
-// Caller authentication (original-service.md §9, DESIGN.md §6): Kyverno sends its service-account
+// Caller authentication (docs/architecture.md "The HTTP contract" and "The request pipeline"): Kyverno sends its service-account
 // token as a bearer token; the verifier asks the API server (TokenReview) who it belongs to and
 // accepts exactly the usernames of --allowedUsers. Reviews carry --tokenReviewAudiences so Kyverno
 // >= 1.16's scoped tokens (audience kyverno-svc.kyverno.io) authenticate. Outcomes are cached

@@ -1,5 +1,5 @@
 // The trust policies the verifier serves with: the last good bundle, each of its trust policies
-// materialised into a notation configuration directory named by its policy version (DESIGN.md §5).
+// materialised into a notation configuration directory named by its policy version (docs/architecture.md "The bundle contract").
 // A new bundle is validated and materialised completely before it replaces the current one, so a
 // request always sees one whole bundle; a broken bundle is reported and the last good one keeps serving.
 import { EventEmitter } from 'node:events';

@@ -1,4 +1,4 @@
-// The verification cache (DESIGN.md §8), first tier: an in-process LRU. A verdict is notation's answer
+// The verification cache (docs/architecture.md "Caches and what they are keyed by"), first tier: an in-process LRU. A verdict is notation's answer
 // for one image reference under one trust policy, so it is keyed by exactly what that answer depends on
 // (docs/architecture.md "Caches and what they are keyed by"):
 //

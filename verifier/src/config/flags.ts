@@ -1,5 +1,5 @@
 // Command-line flags of the verifier. Every flag of the original service is accepted under its own
-// name with its documented meaning (original-service.md §2), parsed the way Go's `flag` package does
+// name with its documented meaning (the README "Running the verifier"), parsed the way Go's `flag` package does
 // it so existing Deployments keep working: `-name=value` or `--name=value`, `--name value` for
 // non-booleans, bare booleans (`--cacheEnabled`) and `--name=false`.
 import { VERIFIER_ERR_BAD_FLAG } from '../errors.js';

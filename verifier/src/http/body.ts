@@ -1,4 +1,4 @@
-// Request body parsing for /checkimages. Kyverno sends no Content-Type (original-service.md §1.2), so
+// Request body parsing for /checkimages. Kyverno sends no Content-Type (docs/architecture.md "The HTTP contract"), so
 // every body is parsed as JSON whatever the header says. The nesting depth is checked on the raw text
 // before JSON.parse, whose recursion a deeply nested body could otherwise exhaust.
 import { VERIFIER_ERR_BAD_REQUEST } from '../errors.js';

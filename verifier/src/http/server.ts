@@ -1,4 +1,4 @@
-// The request listener: POST /checkimages (DESIGN.md §3). Fastify with a compiled request schema,
+// The request listener: POST /checkimages (docs/architecture.md "The HTTP contract"). Fastify with a compiled request schema,
 // a body parser that takes JSON whatever the Content-Type, authentication before the body is read,
 // a deadline per request, load shedding, and one log line per request.
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';

@@ -1,7 +1,7 @@
 // The serving certificate, read from the mounted tls-pair Secret and reloaded in place when the
-// kubelet updates the files (DESIGN.md §6 "TLS"). A pair that does not load keeps the previous one
+// kubelet updates the files (docs/architecture.md "The request pipeline" "TLS"). A pair that does not load keeps the previous one
 // serving. Keys the original wrote are PKCS#1 bytes under a "PRIVATE KEY" (PKCS#8) header, which Go
-// tolerates and Node does not (original-service.md §8): such keys are re-read as PKCS#1.
+// tolerates and Node does not (docs/architecture.md "The two deployments"): such keys are re-read as PKCS#1.
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';

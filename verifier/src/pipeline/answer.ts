@@ -1,4 +1,4 @@
-// From the per-image reports to the HTTP answer (DESIGN.md §3): 200 with the patches when every
+// From the per-image reports to the HTTP answer (docs/architecture.md "The HTTP contract"): 200 with the patches when every
 // selected image verified (or was skipped by its trust policy level); 406 with one plain-text line per
 // failing image when anything was denied; 503 + Retry-After when something could not be verified
 // and nothing was denied, unless the caller chose onInfraError=allow. A denial is never turned into

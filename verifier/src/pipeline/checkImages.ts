@@ -1,4 +1,4 @@
-// The verification pipeline of one /checkimages request (DESIGN.md §6): select the trust policy,
+// The verification pipeline of one /checkimages request (docs/architecture.md "The request pipeline"): select the trust policy,
 // then for every selected image, in parallel, resolve its tag to a digest once with the verifier's
 // own registry client, look the (policy version, canonical repository, digest) up in the cache, and
 // on a miss run notation on `<registry>/<repository>@<digest>`, in the canonical form the key has. Identical images in several containers are verified once. Everything
@@ -74,7 +74,7 @@ export interface PipelineResult {
   readonly warnings: readonly string[];
 }
 
-/** Selects the trust policy: the request's, else DEFAULT_TRUST_POLICY (original-service.md §4.4). */
+/** Selects the trust policy: the request's, else DEFAULT_TRUST_POLICY (docs/architecture.md "The bundle contract"). */
 export function selectPolicy(bundle: LoadedBundle | undefined, requested: string | undefined, fallback: string | undefined): LoadedPolicy {
   if (!bundle) throw new VERIFIER_ERR_NOT_READY();
   const name = requested !== undefined && requested !== '' ? requested : fallback;

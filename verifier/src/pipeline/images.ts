@@ -1,5 +1,5 @@
 // The images of one request, in the answer's deterministic order: containers, then init containers,
-// then ephemeral containers, each group sorted by container name (DESIGN.md §3.1; the original used
+// then ephemeral containers, each group sorted by container name (docs/architecture.md "The HTTP contract"; the original used
 // Go map order, so its patches and messages came out in random order).
 import { canonicalRegistry, imageReferenceString, parseImageReference, registryProblem, wildcardMatch, type ImageReference } from '@kna/shared';
 import { VERIFIER_ERR_BAD_REQUEST, VERIFIER_ERR_NO_IMAGES } from '../errors.js';

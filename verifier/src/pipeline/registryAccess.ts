@@ -1,5 +1,5 @@
 // The verifier's view of registries: one RegistryClient with the credential chain of the original
-// (original-service.md §5.5: the verifier's docker config, then the --imagePullSecrets, then Amazon ECR
+// (docs/architecture.md "The request pipeline": the verifier's docker config, then the --imagePullSecrets, then Amazon ECR
 // through the AWS default credential chain), shared by the pipeline (tag → digest, referrers) and by
 // notation (the same credentials, handed over as NOTATION_USERNAME/NOTATION_PASSWORD).
 import { existsSync, readFileSync } from 'node:fs';

@@ -1,7 +1,7 @@
 // Amazon ECR credentials: registry hosts `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]` (and the
 // dual-stack `<account>.dkr-ecr[-fips].<region>.on.aws`, the ISO partitions) get a registry password from
 // ECR's GetAuthorizationToken through the AWS SDK's default credential chain (IRSA, Pod Identity,
-// environment), as the original's ECR keychain did (original-service.md §5.5). Tokens are valid ~12 h
+// environment), as the original's ECR keychain did (docs/architecture.md "The request pipeline"). Tokens are valid ~12 h
 // and for every registry the caller may read in that region (the API's `registryIds` is deprecated for
 // that reason), so one token per region is fetched, shared by concurrent lookups and kept until shortly
 // before it expires. `public.ecr.aws` is answered anonymously (it serves public images without a token).
