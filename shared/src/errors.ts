@@ -64,3 +64,8 @@ export function defineError<A extends unknown[]>(code: string, outcome: Outcome,
     }
   };
 }
+
+/** The message of anything thrown: an Error's message, otherwise its string form (a thrown string, a rejected non-Error). */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

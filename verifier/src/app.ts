@@ -21,6 +21,7 @@ import { RequestAuthenticator, kubernetesTokenReviewer } from './auth/tokenRevie
 import { registryAccess } from './pipeline/registryAccess.js';
 import { SignatureCheck, type SignatureVerifier } from './signature/check.js';
 import { ReferrerAttestationVerifier } from './attestations/verifier.js';
+import { errorMessage } from '@kna/shared';
 
 export interface StartOptions {
   readonly flags: Flags;
@@ -153,7 +154,7 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
     } catch (err) {
       throw new VERIFIER_ERR_BAD_FLAG(
         `cannot load the serving certificate (--tlsCertFile ${flags.tlsCertFile}, --tlsKeyFile ${flags.tlsKeyFile}): ` +
-          `${err instanceof Error ? err.message : String(err)}; mount the tls-pair Secret there, or serve plain HTTP with --notls`,
+          `${errorMessage(err)}; mount the tls-pair Secret there, or serve plain HTTP with --notls`,
       );
     }
   }

@@ -10,7 +10,7 @@ import { canonicalJson, sha256Hex } from '../canonical/canonical.js';
 import { formatProblems, Reason, type Problem } from '../crd/problem.js';
 import { TRUST_STORE_TYPES, type TrustStoreType } from '../crd/trust-store.js';
 import { schemaProblems } from '../crd/validate.js';
-import { Outcome, defineError } from '../errors.js';
+import { Outcome, defineError, errorMessage } from '../errors.js';
 import { TRUST_STORE_NAME_PATTERN, validateTrustPolicyDocument, type TrustPolicyDocument } from '../trust-policy/document.js';
 
 export const BUNDLE_API_VERSION = 'bundle.notation.nirmata.io/v1';
@@ -160,7 +160,7 @@ export function parseBundle(text: string): Bundle {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new ERR_INVALID_BUNDLE(`not JSON (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+    throw new ERR_INVALID_BUNDLE(`not JSON (${errorMessage(err)})`, { cause: err });
   }
   validateShape ??= new Ajv({ allErrors: true, strict: true }).compile(bundleSchema);
   if (!validateShape(value)) throw new ERR_INVALID_BUNDLE(formatProblems(schemaProblems('', validateShape.errors, value)).replace(/\n/g, '; '));
@@ -176,7 +176,7 @@ export function parseBundle(text: string): Bundle {
         if (!PEM_CERTIFICATE.test(pem)) throw new Error('not one normalised PEM certificate');
         new X509Certificate(pem);
       } catch (err) {
-        add(`${path}.certificates[${i}]`, `not a certificate (${err instanceof Error ? err.message : String(err)})`);
+        add(`${path}.certificates[${i}]`, `not a certificate (${errorMessage(err)})`);
       }
     });
   }

@@ -6,6 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import { childPath, Reason, type Problem } from '../crd/problem.js';
 import type { TrustStoreType } from '../crd/trust-store.js';
 import { TRUST_STORE_NAME_PATTERN } from './document.js';
+import { errorMessage } from '../errors.js';
 
 export interface TrustStoreInspection {
   /** The distinct certificates, re-encoded as normalised PEM (64-column base64, "\n" line ends), sorted. */
@@ -88,7 +89,7 @@ export function inspectTrustStore(
     try {
       cert = new X509Certificate(Buffer.from(base64, 'base64'));
     } catch (err) {
-      add(`${which} is not a valid X.509 certificate (${err instanceof Error ? err.message : String(err)})`, Reason.InvalidCertificate);
+      add(`${which} is not a valid X.509 certificate (${errorMessage(err)})`, Reason.InvalidCertificate);
       continue;
     }
     const subject = `certificate ${blocks} (subject "${subjectOf(cert)}")`;

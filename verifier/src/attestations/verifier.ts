@@ -7,7 +7,7 @@
 // Fixes over the original, docs/architecture.md "Compatibility with the original service": the tag is not resolved a second time (
 // the listing uses the pipeline's digest), and same-type referrers are all checked, every request
 // (the original's cache could skip some of them non-deterministically).
-import { KnaError, Outcome, canonicalJson, evaluateConditions, sha256Hex, type AnyAllConditions, type ConditionsResult } from '@kna/shared';
+import { KnaError, Outcome, canonicalJson, evaluateConditions, sha256Hex, type AnyAllConditions, type ConditionsResult, errorMessage } from '@kna/shared';
 import type { LoadedPolicy } from '../bundle/store.js';
 import { attestationKey, type Verdict, type VerdictCache } from '../cache/verdicts.js';
 import { VERIFIER_ERR_BAD_FLAG } from '../errors.js';
@@ -115,7 +115,7 @@ export function classifyFailure(err: unknown): Checked {
           : AttestationFailureKind.Internal;
     return { outcome: 'denied', kind, reason: oneLine(err.message) };
   }
-  return { outcome: 'denied', kind: AttestationFailureKind.Internal, reason: `internal error while checking the attestation: ${oneLine(err instanceof Error ? err.message : String(err))}` };
+  return { outcome: 'denied', kind: AttestationFailureKind.Internal, reason: `internal error while checking the attestation: ${oneLine(errorMessage(err))}` };
 }
 
 /** The artifactType of a referrer's manifest, as the referrers API derives it (distribution-spec "Listing Referrers"). */

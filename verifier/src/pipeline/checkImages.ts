@@ -4,7 +4,7 @@
 // on a miss run notation on `<registry>/<repository>@<digest>`, in the canonical form the key has. Identical images in several containers are verified once. Everything
 // after the resolution uses the digest, so a tag moved after a verification never passes on that
 // verification.
-import { KnaError, Outcome, pinnedReference, type ImageReference } from '@kna/shared';
+import { KnaError, Outcome, pinnedReference, type ImageReference, errorMessage } from '@kna/shared';
 import type { CacheSource } from '../cache/verdicts.js';
 import type { LoadedBundle, LoadedPolicy } from '../bundle/store.js';
 import type { AttestationVerifier } from '../attestations/verifier.js';
@@ -90,7 +90,7 @@ export function selectPolicy(bundle: LoadedBundle | undefined, requested: string
  * classified, denies — the same rule as for notation's outcomes and attestations.
  */
 function resolveFailure(err: unknown): ImageVerification {
-  const reason = err instanceof Error ? err.message : String(err);
+  const reason = errorMessage(err);
   if (err instanceof KnaError && err.outcome === Outcome.CouldNotVerify) {
     return { outcome: 'could-not-verify', stage: Stage.Resolve, kind: FailureKind.Infrastructure, reason, warnings: [] };
   }

@@ -17,6 +17,7 @@ import {
   type RegistryObserver,
 } from '../registry/index.js';
 import type { DigestResolver } from './checkImages.js';
+import { errorMessage } from '@kna/shared';
 
 export interface RegistryAccess {
   readonly client: RegistryClient;
@@ -42,7 +43,7 @@ function pullSecrets(names: readonly string[], dir: string): DockerConfig[] {
     try {
       return DockerConfig.parse(readFileSync(file, 'utf8'), file);
     } catch (err) {
-      throw new VERIFIER_ERR_BAD_FLAG(`--imagePullSecrets: ${err instanceof Error ? err.message : String(err)}`);
+      throw new VERIFIER_ERR_BAD_FLAG(`--imagePullSecrets: ${errorMessage(err)}`);
     }
   });
 }

@@ -6,7 +6,7 @@
 // before they expire, and concurrent requests that need the same token share one token request. Once a
 // registry has challenged, later requests authenticate up front instead of collecting a 401 each.
 import { createHash } from 'node:crypto';
-import { KnaError } from '@kna/shared';
+import { KnaError, errorMessage } from '@kna/shared';
 import { detailOf, readCapped } from './body.js';
 import { parseChallenges, type Challenge } from './challenge.js';
 import type { CredentialProvider, Credentials } from './credentials.js';
@@ -82,7 +82,7 @@ export class Authenticator {
     } catch (err) {
       if (err instanceof KnaError) throw err;
       if (call.signal?.aborted) throw new ERR_REGISTRY_DEADLINE(`credentials for ${registry}`, { cause: err });
-      throw new ERR_REGISTRY_CREDENTIALS_UNAVAILABLE(registry, err instanceof Error ? err.message : String(err), { cause: err });
+      throw new ERR_REGISTRY_CREDENTIALS_UNAVAILABLE(registry, errorMessage(err), { cause: err });
     }
   }
 

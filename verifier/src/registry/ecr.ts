@@ -7,6 +7,7 @@
 // before it expires. `public.ecr.aws` is answered anonymously (it serves public images without a token).
 import type { ECRClientConfig } from '@aws-sdk/client-ecr';
 import type { CredentialProvider, Credentials } from './credentials.js';
+import { errorMessage } from '@kna/shared';
 
 export interface EcrRegistry {
   readonly accountId: string;
@@ -67,7 +68,7 @@ export function ecrCredentials(options: EcrCredentialsOptions = {}): CredentialP
       token = await source.getAuthorizationToken(registry);
     } catch (err) {
       const name = err instanceof Error ? err.name : 'Error';
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       throw new EcrCredentialsError(
         `ECR GetAuthorizationToken in ${registry.region}${registry.fips ? ' (FIPS)' : ''} failed: ${name}: ${message}; ` +
           'the verifier needs AWS credentials (IRSA or Pod Identity) allowed ecr:GetAuthorizationToken',
