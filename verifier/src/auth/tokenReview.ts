@@ -8,6 +8,7 @@ import { LRUCache } from 'lru-cache';
 import { AuthenticationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { VERIFIER_ERR_FORBIDDEN, VERIFIER_ERR_TOKEN_REVIEW, VERIFIER_ERR_UNAUTHENTICATED } from '../errors.js';
 import { describeNetworkError } from '../networkError.js';
+import { SingleFlight } from '../singleFlight.js';
 
 export interface ReviewResult {
   readonly authenticated: boolean;
@@ -54,7 +55,7 @@ export class RequestAuthenticator {
   readonly #options: AuthenticatorOptions;
   readonly #allowed: ReadonlySet<string>;
   readonly #cache = new LRUCache<string, ReviewResult>({ max: 1024 });
-  readonly #inflight = new Map<string, Promise<ReviewResult>>();
+  readonly #reviews = new SingleFlight<ReviewResult>();
 
   constructor(options: AuthenticatorOptions) {
     this.#options = options;
@@ -72,18 +73,11 @@ export class RequestAuthenticator {
     const key = createHash('sha256').update(token).digest('hex');
     let result = this.#cache.get(key);
     if (!result) {
-      let pending = this.#inflight.get(key);
-      if (!pending) {
-        pending = this.#options.reviewer.review(token, this.#options.audiences);
-        this.#inflight.set(key, pending);
-      }
       try {
-        result = await pending;
+        result = await this.#reviews.run(key, () => this.#options.reviewer.review(token, this.#options.audiences)).result;
       } catch (err) {
         this.#options.onReviewError?.(err);
         throw new VERIFIER_ERR_TOKEN_REVIEW(describeApiError(err), { cause: err });
-      } finally {
-        this.#inflight.delete(key);
       }
       this.#cache.set(key, result, { ttl: result.authenticated ? (this.#options.acceptedTtlMs ?? 10_000) : (this.#options.rejectedTtlMs ?? 2_000) });
     }

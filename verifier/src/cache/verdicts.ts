@@ -14,6 +14,7 @@
 import { canonicalRegistry } from '@kna/shared';
 import { LRUCache } from 'lru-cache';
 import type { VerifyOutcome } from '../notation/classify.js';
+import { SingleFlight } from '../singleFlight.js';
 
 export const KEY_PREFIX = 'kna:v1';
 
@@ -70,7 +71,7 @@ export function attestationKey(policyVersion: string, at: VerdictRepository, ref
 export class VerdictCache {
   readonly #options: CacheOptions;
   readonly #lru: LRUCache<string, Verdict> | undefined;
-  readonly #inflight = new Map<string, Promise<Verdict>>();
+  readonly #flights = new SingleFlight<Verdict>();
   #hits = 0;
   #misses = 0;
 
@@ -116,22 +117,19 @@ export class VerdictCache {
       this.#hits++;
       return { verdict: hit, source: 'l1' };
     }
-    const flying = this.#inflight.get(key);
-    if (flying) {
+    const lru = this.#lru;
+    const flight = this.#flights.run(key, async () => {
+      const verdict = await compute();
+      const ttl = this.#ttlMs(verdict);
+      if (ttl !== undefined) lru.set(key, verdict, { ttl });
+      return verdict;
+    });
+    if (flight.joined) {
       this.#hits++;
-      return { verdict: await flying, source: 'shared-flight' };
+      return { verdict: await flight.result, source: 'shared-flight' };
     }
     this.#misses++;
-    const promise = compute();
-    this.#inflight.set(key, promise);
-    try {
-      const verdict = await promise;
-      const ttl = this.#ttlMs(verdict);
-      if (ttl !== undefined) this.#lru.set(key, verdict, { ttl });
-      return { verdict, source: 'computed' };
-    } finally {
-      this.#inflight.delete(key);
-    }
+    return { verdict: await flight.result, source: 'computed' };
   }
 
   clear(): void {

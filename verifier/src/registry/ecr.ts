@@ -8,6 +8,7 @@
 import type { ECRClientConfig } from '@aws-sdk/client-ecr';
 import type { CredentialProvider, Credentials } from './credentials.js';
 import { errorMessage } from '@kna/shared';
+import { SingleFlight } from '../singleFlight.js';
 
 export interface EcrRegistry {
   readonly accountId: string;
@@ -60,7 +61,7 @@ export function ecrCredentials(options: EcrCredentialsOptions = {}): CredentialP
   const defaultTtl = options.defaultTtlMs ?? 30 * 60_000;
   const now = options.now ?? Date.now;
   const cached = new Map<string, { credentials: Credentials; refreshAt: number }>();
-  const inFlight = new Map<string, Promise<Credentials>>();
+  const fetches = new SingleFlight<Credentials>();
 
   const fetchToken = async (registry: EcrRegistry): Promise<{ credentials: Credentials; refreshAt: number }> => {
     let token: EcrToken;
@@ -91,17 +92,12 @@ export function ecrCredentials(options: EcrCredentialsOptions = {}): CredentialP
     const key = `${registry.region}${registry.fips ? '/fips' : ''}`;
     const hit = cached.get(key);
     if (hit && now() < hit.refreshAt) return hit.credentials;
-    let pending = inFlight.get(key);
-    if (!pending) {
-      pending = fetchToken(registry)
-        .then((entry) => {
-          cached.set(key, entry);
-          return entry.credentials;
-        })
-        .finally(() => inFlight.delete(key));
-      inFlight.set(key, pending);
-    }
-    return pending;
+    return fetches.run(key, () =>
+      fetchToken(registry).then((entry) => {
+        cached.set(key, entry);
+        return entry.credentials;
+      }),
+    ).result;
   };
 }
 
