@@ -177,9 +177,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     handler: (_request, reply) => sendText(reply.header('allow', 'POST'), 405, 'Method Not Allowed: use POST'),
   });
 
-  app.post('/checkimages', { schema: { body: checkImagesRequestSchema } }, async (request, reply) => {
+  app.post<{ Body: CheckImagesRequest }>('/checkimages', { schema: { body: checkImagesRequestSchema } }, async (request, reply) => {
     const started = performance.now();
-    const body = request.body as CheckImagesRequest;
+    const body = request.body;
     // The request's budget, also cancelled when the caller goes away: the response's 'close' before it
     // finished means that (the request's own 'close' fires as soon as its body has been read).
     const budget = startDeadline(options.requestTimeoutMs);
