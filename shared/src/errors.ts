@@ -3,7 +3,7 @@
 // their catalogue (errors.ts) with `defineError`, in the manner of @fastify/error and undici's
 // lib/core/errors.js.
 
-/** How an error must be answered (DESIGN.md §3.2). */
+/** How an error must be answered (docs/architecture.md "The HTTP contract"). */
 export const Outcome = {
   /** A signature or attestation is missing, invalid, revoked or untrusted: 406. */
   Denied: 'denied',
@@ -63,4 +63,9 @@ export function defineError<A extends unknown[]>(code: string, outcome: Outcome,
       return value instanceof KnaError && value.code === code;
     }
   };
+}
+
+/** The message of anything thrown: an Error's message, otherwise its string form (a thrown string, a rejected non-Error). */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

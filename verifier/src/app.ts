@@ -21,8 +21,9 @@ import { VerifierMetrics } from './metrics.js';
 import { NotationRunner } from './notation/runner.js';
 import { RequestAuthenticator, kubernetesTokenReviewer } from './auth/tokenReview.js';
 import { registryAccess } from './pipeline/registryAccess.js';
-import type { SignatureVerifier } from './pipeline/checkImages.js';
+import { SignatureCheck, type SignatureVerifier } from './signature/check.js';
 import { ReferrerAttestationVerifier } from './attestations/verifier.js';
+import { errorMessage } from '@kna/shared';
 
 export interface StartOptions {
   readonly flags: Flags;
@@ -204,7 +205,7 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
     } catch (err) {
       throw new VERIFIER_ERR_BAD_FLAG(
         `cannot load the serving certificate (--tlsCertFile ${flags.tlsCertFile}, --tlsKeyFile ${flags.tlsKeyFile}): ` +
-          `${err instanceof Error ? err.message : String(err)}; mount the tls-pair Secret there, or serve plain HTTP with --notls`,
+          `${errorMessage(err)}; mount the tls-pair Secret there, or serve plain HTTP with --notls`,
       );
     }
   }
@@ -273,26 +274,17 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
       return result;
     },
   };
+  const signatures = new SignatureCheck({ notation, cache, credentials: registry.notationCredentials, insecureRegistry: registry.insecure });
   const app = await buildServer({
     pipeline: {
       bundle: () => store.current,
       resolver: registry.resolver,
-      notation,
-      cache,
-      credentials: registry.notationCredentials,
-      insecureRegistry: registry.insecure,
+      signatures,
       defaultTrustPolicy: env.DEFAULT_TRUST_POLICY,
-      attestations: new ReferrerAttestationVerifier({
-        registry: registry.client,
-        notation,
-        cache,
-        credentials: registry.notationCredentials,
-        insecureRegistry: registry.insecure,
-        maxPayloadBytes: flags.maxAttestationBytes,
-      }),
+      attestations: new ReferrerAttestationVerifier({ registry: registry.client, signatures, maxPayloadBytes: flags.maxAttestationBytes }),
     },
     ...(authenticator && { authenticator }),
-    answer: { onInfraError: flags.onInfraError, retryAfterSeconds: 5 },
+    answer: { onInfraError: flags.onInfraError },
     requestTimeoutMs: flags.verifyTimeoutSeconds * 1000,
     maxRequestBytes: flags.maxRequestBytes,
     pressure: pressureLimits(flags),

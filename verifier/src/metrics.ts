@@ -2,7 +2,13 @@
 // status codes, outcomes, failure kinds and cache tiers, never image names or digests.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BreakerState, LockResult, SharedTierObserver } from './cache/shared.js';
-import type { ImageReport } from './pipeline/checkImages.js';
+
+/** What the image counter labels by: an image's outcome, failure kind and where its verdict came from (bounded sets). */
+export interface ImageObservation {
+  readonly outcome: string;
+  readonly kind?: string | undefined;
+  readonly cache?: string | undefined;
+}
 
 export class VerifierMetrics implements SharedTierObserver {
   readonly registry = new Registry();
@@ -103,7 +109,7 @@ export class VerifierMetrics implements SharedTierObserver {
     });
   }
 
-  observeRequest(status: number, durationMs: number, reports: readonly ImageReport[]): void {
+  observeRequest(status: number, durationMs: number, reports: readonly ImageObservation[]): void {
     this.#requests.inc({ status: String(status) });
     this.#duration.observe({ status: String(status) }, durationMs / 1000);
     for (const r of reports) this.#images.inc({ outcome: r.outcome, kind: r.kind ?? 'none', cache: r.cache ?? 'none' });

@@ -29,7 +29,7 @@ function manifests(harness: Harness): string {
   ].join('---\n');
 }
 
-/** The body Kyverno's apiCall sends for a one-container pod (original-service.md §1.7). */
+/** The body Kyverno's apiCall sends for a one-container pod (docs/architecture.md "The HTTP contract"). */
 function kyvernoRequest(harness: Harness, tag: string): unknown {
   return {
     images: {

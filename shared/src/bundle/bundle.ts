@@ -1,5 +1,5 @@
 // The bundle: everything the verifier needs from the cluster's TrustPolicies and TrustStores, in one ConfigMap key
-// written by the operator and mounted by every verifier pod (DESIGN.md §5). Versions are content hashes over
+// written by the operator and mounted by every verifier pod (docs/architecture.md "The bundle contract"). Versions are content hashes over
 // canonical JSON, so equal content always has the same version and any change yields a new one:
 // - policy version = sha256 of {document, certificates of the stores it references, pluginConfig} — part of every
 //   cache key, so a policy change invalidates exactly its own cache entries;
@@ -10,7 +10,7 @@ import { canonicalJson, sha256Hex } from '../canonical/canonical.js';
 import { formatProblems, Reason, type Problem } from '../crd/problem.js';
 import { TRUST_STORE_TYPES, type TrustStoreType } from '../crd/trust-store.js';
 import { schemaProblems } from '../crd/validate.js';
-import { Outcome, defineError } from '../errors.js';
+import { Outcome, defineError, errorMessage } from '../errors.js';
 import { TRUST_STORE_NAME_PATTERN, validateTrustPolicyDocument, type TrustPolicyDocument } from '../trust-policy/document.js';
 
 export const BUNDLE_API_VERSION = 'bundle.notation.nirmata.io/v1';
@@ -18,7 +18,7 @@ export const BUNDLE_API_VERSION = 'bundle.notation.nirmata.io/v1';
 export const BUNDLE_KEY = 'bundle.json';
 /**
  * Largest bundle text written: a ConfigMap's data may hold 1 MiB (1,048,576 bytes); this stays well below it,
- * leaving room for metadata and labels, as DESIGN.md §5 asks (1,000,000 minus 40,000 bytes of headroom).
+ * leaving room for metadata and labels, as docs/architecture.md "The bundle contract" asks (1,000,000 minus 40,000 bytes of headroom).
  */
 export const BUNDLE_MAX_BYTES = 1_000_000 - 40_000;
 
@@ -50,7 +50,7 @@ export interface Bundle {
   trustPolicies: Record<string, BundleTrustPolicy>;
 }
 
-/** A bundle read from disk is unusable; the verifier keeps serving the last good one (DESIGN.md §5). */
+/** A bundle read from disk is unusable; the verifier keeps serving the last good one (docs/architecture.md "The bundle contract"). */
 export const ERR_INVALID_BUNDLE = defineError(
   'KNA_ERR_INVALID_BUNDLE',
   Outcome.Configuration,
@@ -67,7 +67,7 @@ export function referencedTrustStores(document: TrustPolicyDocument): string[] {
   return [...new Set(document.trustPolicies.flatMap((s) => s.trustStores ?? []))].sort();
 }
 
-/** Policy version: sha256 of canonical {document, certificates by referenced store, pluginConfig} (DESIGN.md §5). */
+/** Policy version: sha256 of canonical {document, certificates by referenced store, pluginConfig} (docs/architecture.md "The bundle contract"). */
 export function policyVersion(document: TrustPolicyDocument, trustStores: Readonly<Record<string, Pick<BundleTrustStore, 'certificates'>>>, pluginConfig: Readonly<Record<string, string>>): string {
   const certificates: Record<string, string[]> = {};
   for (const key of referencedTrustStores(document)) certificates[key] = trustStores[key]?.certificates ?? [];
@@ -160,7 +160,7 @@ export function parseBundle(text: string): Bundle {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new ERR_INVALID_BUNDLE(`not JSON (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+    throw new ERR_INVALID_BUNDLE(`not JSON (${errorMessage(err)})`, { cause: err });
   }
   validateShape ??= new Ajv({ allErrors: true, strict: true }).compile(bundleSchema);
   if (!validateShape(value)) throw new ERR_INVALID_BUNDLE(formatProblems(schemaProblems('', validateShape.errors, value)).replace(/\n/g, '; '));
@@ -176,7 +176,7 @@ export function parseBundle(text: string): Bundle {
         if (!PEM_CERTIFICATE.test(pem)) throw new Error('not one normalised PEM certificate');
         new X509Certificate(pem);
       } catch (err) {
-        add(`${path}.certificates[${i}]`, `not a certificate (${err instanceof Error ? err.message : String(err)})`);
+        add(`${path}.certificates[${i}]`, `not a certificate (${errorMessage(err)})`);
       }
     });
   }

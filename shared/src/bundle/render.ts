@@ -1,5 +1,5 @@
 // renderBundle: every TrustPolicy and TrustStore (and the plugin config) → the bundle the verifiers load, and a
-// status per object (DESIGN.md §4, §5). The operator runs it on each reconcile; local mode runs it on the policy
+// status per object (docs/architecture.md "Custom resources" and "The bundle contract"). The operator runs it on each reconcile; local mode runs it on the policy
 // directory, so both serve exactly the same thing. It is a pure, level-based function of its inputs: objects are
 // processed in a canonical order and nothing time-dependent goes into the output text, so the same inputs in any
 // order give byte-identical bundles (the operator writes only when the text changes). Invalid objects are
@@ -108,7 +108,7 @@ function failed(base: Omit<ObjectStatus, 'ready' | 'reason' | 'message' | 'probl
 }
 
 // The notation document of a TrustPolicy spec: the statements with only the fields notation knows, empty
-// override/stores/identities left out (as the original wrote them, original-service.md §4.1).
+// override/stores/identities left out (as the original wrote them, docs/architecture.md "The bundle contract").
 function documentOf(spec: TrustPolicySpec): TrustPolicyDocument {
   return {
     version: '1.0',
@@ -208,7 +208,7 @@ function renderTrustPolicies(trustPolicies: readonly TrustPolicy[], storesByKey:
     problems.push(...validateTrustPolicyDocument(spec, { path: 'spec' }));
 
     // Resolve trust store references against the stores that exist (notation fails verification when a
-    // referenced store is missing or empty, original-service.md §5.4 item 8).
+    // referenced store is missing or empty, docs/architecture.md "The request pipeline").
     const resolved = new Set<string>();
     spec.trustPolicies.forEach((statement, i) => {
       (statement.trustStores ?? []).forEach((reference, j) => {

@@ -1,4 +1,4 @@
-// From a render outcome to the `.status` the operator writes (DESIGN.md §4). The Ready condition follows
+// From a render outcome to the `.status` the operator writes (docs/architecture.md "Custom resources"). The Ready condition follows
 // apimachinery's meta.SetStatusCondition: lastTransitionTime moves only when the condition's status changes, so
 // a status rewrite with the same outcome is a no-op and does not churn.
 import type { Condition } from '../crd/common.js';

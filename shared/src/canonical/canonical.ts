@@ -1,5 +1,5 @@
 // Canonical JSON: one byte sequence per JSON value, so that hashes of configuration (bundle version, policy
-// version, cache keys — DESIGN.md §5, §8) depend only on content, never on key order or formatting.
+// version, cache keys — docs/architecture.md "The bundle contract") depend only on content, never on key order or formatting.
 //
 // The serialisation follows RFC 8785 (JSON Canonicalization Scheme): object keys sorted by UTF-16 code units
 // (§3.2.3, which is what Array.prototype.sort does for strings), no whitespace, numbers in ECMAScript

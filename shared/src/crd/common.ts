@@ -1,5 +1,5 @@
-// What both custom resources share: API group and version (original-service.md §3, unchanged for drop-in
-// compatibility), object metadata as the operator sees it, and the status conditions (DESIGN.md §4).
+// What both custom resources share: API group and version (docs/architecture.md "Custom resources", unchanged for drop-in
+// compatibility), object metadata as the operator sees it, and the status conditions (docs/architecture.md "Custom resources").
 import { structural, type FromSchema } from './schema.js';
 
 export const GROUP = 'notation.nirmata.io';

@@ -79,7 +79,7 @@ describe('CRDs', () => {
     for (const crd of customResourceDefinitions()) assert.deepEqual(structuralViolations(versionOf(crd).schema.openAPIV3Schema, crd.spec.names.kind), []);
   });
 
-  it('have the printer columns of DESIGN.md §4, each pointing at a schema field', () => {
+  it('have the printer columns of docs/architecture.md "Custom resources", each pointing at a schema field', () => {
     const [tp, ts] = customResourceDefinitions();
     const visible = (crd: CustomResourceDefinition) => versionOf(crd).additionalPrinterColumns.filter((c) => c.priority === undefined).map((c) => c.name.toUpperCase());
     assert.deepEqual(visible(tp), ['TRUSTPOLICYNAME', 'READY', 'REASON', 'BUNDLE', 'AGE']);

@@ -1,6 +1,6 @@
 // Problems found in a TrustPolicy / TrustStore: where (a JSON path such as
 // `spec.trustPolicies[0].registryScopes[1]`), what is wrong and how to fix it, and the Ready condition reason the
-// operator reports (DESIGN.md §4: "a message that says what to fix").
+// operator reports (docs/architecture.md "Custom resources": "a message that says what to fix").
 
 /** Ready condition reasons (CamelCase, as Kubernetes conventions ask). */
 export const Reason = {

@@ -1,6 +1,6 @@
 // The TypeScript types of the custom resources are computed from their OpenAPI schemas (the `as const` objects in
 // trust-policy.ts and trust-store.ts), so the CRD YAML, the runtime validation and the types cannot drift apart
-// (DESIGN.md §4: one source of truth). FromSchema understands the subset of structural schema the CRDs use.
+// (docs/architecture.md "Custom resources": one source of truth). FromSchema understands the subset of structural schema the CRDs use.
 
 /** The subset of a Kubernetes structural schema (OpenAPI v3) that the CRDs of this product use. */
 export interface StructuralSchema {

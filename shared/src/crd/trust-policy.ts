@@ -1,7 +1,7 @@
 // TrustPolicy: a notation trust policy document as a cluster-scoped custom resource. Spec fields exactly as the
-// original CRD (original-service.md §3.1) so existing manifests apply unchanged, plus
+// original CRD (docs/architecture.md "Custom resources") so existing manifests apply unchanged, plus
 // `signatureVerification.verifyTimestamp` (notation-and-aws-signer.md §2.1), which the original schema pruned,
-// and a status subresource with printer columns (DESIGN.md §4).
+// and a status subresource with printer columns (docs/architecture.md "Custom resources").
 import { API_VERSION, commonStatusProperties, type ObjectMeta } from './common.js';
 import { structural, type FromSchema } from './schema.js';
 

@@ -1,6 +1,6 @@
 // TrustStore: PEM certificates notation trusts, as a cluster-scoped custom resource. Spec fields exactly as the
-// original CRD (original-service.md §3.2), `type` extended with `tsa` (timestamping authorities), plus a status
-// subresource with the certificate count and earliest expiry for the printer columns (DESIGN.md §4).
+// original CRD (docs/architecture.md "Custom resources"), `type` extended with `tsa` (timestamping authorities), plus a status
+// subresource with the certificate count and earliest expiry for the printer columns (docs/architecture.md "Custom resources").
 import { API_VERSION, commonStatusProperties, type ObjectMeta } from './common.js';
 import { structural, type FromSchema } from './schema.js';
 

@@ -1,5 +1,5 @@
 // Schema validation of TrustPolicy / TrustStore objects with the CRD's own schemas, for objects that did not go
-// through the API server (local mode manifests, DESIGN.md §2) and as a defence in renderBundle (an older CRD of
+// through the API server (local mode manifests, docs/architecture.md "The two deployments") and as a defence in renderBundle (an older CRD of
 // the original may be installed). Messages name the JSON path and the accepted values.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { StructuralSchema } from './schema.js';

@@ -4,18 +4,18 @@
 // Parsing follows the distribution reference grammar (distribution/reference regexp.go) with Docker's
 // normalisation (ParseNormalizedNamed / splitDockerDomain), which is what Kyverno uses to build its `images`
 // variable: `busybox` → `docker.io/library/busybox:latest`. It is stricter than the original service (which only
-// prefixed `docker.io/library/` when there was no `/` at all, original-service.md §5.2 step 3) and says what is
+// prefixed `docker.io/library/` when there was no `/` at all, docs/architecture.md "The request pipeline") and says what is
 // wrong instead of failing later in the registry client or in notation.
 import { Outcome, defineError } from '../errors.js';
 
-/** The reference cannot be used (malformed): the request is wrong, answered 400 (DESIGN.md §3.1). */
+/** The reference cannot be used (malformed): the request is wrong, answered 400 (docs/architecture.md "The HTTP contract"). */
 export const ERR_INVALID_IMAGE_REFERENCE = defineError(
   'KNA_ERR_INVALID_IMAGE_REFERENCE',
   Outcome.BadRequest,
   (reference: string, why: string) => `invalid image reference ${quote(reference)}: ${why}`,
 );
 
-/** One entry of Kyverno's `images` variable (original-service.md §1.3). Only `registry` and `path` are always set. */
+/** One entry of Kyverno's `images` variable (docs/architecture.md "The HTTP contract"). Only `registry` and `path` are always set. */
 export interface ImageInfo {
   /** Registry host, e.g. "111122223333.dkr.ecr.us-west-2.amazonaws.com"; "" when Kyverno's default-registry mutation is off. */
   registry: string;
@@ -227,7 +227,7 @@ function repositoryText(info: Pick<ImageInfo, 'registry' | 'path'>): string {
 }
 
 /**
- * The image as Kyverno prints it (ImageInfo.String(), original-service.md §1.3): `<registry>/<path>` (or `<path>`
+ * The image as Kyverno prints it (ImageInfo.String(), docs/architecture.md "The HTTP contract"): `<registry>/<path>` (or `<path>`
  * when the registry is empty), then `@<digest>` when there is a digest, else `:<tag>`. This is the string that
  * `imageReferences` wildcards and attestation `imageReference`s are matched against, so it is reproduced exactly,
  * including the trailing ":" Kyverno produces when there is neither a tag nor a digest.
@@ -239,8 +239,8 @@ export function imageReferenceString(info: Pick<ImageInfo, 'registry' | 'path' |
 }
 
 /**
- * The patch value that pins an image to its verified digest: `<registry>/<path>@<digest>` (original-service.md
- * §1.5; the tag is dropped). With an empty registry the path is used alone, as Kyverno does, rather than
+ * The patch value that pins an image to its verified digest: `<registry>/<path>@<digest>` (docs/architecture.md "The HTTP contract";
+ * the tag is dropped). With an empty registry the path is used alone, as Kyverno does, rather than
  * producing a reference that starts with "/". Throws ERR_INVALID_IMAGE_REFERENCE if `digest` is not a digest.
  */
 export function pinnedReference(info: Pick<ImageInfo, 'registry' | 'path'>, digest: string): string {

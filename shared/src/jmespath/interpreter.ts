@@ -1,7 +1,7 @@
 // The JMESPath engine Kyverno conditions run on: @jmespath-community/jmespath's parser and tree
 // interpreter, with two behaviours of Kyverno's go-jmespath fork added by overriding `visit`:
 //
-// UNKNOWN PATH RULE (DESIGN.md §7, original-service.md §6.4). Reading a field:
+// UNKNOWN PATH RULE (docs/architecture.md "Attestations"). Reading a field:
 //   • from a JSON object that has the key → its value, which may be null;
 //   • from a JSON object that lacks the key → error `Unknown key "<key>" in path` (the fork's
 //     NotFoundError), wherever the field sits: a plain path, a projection, a filter condition, a

@@ -1,4 +1,4 @@
-// Local mode reads the same manifests `kubectl apply` takes (DESIGN.md §2): multi-document YAML (or JSON) with
+// Local mode reads the same manifests `kubectl apply` takes (docs/architecture.md "The two deployments"): multi-document YAML (or JSON) with
 // TrustPolicy, TrustStore and ConfigMap (plugin configuration) objects, or a `kind: List` of them. Each document is
 // checked as the API server would (the CRD schemas, with kubectl's default strict rejection of unknown fields),
 // and every problem is reported with the file, the document number and the JSON path.

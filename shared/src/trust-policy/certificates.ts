@@ -1,11 +1,12 @@
 // TrustStore contents: the PEM certificates of caBundle, checked the way notation checks a trust store directory
 // when it verifies (notation-go verifier/truststore: every certificate a CA or self-signed, "tsa" stores only
 // root CAs; notation-and-aws-signer.md §1.4), plus this product's rule that an expired certificate makes the store
-// invalid (DESIGN.md §4) — caught at apply time instead of as a verification failure under load.
+// invalid (docs/architecture.md "Custom resources") — caught at apply time instead of as a verification failure under load.
 import { X509Certificate } from 'node:crypto';
 import { childPath, Reason, type Problem } from '../crd/problem.js';
 import type { TrustStoreType } from '../crd/trust-store.js';
 import { TRUST_STORE_NAME_PATTERN } from './document.js';
+import { errorMessage } from '../errors.js';
 
 export interface TrustStoreInspection {
   /** The distinct certificates, re-encoded as normalised PEM (64-column base64, "\n" line ends), sorted. */
@@ -88,7 +89,7 @@ export function inspectTrustStore(
     try {
       cert = new X509Certificate(Buffer.from(base64, 'base64'));
     } catch (err) {
-      add(`${which} is not a valid X.509 certificate (${err instanceof Error ? err.message : String(err)})`, Reason.InvalidCertificate);
+      add(`${which} is not a valid X.509 certificate (${errorMessage(err)})`, Reason.InvalidCertificate);
       continue;
     }
     const subject = `certificate ${blocks} (subject "${subjectOf(cert)}")`;

@@ -1,7 +1,7 @@
 // Validation of a notation trust policy document (version "1.0") with every rule notation applies when it builds
 // a verifier (notation-go verifier/trustpolicy, summarised in notation-and-aws-signer.md §2.2), plus the rules of
 // this product. Unlike notation, which stops at the first error, every problem is reported, each with the JSON
-// path of the offending value and what to do, so that `kubectl get tp` can say what to fix (DESIGN.md §4).
+// path of the offending value and what to do, so that `kubectl get tp` can say what to fix (docs/architecture.md "Custom resources").
 import { canonicalScope } from '../image/reference.js';
 import { childPath, Reason, type Problem } from '../crd/problem.js';
 import {

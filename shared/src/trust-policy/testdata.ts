@@ -105,7 +105,7 @@ function indent(text: string, spaces: number): string {
 
 /**
  * The original project's sample manifests (configs/samples/trustpolicy.yaml and truststore.yaml,
- * original-service.md §3.1/§3.2), as users have them today; ROOT_CA stands in for the AWS Signer root.
+ * docs/architecture.md "Custom resources"), as users have them today; ROOT_CA stands in for the AWS Signer root.
  */
 export const ORIGINAL_SAMPLES = `apiVersion: notation.nirmata.io/v1alpha1
 kind: TrustPolicy

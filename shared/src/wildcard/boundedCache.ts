@@ -1,7 +1,7 @@
 /**
  * A least-recently-used map with a hard entry limit, for compiled matchers and expressions that
  * are rebuilt from request text on every admission: bounded so that a stream of distinct
- * patterns cannot grow memory (DESIGN.md §12, RSS flat under distinct inputs).
+ * patterns cannot grow memory (docs/benchmarks.md, RSS flat under distinct inputs).
  */
 export class BoundedCache<K, V> {
   readonly #max: number;

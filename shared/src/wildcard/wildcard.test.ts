@@ -139,7 +139,7 @@ describe('wildcardMatch (Kyverno / go-wildcard v1.0.3)', () => {
 });
 
 // Why the matcher is not micromatch (see wildcard.ts): these pin micromatch's behaviour with
-// every option DESIGN.md §7 named. If one of them starts failing, micromatch changed and the
+// every option a Kyverno-wildcard configuration of micromatch needs. If one of them starts failing, micromatch changed and the
 // decision can be revisited.
 describe('micromatch cannot express the Kyverno rule', () => {
   const options = { bash: true, dot: true, nobrace: true, nobracket: true, noextglob: true, nonegate: true, noquantifiers: true };

@@ -5,7 +5,7 @@
 // is case-sensitive and covers the whole string; an empty pattern matches only the empty string.
 // Characters are Unicode code points (go-wildcard v1 walks runes).
 //
-// Why not micromatch (DESIGN.md §7 suggested it "configured for that"): no combination of its
+// Why not micromatch (the obvious choice, "configured for that"): no combination of its
 // options gives these semantics. With {bash, dot, nobrace, nobracket, noextglob, nonegate,
 // noquantifiers} and every other glob character escaped, micromatch 4.0.8 / picomatch 2.3.2 still
 // (1) never lets `?` match `/`, (2) never lets a lone `*` match the empty string, (3) refuses

@@ -1,4 +1,4 @@
-// Attestations end to end (DESIGN.md §7, original-service.md §6): POST /checkimages on an in-process
+// Attestations end to end (docs/architecture.md "Attestations"): POST /checkimages on an in-process
 // local-mode verifier, against real notation + the AWS Signer plugin + the fake AWS Signer API, on both
 // registry kinds (olareg: OCI referrers API; docker-registry: referrers tag schema). The referrers are
 // pushed and notation-signed by the signing harness, as a CI pipeline would attach an SBOM.
@@ -12,7 +12,7 @@ import { podRequest, postCheckImages, startLocalVerifier, writePolicyDir, type P
 const SBOM = 'sbom/example';
 const LIMIT = 8192;
 const HINT = 'attach a signed attestation that meets the conditions';
-// The sample policy's attestation (original-service.md §1.7 a).
+// The sample policy's attestation (docs/architecture.md "The HTTP contract").
 const LICENSE = { all: [{ key: '{{creationInfo.licenseListVersion}}', operator: 'Equals', value: '3.17', message: 'invalid license version' }] };
 const GOOD = { spdxVersion: 'SPDX-2.3', creationInfo: { licenseListVersion: '3.17' }, packages: [{ name: 'app' }] };
 

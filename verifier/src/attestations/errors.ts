@@ -1,10 +1,10 @@
-// The attestation stage's error catalogue (DESIGN.md §7). Every error here is a denial: the referrer
+// The attestation stage's error catalogue (docs/architecture.md "Attestations"). Every error here is a denial: the referrer
 // (or its absence) is the image owner's doing and waiting will not change it. Failures of the registry
 // or notation keep their own could-not-verify errors (registry/errors.ts, notation/classify.ts).
 // Messages say what is wrong with the referrer; verifier.ts prefixes the type and referrer digest.
 import { Outcome, defineError } from '@kna/shared';
 
-/** original-service.md §1.8 "failed to find attestation <type> in image <img>" (PR #40 of the verifier). */
+/** docs/architecture.md "The HTTP contract" "failed to find attestation <type> in image <img>" (PR #40 of the verifier). */
 export const VERIFIER_ERR_ATTESTATION_MISSING = defineError(
   'VERIFIER_ERR_ATTESTATION_MISSING',
   Outcome.Denied,
@@ -15,14 +15,14 @@ export const VERIFIER_ERR_ATTESTATION_MISSING = defineError(
       : `(the image's referrers have artifactType ${present.map((t) => JSON.stringify(t)).join(', ')})`),
 );
 
-/** original-service.md §6.3 "no predicate found" (0 layers), or a referrer that is an index. */
+/** docs/architecture.md "Attestations" "no predicate found" (0 layers), or a referrer that is an index. */
 export const VERIFIER_ERR_ATTESTATION_NO_PAYLOAD = defineError(
   'VERIFIER_ERR_ATTESTATION_NO_PAYLOAD',
   Outcome.Denied,
   (why: string) => `the referrer has no payload: ${why}; an attestation with conditions must be an image manifest with exactly one layer`,
 );
 
-/** original-service.md §6.3 "multiple layers in predicate not supported". */
+/** docs/architecture.md "Attestations" "multiple layers in predicate not supported". */
 export const VERIFIER_ERR_ATTESTATION_MULTIPLE_LAYERS = defineError(
   'VERIFIER_ERR_ATTESTATION_MULTIPLE_LAYERS',
   Outcome.Denied,
@@ -47,7 +47,7 @@ export const VERIFIER_ERR_ATTESTATION_PAYLOAD_NOT_JSON = defineError(
   (why: string) => `the payload is not JSON (${why})`,
 );
 
-/** original-service.md §6.3: the payload is merged at the root of the evaluation context, so it must be an object. */
+/** docs/architecture.md "Attestations": the payload is merged at the root of the evaluation context, so it must be an object. */
 export const VERIFIER_ERR_ATTESTATION_PAYLOAD_NOT_OBJECT = defineError(
   'VERIFIER_ERR_ATTESTATION_PAYLOAD_NOT_OBJECT',
   Outcome.Denied,
@@ -76,7 +76,7 @@ export const VERIFIER_ERR_ATTESTATION_TYPE_MISMATCH = defineError(
     `the registry lists the referrer as ${JSON.stringify(listed)} but its manifest's artifactType is ${actual === undefined ? 'absent' : JSON.stringify(actual)}`,
 );
 
-/** original-service.md §1.8 "failed to verify conditions …: failed to evaluate conditions: <messages>". */
+/** docs/architecture.md "The HTTP contract" "failed to verify conditions …: failed to evaluate conditions: <messages>". */
 export const VERIFIER_ERR_ATTESTATION_CONDITIONS = defineError(
   'VERIFIER_ERR_ATTESTATION_CONDITIONS',
   Outcome.Denied,

@@ -12,7 +12,7 @@ import { decodePayload, oneLine } from './payload.js';
 const LIMIT = { maxBytes: 1024 };
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 
-describe('decodePayload (original-service.md §6.3)', () => {
+describe('decodePayload (docs/architecture.md "Attestations")', () => {
   it('parses a JSON object', () => {
     assert.deepEqual(decodePayload(json({ creationInfo: { licenseListVersion: '3.17' } }), LIMIT), { creationInfo: { licenseListVersion: '3.17' } });
   });

@@ -1,5 +1,5 @@
 // An attestation's payload: the bytes of its single layer, decompressed when they start with the gzip
-// magic number (original-service.md §6.3: the original sniffed the bytes, not the layer's media type,
+// magic number (docs/architecture.md "Attestations": the original sniffed the bytes, not the layer's media type,
 // so `application/json` layers that are in fact gzipped work, and so do `+gzip` ones), then parsed as
 // JSON that must be an object, because it becomes the root of the conditions' JMESPath.
 import { gunzipSync } from 'node:zlib';

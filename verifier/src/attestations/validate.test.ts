@@ -17,13 +17,15 @@ function rejects(attestations: unknown, message: RegExp): void {
 
 const sbom = (conditions: unknown) => [{ imageReference: '*', type: [{ name: 'sbom/example', conditions }] }];
 
-describe('validateAttestations (original-service.md §1.4, as 400s that name the JSON path)', () => {
+describe('validateAttestations (docs/architecture.md "The HTTP contract", as 400s that name the JSON path)', () => {
   it('accepts what Kyverno sends for the sample policy, and absent or empty attestations', () => {
-    validateAttestations(undefined);
-    validateAttestations([]);
-    validateAttestations(sbom({ all: [{ key: '{{creationInfo.licenseListVersion}}', operator: 'Equals', value: '3.17', message: 'invalid license version' }] }));
-    validateAttestations(sbom([{ any: [{ key: "{{ time_since('', metadata.scanFinishedOn, '') }}", operator: 'lessthan', value: '168h' }] }, {}]));
-    validateAttestations([{ imageReference: 'reg.example/*', type: [{ name: 'scan' }, { name: 'sbom', conditions: null }] }]);
+    assert.doesNotThrow(() => validateAttestations(undefined));
+    assert.doesNotThrow(() => validateAttestations([]));
+    assert.doesNotThrow(() => validateAttestations(sbom({ all: [{ key: '{{creationInfo.licenseListVersion}}', operator: 'Equals', value: '3.17', message: 'invalid license version' }] })));
+    assert.doesNotThrow(() => validateAttestations(sbom([{ any: [{ key: "{{ time_since('', metadata.scanFinishedOn, '') }}", operator: 'lessthan', value: '168h' }] }, {}])));
+    assert.doesNotThrow(() => validateAttestations([{ imageReference: 'reg.example/*', type: [{ name: 'scan' }, { name: 'sbom', conditions: null }] }]));
+    // The same sample condition without its value is refused: what was accepted above was validated, not skipped.
+    rejects(sbom({ all: [{ key: '{{creationInfo.licenseListVersion}}', operator: 'Equals' }] }), /^invalid request: attestations\[0\]\.type\[0\]\.conditions\.all\[0\]\.value: condition value cannot be empty/);
   });
 
   it('rejects an empty or unusable imageReference', () => {

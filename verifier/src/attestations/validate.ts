@@ -1,5 +1,5 @@
-// Up-front validation of a request's `attestations` (original-service.md §1.4 steps 2–4, and DESIGN.md
-// §3.1 "malformed request: 400 with what is wrong and where"). It runs before any image is resolved or
+// Up-front validation of a request's `attestations` (docs/architecture.md "The HTTP contract":
+// a malformed request is a 400 with what is wrong and where). It runs before any image is resolved or
 // verified, so a typo in a policy is a 400 naming the JSON path, never a 406 about some image, and never
 // a half-done request. Beyond the original's checks (empty imageReference, empty type name, null
 // condition key/value) it checks everything the evaluation would otherwise only discover on a payload:

@@ -7,14 +7,15 @@ import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { Outcome } from '@kna/shared';
 import { VerdictCache } from '../cache/verdicts.js';
-import type { AttestationSpec } from '../http/requestSchema.js';
+import type { AttestationSpec } from '../request/schema.js';
 import { FailureKind, VerifyOutcome } from '../notation/classify.js';
 import type { VerifyRequest, VerifyResult } from '../notation/runner.js';
-import type { AttestationInput, SignatureVerifier } from '../pipeline/checkImages.js';
+import { requiredAttestations } from '../pipeline/workList.js';
+import { SignatureCheck, type SignatureVerifier } from '../signature/check.js';
 import { RegistryClient } from '../registry/client.js';
 import { FakeRegistry, OCI_INDEX, OCI_MANIFEST } from '../registry/testing/fake-registry.js';
 import { VERIFIER_ERR_BAD_FLAG } from '../errors.js';
-import { AttestationFailureKind, ReferrerAttestationVerifier, type AttestationRegistry } from './verifier.js';
+import { AttestationFailureKind, ReferrerAttestationVerifier, type AttestationInput, type AttestationRegistry } from './verifier.js';
 
 const SBOM = 'sbom/example';
 const LICENSE = { all: [{ key: '{{creationInfo.licenseListVersion}}', operator: 'Equals', value: '3.17', message: 'invalid license version' }] };
@@ -52,7 +53,7 @@ after(async () => {
 beforeEach(() => {
   notation = new FakeNotation();
   cache = new VerdictCache({ enabled: true, maxEntries: 100, ttlSeconds: 60, negativeTtlSeconds: 60 });
-  verifier = new ReferrerAttestationVerifier({ registry: client, notation, cache, maxPayloadBytes: 1024 });
+  verifier = new ReferrerAttestationVerifier({ registry: client, signatures: new SignatureCheck({ notation, cache }), maxPayloadBytes: 1024 });
 });
 
 interface Pushed {
@@ -90,21 +91,13 @@ function attach(subject: Pushed, spec: ReferrerSpec = {}): string {
 }
 
 function input(subject: Pushed, attestations: AttestationSpec[], extra: { signal?: AbortSignal; policyVersion?: string } = {}): AttestationInput {
-  const info = { registry: registry.host, path: subject.repo, tag: 'v1', jsonPointer: '/spec/containers/0/image' };
+  // What the pipeline hands the stage: the image's requirements, derived from the request's attestations.
+  const reference = `${registry.host}/${subject.repo}:v1`;
   return {
-    image: {
-      group: 'containers',
-      container: 'app',
-      info,
-      reference: `${registry.host}/${subject.repo}:v1`,
-      canonicalReference: `${registry.host}/${subject.repo}:v1`,
-      selected: true,
-      parsed: { registry: registry.host, repository: subject.repo, name: `${registry.host}/${subject.repo}`, tag: 'v1' },
-    },
+    repository: { registry: registry.host, repository: subject.repo },
     digest: subject.digest,
-    policy: { name: 'tenant-a', version: extra.policyVersion ?? 'p'.repeat(64), configDir: '/config/tenant-a' },
-    pluginConfig: { 'aws-region': 'us-west-2' },
-    request: { images: { containers: { app: info } }, attestations },
+    policy: { name: 'tenant-a', version: extra.policyVersion ?? 'p'.repeat(64), configDir: '/config/tenant-a', pluginConfig: { 'aws-region': 'us-west-2' } },
+    required: requiredAttestations(attestations, { reference, canonicalReference: reference }),
     signal: extra.signal ?? new AbortController().signal,
   };
 }
@@ -238,7 +231,7 @@ describe('denials', () => {
     assert.match((await verifier.verify(input(index, sbom(LICENSE)))).reason, /: the referrer has no payload: it is an image index/);
   });
 
-  it('but a type without conditions needs only a signed referrer: its payload is not read (original-service.md §6.2)', async () => {
+  it('but a type without conditions needs only a signed referrer: its payload is not read (docs/architecture.md "Attestations")', async () => {
     const subject = image();
     attach(subject, { layers: [] });
     attach(subject, { layers: [Buffer.from('not json')] });
@@ -359,7 +352,7 @@ describe('outcome classes', () => {
       getManifest: () => Promise.reject(new TypeError('boom')),
       getBlob: () => Promise.reject(new TypeError('boom')),
     };
-    const strict = new ReferrerAttestationVerifier({ registry: broken, notation, cache, maxPayloadBytes: 1024 });
+    const strict = new ReferrerAttestationVerifier({ registry: broken, signatures: new SignatureCheck({ notation, cache }), maxPayloadBytes: 1024 });
     const result = await strict.verify(input(image(), sbom()));
     assert.deepEqual(result, { outcome: 'denied', kind: AttestationFailureKind.Internal, reason: "cannot list the image's referrers: internal error while checking the attestation: boom" });
   });
@@ -389,7 +382,7 @@ describe('outcome classes', () => {
   it('refuses a limit that is not a positive number of bytes', () => {
     for (const bad of [0, -1, 1.5, Number.NaN]) {
       assert.throws(
-        () => new ReferrerAttestationVerifier({ registry: client, notation, cache, maxPayloadBytes: bad }),
+        () => new ReferrerAttestationVerifier({ registry: client, signatures: new SignatureCheck({ notation, cache }), maxPayloadBytes: bad }),
         (err: unknown) => err instanceof VERIFIER_ERR_BAD_FLAG && err.outcome === Outcome.BadRequest,
       );
     }

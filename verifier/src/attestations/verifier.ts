@@ -1,18 +1,18 @@
-// The attestation stage of the pipeline (DESIGN.md §7, original-service.md §6.2): for an image whose
+// The attestation stage of the pipeline (docs/architecture.md "Attestations"): for an image whose
 // signature verified, list its referrers once by the digest the pipeline resolved, require every
 // requested type among their artifactTypes, and check every matching referrer — its own notation
 // signature under the same trust policy, and, when the type has conditions, its single-layer JSON
 // payload against them. Any failure fails the image; nothing that went wrong is ever read as a pass.
 //
-// Fixes over the original, which §11 lists as its bugs: the tag is not resolved a second time (item 8:
+// Fixes over the original, docs/architecture.md "Compatibility with the original service": the tag is not resolved a second time (
 // the listing uses the pipeline's digest), and same-type referrers are all checked, every request
-// (item 9: the original's cache could skip some of them non-deterministically).
-import { KnaError, Outcome, canonicalJson, evaluateConditions, sha256Hex, type ConditionsResult } from '@kna/shared';
-import { attestationKey, imageKey, type Verdict, type VerdictCache } from '../cache/verdicts.js';
+// (the original's cache could skip some of them non-deterministically).
+import { KnaError, Outcome, canonicalJson, evaluateConditions, sha256Hex, type AnyAllConditions, type ConditionsResult, errorMessage } from '@kna/shared';
+import type { LoadedPolicy } from '../bundle/store.js';
+import { attestationKey, type Verdict, type VerdictCache } from '../cache/verdicts.js';
 import { VERIFIER_ERR_BAD_FLAG } from '../errors.js';
 import { FailureKind, VerifyOutcome } from '../notation/classify.js';
-import type { Credentials } from '../notation/runner.js';
-import type { AttestationInput, AttestationOutcome, AttestationVerifier, SignatureVerifier } from '../pipeline/checkImages.js';
+import type { SignatureCheck } from '../signature/check.js';
 import { ERR_REGISTRY_TOO_LARGE, type Descriptor, type FetchedManifest, type RegistryClient, type RepositoryRef } from '../registry/index.js';
 import {
   VERIFIER_ERR_ATTESTATION_CONDITIONS,
@@ -28,7 +28,38 @@ import {
   VERIFIER_ERR_ATTESTATION_TYPE_MISMATCH,
 } from './errors.js';
 import { decodePayload, oneLine, type JsonObject } from './payload.js';
-import { requiredAttestations, type RequiredAttestation } from './workList.js';
+
+/** One attestation type an image must carry (the pipeline derives them from the request: pipeline/workList.ts). */
+export interface RequiredAttestation {
+  /** The referrer's artifactType, matched exactly (case-sensitive). */
+  readonly type: string;
+  /** Condition blocks, ANDed; none = the referrer must only exist and be signed. */
+  readonly conditions: readonly AnyAllConditions[];
+}
+
+/** The attestations one verified image must carry. */
+export interface AttestationInput {
+  /** Where the image and its referrers are (canonical registry). */
+  readonly repository: RepositoryRef;
+  /** The digest the pipeline resolved: referrers are listed by it, never by a tag resolved again. */
+  readonly digest: string;
+  readonly policy: LoadedPolicy;
+  /** At least one. */
+  readonly required: readonly RequiredAttestation[];
+  readonly signal: AbortSignal;
+}
+
+/** The stage's result: one of notation's outcomes (skipped is never returned) with its failure kind. */
+export interface AttestationOutcome {
+  readonly outcome: Exclude<VerifyOutcome, 'skipped'>;
+  readonly reason: string;
+  readonly kind: string;
+}
+
+/** The stage as the pipeline sees it. */
+export interface AttestationVerifier {
+  verify(input: AttestationInput): Promise<AttestationOutcome>;
+}
 
 /** What the stage needs of the registry client (tests drive it with a fake registry). */
 export type AttestationRegistry = Pick<RegistryClient, 'listReferrers' | 'getManifest' | 'getBlob'>;
@@ -46,11 +77,8 @@ export const AttestationFailureKind = {
 
 export interface ReferrerAttestationVerifierOptions {
   readonly registry: AttestationRegistry;
-  /** The pipeline's notation (same runner, semaphore and metrics). */
-  readonly notation: SignatureVerifier;
-  readonly cache: VerdictCache;
-  readonly credentials?: (registry: string) => Promise<Credentials | undefined>;
-  readonly insecureRegistry?: (registry: string) => boolean;
+  /** The pipeline's signature check (same notation runner, semaphore, metrics, credentials and cache). */
+  readonly signatures: SignatureCheck;
   /** --maxAttestationBytes: largest payload read, and largest once decompressed. */
   readonly maxPayloadBytes: number;
   /** Failing referrers named in one answer before "and N more". Default 5. */
@@ -87,7 +115,7 @@ export function classifyFailure(err: unknown): Checked {
           : AttestationFailureKind.Internal;
     return { outcome: 'denied', kind, reason: oneLine(err.message) };
   }
-  return { outcome: 'denied', kind: AttestationFailureKind.Internal, reason: `internal error while checking the attestation: ${oneLine(err instanceof Error ? err.message : String(err))}` };
+  return { outcome: 'denied', kind: AttestationFailureKind.Internal, reason: `internal error while checking the attestation: ${oneLine(errorMessage(err))}` };
 }
 
 /** The artifactType of a referrer's manifest, as the referrers API derives it (distribution-spec "Listing Referrers"). */
@@ -98,12 +126,14 @@ function artifactTypeOf(fetched: FetchedManifest): string | undefined {
 
 export class ReferrerAttestationVerifier implements AttestationVerifier {
   readonly #options: ReferrerAttestationVerifierOptions;
+  readonly #cache: VerdictCache;
 
   constructor(options: ReferrerAttestationVerifierOptions) {
     if (!Number.isSafeInteger(options.maxPayloadBytes) || options.maxPayloadBytes <= 0) {
       throw new VERIFIER_ERR_BAD_FLAG(`--maxAttestationBytes must be a positive number of bytes, not ${String(options.maxPayloadBytes)}`);
     }
     this.#options = options;
+    this.#cache = options.signatures.cache;
   }
 
   async verify(input: AttestationInput): Promise<AttestationOutcome> {
@@ -115,9 +145,8 @@ export class ReferrerAttestationVerifier implements AttestationVerifier {
   }
 
   async #verify(input: AttestationInput): Promise<AttestationOutcome> {
-    const required = requiredAttestations(input.request.attestations ?? [], input.image);
+    const { required, repository } = input;
     if (required.length === 0) return { outcome: 'verified', kind: FailureKind.None, reason: 'no attestation is required for this image' };
-    const repository: RepositoryRef = { registry: input.image.parsed.registry, repository: input.image.parsed.repository };
 
     let referrers: readonly Descriptor[];
     try {
@@ -164,7 +193,7 @@ export class ReferrerAttestationVerifier implements AttestationVerifier {
     // that image as its subject"; the same referrer listed under another image must not reuse it.
     const hash = sha256Hex(canonicalJson({ subject: input.digest, type: required.type, conditions: required.conditions }));
     const key = attestationKey(input.policy.version, repository, referrer.digest, hash);
-    const { verdict } = await this.#options.cache.getOrCompute(key, () => this.#verifyReferrer(input, repository, required, referrer));
+    const { verdict } = await this.#cache.getOrCompute(key, () => this.#verifyReferrer(input, repository, required, referrer));
     const outcome = verdict.outcome === 'denied' || verdict.outcome === 'could-not-verify' ? verdict.outcome : 'verified';
     return { outcome, kind: verdict.kind, reason: `attestation ${JSON.stringify(required.type)} (referrer ${referrer.digest}): ${verdict.reason}` };
   }
@@ -179,7 +208,7 @@ export class ReferrerAttestationVerifier implements AttestationVerifier {
     });
     // The signature and the manifest are independent reads: fetch them together.
     const [signature, manifest] = await Promise.allSettled([
-      this.#signature(input, referrer.digest),
+      this.#options.signatures.check({ policy: input.policy, repository, digest: referrer.digest, signal: input.signal }).then(({ verdict }) => verdict),
       this.#options.registry.getManifest(repository, referrer.digest, { signal: input.signal }),
     ]);
     if (signature.status === 'rejected') return verdict(classifyFailure(signature.reason));
@@ -188,13 +217,13 @@ export class ReferrerAttestationVerifier implements AttestationVerifier {
       return verdict({ outcome: signed.outcome, kind: signed.kind, reason: signed.reason });
     }
     if (signed.outcome === VerifyOutcome.Skipped) {
-      // original-service.md §6.2 step 4: a skip-level statement means no further checks.
+      // docs/architecture.md "Attestations": a skip-level statement means no further checks.
       return verdict({ outcome: 'verified', kind: FailureKind.None, reason: 'trust policy level is skip: accepted without checks' });
     }
     if (manifest.status === 'rejected') return verdict(classifyFailure(manifest.reason));
     try {
       this.#checkBinding(manifest.value, input.digest, required.type);
-      // §6.2: a type without conditions needs only a signed referrer; its payload is never read (it
+      // As in the original: a type without conditions needs only a signed referrer; its payload is never read (it
       // need not even be JSON).
       if (required.conditions.length === 0) return verdict({ outcome: 'verified', kind: FailureKind.None, reason: 'signature verified' });
       const payload = await this.#payload(repository, manifest.value, input.signal);
@@ -202,7 +231,7 @@ export class ReferrerAttestationVerifier implements AttestationVerifier {
       try {
         result = evaluateConditions(required.conditions, payload);
       } catch (err) {
-        // An unknown key in a path is an error in Kyverno, not false (§6.4), and so a denial here.
+        // An unknown key in a path is an error in Kyverno, not false, and so a denial here.
         if (err instanceof KnaError && err.outcome === Outcome.Denied) throw new VERIFIER_ERR_ATTESTATION_CONDITIONS_UNEVALUABLE(err.message, { cause: err });
         throw err;
       }
@@ -213,24 +242,6 @@ export class ReferrerAttestationVerifier implements AttestationVerifier {
     }
   }
 
-  /** The referrer's notation verdict, cached as an image's would be: notation verifies it the same way. */
-  async #signature(input: AttestationInput, digest: string): Promise<Verdict> {
-    const { registry, repository } = input.image.parsed;
-    const { verdict } = await this.#options.cache.getOrCompute(imageKey(input.policy.version, input.image.parsed, digest), async (): Promise<Verdict> => {
-      const credentials = await this.#options.credentials?.(registry);
-      const result = await this.#options.notation.verify({
-        reference: `${registry}/${repository}@${digest}`,
-        configDir: input.policy.configDir,
-        pluginConfig: input.pluginConfig,
-        signal: input.signal,
-        ...(credentials !== undefined && { credentials }),
-        ...(this.#options.insecureRegistry?.(registry) === true && { insecureRegistry: true }),
-      });
-      return { outcome: result.outcome, digest, reason: result.reason, kind: result.kind, warnings: result.warnings, verifiedAt: new Date().toISOString() };
-    });
-    return verdict;
-  }
-
   #checkBinding(fetched: FetchedManifest, subjectDigest: string, type: string): void {
     const subject = fetched.manifest.subject?.digest;
     if (subject !== subjectDigest) throw new VERIFIER_ERR_ATTESTATION_SUBJECT_MISMATCH(subject);
@@ -238,7 +249,7 @@ export class ReferrerAttestationVerifier implements AttestationVerifier {
     if (actual !== type) throw new VERIFIER_ERR_ATTESTATION_TYPE_MISMATCH(type, actual);
   }
 
-  /** original-service.md §6.3: exactly one layer, read with the size cap, gzip sniffed, a JSON object. */
+  /** docs/architecture.md "Attestations": exactly one layer, read with the size cap, gzip sniffed, a JSON object. */
   async #payload(repository: RepositoryRef, fetched: FetchedManifest, signal: AbortSignal): Promise<JsonObject> {
     const { manifest } = fetched;
     if (manifest.kind !== 'manifest') throw new VERIFIER_ERR_ATTESTATION_NO_PAYLOAD('it is an image index, not a manifest with a layer');

@@ -1,4 +1,4 @@
-// Caller authentication (original-service.md §9, DESIGN.md §6): Kyverno sends its service-account
+// Caller authentication (docs/architecture.md "The HTTP contract" and "The request pipeline"): Kyverno sends its service-account
 // token as a bearer token; the verifier asks the API server (TokenReview) who it belongs to and
 // accepts exactly the usernames of --allowedUsers. Reviews carry --tokenReviewAudiences so Kyverno
 // >= 1.16's scoped tokens (audience kyverno-svc.kyverno.io) authenticate; with
@@ -11,6 +11,7 @@ import { LRUCache } from 'lru-cache';
 import { AuthenticationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { VERIFIER_ERR_FORBIDDEN, VERIFIER_ERR_TOKEN_REVIEW, VERIFIER_ERR_UNAUTHENTICATED } from '../errors.js';
 import { describeNetworkError } from '../networkError.js';
+import { SingleFlight } from '../singleFlight.js';
 
 export interface ReviewResult {
   readonly authenticated: boolean;
@@ -59,7 +60,7 @@ export class RequestAuthenticator {
   readonly #options: AuthenticatorOptions;
   readonly #allowed: ReadonlySet<string>;
   readonly #cache = new LRUCache<string, ReviewResult>({ max: 1024 });
-  readonly #inflight = new Map<string, Promise<ReviewResult>>();
+  readonly #reviews = new SingleFlight<ReviewResult>();
 
   constructor(options: AuthenticatorOptions) {
     this.#options = options;
@@ -77,18 +78,11 @@ export class RequestAuthenticator {
     const key = createHash('sha256').update(token).digest('hex');
     let result = this.#cache.get(key);
     if (!result) {
-      let pending = this.#inflight.get(key);
-      if (!pending) {
-        pending = this.#review(token);
-        this.#inflight.set(key, pending);
-      }
       try {
-        result = await pending;
+        result = await this.#reviews.run(key, () => this.#review(token)).result;
       } catch (err) {
         this.#options.onReviewError?.(err);
         throw new VERIFIER_ERR_TOKEN_REVIEW(describeApiError(err), { cause: err });
-      } finally {
-        this.#inflight.delete(key);
       }
       this.#cache.set(key, result, { ttl: result.authenticated ? (this.#options.acceptedTtlMs ?? 10_000) : (this.#options.rejectedTtlMs ?? 2_000) });
     }

@@ -1,4 +1,4 @@
-// Target 1 (DESIGN.md §12): cached /checkimages for a 3-container pod against a bare Fastify route
+// Target 1 (docs/benchmarks.md): cached /checkimages for a 3-container pod against a bare Fastify route
 // that answers the same JSON, at 50 concurrent connections; throughput ratio and p99. Each round also
 // runs every server with one connection, for the latency of a server that is not loaded.
 //
@@ -6,7 +6,7 @@
 // after round (the order rotates so no server always runs after the same one):
 //   bare      the yardstick: a Fastify route that answers the verifier's exact response bytes;
 //   verifier  the real verifier in local mode: every request resolves each container's tag with the
-//             verifier's own registry client (DESIGN.md §6: one resolution per image per request),
+//             verifier's own registry client (docs/architecture.md "The request pipeline": one resolution per image per request),
 //             then hits the cache; notation does not run once the cache is warm (checked);
 //   standins  the same listener, pipeline, cache, metrics and logger with the registry replaced by an
 //             instant stand-in: the verifier's own cost, without the registry round trips;

@@ -1,5 +1,5 @@
 // `pnpm bench [-- <name>…] [--rounds N] [--duration S] [--out FILE]`: the verifier's performance
-// targets (DESIGN.md §12), measured as ratios in one run on this machine. docs/benchmarks.md says what
+// targets (docs/benchmarks.md), measured as ratios in one run on this machine. docs/benchmarks.md says what
 // each benchmark measures and how to read the numbers. Benchmarks, not tests: nothing here fails on a
 // number; the report says which targets are met.
 import { execFileSync } from 'node:child_process';

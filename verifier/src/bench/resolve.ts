@@ -1,5 +1,5 @@
 // Not a target: what one tag → digest resolution costs, which every /checkimages request pays per
-// image even when the verdict is cached (DESIGN.md §6). The verifier's registry client resolves with
+// image even when the verdict is cached (docs/architecture.md "The request pipeline"). The verifier's registry client resolves with
 // HEAD through Node's fetch (undici); undici sends `Connection: close` with every HEAD request (it does
 // not trust servers to send no body after HEAD), so each resolution opens a new TCP connection — and
 // against a real registry over HTTPS, a new TLS handshake. This measures HEAD next to a GET of the same

@@ -1,4 +1,4 @@
-// Target 4 (DESIGN.md §12): resident memory stays flat (± 10%) over 200k requests that name 50k
+// Target 4 (docs/benchmarks.md): resident memory stays flat (± 10%) over 200k requests that name 50k
 // distinct digests, with --cacheMaxSize=1000.
 //
 // What runs: the real request listener, schema validation, body parser, pipeline, LRU verdict cache,

@@ -17,9 +17,10 @@ import underPressure from '@fastify/under-pressure';
 import { createLogger, pressureLimits, startVerifier } from '../app.js';
 import { BundleStore } from '../bundle/store.js';
 import { VerdictCache } from '../cache/verdicts.js';
+import { SignatureCheck } from '../signature/check.js';
 import { parseFlags } from '../config/flags.js';
 import { parseBody } from '../http/body.js';
-import { checkImagesRequestSchema } from '../http/requestSchema.js';
+import { checkImagesRequestSchema } from '../request/schema.js';
 import { buildServer } from '../http/server.js';
 import { VerifierMetrics } from '../metrics.js';
 import { skipPolicyBundle } from '../testing/standins.js';
@@ -163,15 +164,17 @@ async function standins(argv: readonly string[], withMetrics: boolean): Promise<
     pipeline: {
       bundle: () => store.current,
       resolver: { resolveDigest: (ref) => Promise.resolve({ digest: standInDigest(`${ref.registry}/${ref.repository}:${ref.tag ?? ''}@${ref.digest ?? ''}`) }) },
-      notation: {
-        verify: () => {
-          notationRuns++;
-          return Promise.resolve({ outcome: VerifyOutcome.Verified, kind: FailureKind.None, reason: 'signature verified', warnings: [], durationMs: 0, exitCode: 0, stderr: '' });
+      signatures: new SignatureCheck({
+        notation: {
+          verify: () => {
+            notationRuns++;
+            return Promise.resolve({ outcome: VerifyOutcome.Verified, kind: FailureKind.None, reason: 'signature verified', warnings: [], durationMs: 0, exitCode: 0, stderr: '' });
+          },
         },
-      },
-      cache,
+        cache,
+      }),
     },
-    answer: { onInfraError: 'deny', retryAfterSeconds: 5 },
+    answer: { onInfraError: 'deny' },
     requestTimeoutMs: flags.verifyTimeoutSeconds * 1000,
     maxRequestBytes: flags.maxRequestBytes,
     pressure: pressureLimits(flags),

@@ -1,4 +1,4 @@
-// Targets 2 and 3 (DESIGN.md §12): what a cache miss costs.
+// Targets 2 and 3 (docs/benchmarks.md): what a cache miss costs.
 //   uncached  one image: the verifier's wall time for /checkimages (cache cleared before each request,
 //             so notation runs) against a bare `notation verify` of the same digest, in alternating
 //             order, pairwise;

@@ -7,7 +7,7 @@
 // Either way a bundle that does not parse or validate is reported and the last good one keeps serving.
 import { readFileSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
-import { BUNDLE_MAX_BYTES, parseBundle, parseManifests, renderBundle, type ObjectStatus } from '@kna/shared';
+import { BUNDLE_MAX_BYTES, parseBundle, parseManifests, renderBundle, type ObjectStatus, errorMessage } from '@kna/shared';
 import { VERIFIER_ERR_BUNDLE } from '../errors.js';
 import type { BundleStore } from './store.js';
 
@@ -67,7 +67,7 @@ export function bundleDirSource(dir: string, store: BundleStore, options: WatchO
       store.install(parseBundle(text), file);
       return true;
     } catch (err) {
-      store.reject(file, new VERIFIER_ERR_BUNDLE(file, err instanceof Error ? err.message : String(err), { cause: err }));
+      store.reject(file, new VERIFIER_ERR_BUNDLE(file, errorMessage(err), { cause: err }));
       return false;
     }
   };
@@ -128,7 +128,7 @@ export function policyDirSource(dir: string, store: BundleStore, options: Policy
       store.install(rendered.bundle, dir);
       return true;
     } catch (err) {
-      store.reject(dir, new VERIFIER_ERR_BUNDLE(dir, err instanceof Error ? err.message : String(err), { cause: err }));
+      store.reject(dir, new VERIFIER_ERR_BUNDLE(dir, errorMessage(err), { cause: err }));
       return false;
     }
   };

@@ -1,5 +1,5 @@
 // The trust policies the verifier serves with: the last good bundle, each of its trust policies
-// materialised into a notation configuration directory named by its policy version (DESIGN.md §5).
+// materialised into a notation configuration directory named by its policy version (docs/architecture.md "The bundle contract").
 // A new bundle is validated and materialised completely before it replaces the current one, so a
 // request always sees one whole bundle; a broken bundle is reported and the last good one keeps serving.
 import { EventEmitter } from 'node:events';
@@ -15,6 +15,8 @@ export interface LoadedPolicy {
   readonly version: string;
   /** NOTATION_CONFIG for this policy. */
   readonly configDir: string;
+  /** The bundle's plugin configuration (--plugin-config), which the policy version already covers. */
+  readonly pluginConfig: Readonly<Record<string, string>>;
 }
 
 export interface LoadedBundle {
@@ -61,6 +63,7 @@ export class BundleStore extends EventEmitter<BundleStoreEvents> {
   install(bundle: Bundle, source: string): LoadedBundle {
     if (this.#current?.version === bundle.version) return this.#current;
     const policies = new Map<string, LoadedPolicy>();
+    const pluginConfig = { ...bundle.pluginConfig };
     for (const [name, policy] of Object.entries(bundle.trustPolicies)) {
       const trustStores = policy.trustStores.map((key) => {
         const store = bundle.trustStores[key];
@@ -69,9 +72,9 @@ export class BundleStore extends EventEmitter<BundleStoreEvents> {
         return store;
       });
       const configDir = materializePolicy(this.#root, { version: policy.version, document: policy.document, trustStores });
-      policies.set(name, { name, version: policy.version, configDir });
+      policies.set(name, { name, version: policy.version, configDir, pluginConfig });
     }
-    const loaded: LoadedBundle = { version: bundle.version, pluginConfig: { ...bundle.pluginConfig }, policies, source, loadedAt: new Date() };
+    const loaded: LoadedBundle = { version: bundle.version, pluginConfig, policies, source, loadedAt: new Date() };
     this.#current = loaded;
     this.#schedulePrune();
     this.emit('loaded', loaded);

@@ -1,4 +1,4 @@
-// The verification cache (DESIGN.md §8), first tier: an in-process LRU. A verdict is notation's answer
+// The verification cache (docs/architecture.md "Caches and what they are keyed by"), first tier: an in-process LRU. A verdict is notation's answer
 // for one image reference under one trust policy, so it is keyed by exactly what that answer depends on
 // (docs/architecture.md "Caches and what they are keyed by"):
 //
@@ -16,14 +16,15 @@
 // there takes a cross-replica lock so one replica verifies while the others wait for its verdict.
 import { canonicalRegistry } from '@kna/shared';
 import { LRUCache } from 'lru-cache';
+import { SingleFlight } from '../singleFlight.js';
 import type { SharedTierObserver, SharedVerdictTier } from './shared.js';
+import type { VerifyOutcome } from '../notation/classify.js';
 
 export const KEY_PREFIX = 'kna:v1';
 
-export type CachedOutcome = 'verified' | 'skipped' | 'denied';
-
+/** One outcome type from notation to the answer: notation's verdict, a referrer's, an attestation's. */
 export interface Verdict {
-  readonly outcome: CachedOutcome | 'could-not-verify';
+  readonly outcome: VerifyOutcome;
   readonly digest: string;
   readonly reason: string;
   /** Set by the computation; a FailureKind or similar short tag. */
@@ -79,7 +80,7 @@ export function attestationKey(policyVersion: string, at: VerdictRepository, ref
 export class VerdictCache {
   readonly #options: CacheOptions;
   readonly #lru: LRUCache<string, Verdict> | undefined;
-  readonly #inflight = new Map<string, Promise<{ verdict: Verdict; source: CacheSource }>>();
+  readonly #flights = new SingleFlight<{ verdict: Verdict; source: CacheSource }>();
   #hits = 0;
   #misses = 0;
 
@@ -126,21 +127,15 @@ export class VerdictCache {
       this.#options.observer?.lookup('l1', 'hit');
       return { verdict: hit, source: 'l1' };
     }
-    const flying = this.#inflight.get(key);
-    if (flying) {
+    const flight = this.#flights.run(key, () => this.#resolve(key, compute));
+    if (flight.joined) {
       this.#hits++;
-      const { verdict } = await flying;
+      const { verdict } = await flight.result;
       return { verdict, source: 'shared-flight' };
     }
     this.#misses++;
     this.#options.observer?.lookup('l1', 'miss');
-    const promise = this.#resolve(key, compute);
-    this.#inflight.set(key, promise);
-    try {
-      return await promise;
-    } finally {
-      this.#inflight.delete(key);
-    }
+    return flight.result;
   }
 
   /** An L1 miss: L2, then the cross-replica lock, then the computation. */

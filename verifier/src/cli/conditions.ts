@@ -1,5 +1,5 @@
 // `verifier conditions --payload FILE --conditions FILE`: the offline conditions tester
-// (DESIGN.md §7). It evaluates attestation conditions against a payload with exactly the engine
+// (docs/architecture.md "Attestations"). It evaluates attestation conditions against a payload with exactly the engine
 // the verifier uses, so a platform engineer can check a policy before deploying it.
 // Exit codes: 0 the conditions hold, 1 they do not, 2 the check itself failed (unreadable file,
 // bad YAML/JSON, unknown operator, unknown path…) — mirroring a 200 / 406 / error answer.
@@ -46,7 +46,7 @@ function parsePayload(path: string, text: string): Record<string, unknown> {
   } catch (error) {
     throw new UsageError(`the payload file ${path} is not valid JSON: ${(error as Error).message}`);
   }
-  // The verifier requires a JSON object too (original-service.md §6.3): the payload's keys are
+  // The verifier requires a JSON object too (docs/architecture.md "Attestations"): the payload's keys are
   // the root of every {{ }} variable.
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
     throw new UsageError(`the payload file ${path} must hold a JSON object, as attestation payloads do`);

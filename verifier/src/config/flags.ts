@@ -1,5 +1,5 @@
 // Command-line flags of the verifier. Every flag of the original service is accepted under its own
-// name with its documented meaning (original-service.md §2), in Go flag syntax (shared's parseFlagArgs) so
+// name with its documented meaning (the README "Running the verifier"), in Go flag syntax (shared's parseFlagArgs) so
 // existing Deployments keep working.
 import { flagHelpLines, flagsMarkdown as flagTable, parseFlagArgs, type FlagSpec, type FlagValues, type ParsedFlags } from '@kna/shared';
 import { VERIFIER_ERR_BAD_FLAG } from '../errors.js';

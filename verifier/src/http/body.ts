@@ -1,7 +1,8 @@
-// Request body parsing for /checkimages. Kyverno sends no Content-Type (original-service.md §1.2), so
+// Request body parsing for /checkimages. Kyverno sends no Content-Type (docs/architecture.md "The HTTP contract"), so
 // every body is parsed as JSON whatever the header says. The nesting depth is checked on the raw text
 // before JSON.parse, whose recursion a deeply nested body could otherwise exhaust.
 import { VERIFIER_ERR_BAD_REQUEST } from '../errors.js';
+import { errorMessage } from '@kna/shared';
 
 /** Deeper than any legitimate request: conditions nest a few levels inside images and attestations. */
 export const MAX_DEPTH = 64;
@@ -31,7 +32,7 @@ export function parseBody(text: string): unknown {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new VERIFIER_ERR_BAD_REQUEST(`the body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+    throw new VERIFIER_ERR_BAD_REQUEST(`the body is not valid JSON: ${errorMessage(err)}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new VERIFIER_ERR_BAD_REQUEST('the body must be a JSON object with an "images" field');

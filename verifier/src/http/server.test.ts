@@ -15,6 +15,7 @@ import type { FastifyInstance } from 'fastify';
 import { KnaError, Outcome } from '@kna/shared';
 import { BundleStore, type LoadedBundle } from '../bundle/store.js';
 import { VerdictCache } from '../cache/verdicts.js';
+import { SignatureCheck } from '../signature/check.js';
 import { RequestAuthenticator, type TokenReviewer } from '../auth/tokenReview.js';
 import { FailureKind, VerifyOutcome } from '../notation/classify.js';
 import type { VerifyRequest, VerifyResult } from '../notation/runner.js';
@@ -59,11 +60,10 @@ async function server(options: ServerTestOptions = {}): Promise<FastifyInstance>
           return Promise.resolve({ digest: ref.repository === 'team/app' ? DIGEST : `sha256:${createHash('sha256').update(ref.repository).digest('hex')}` });
         },
       },
-      notation: { verify: fakeNotation },
-      cache: new VerdictCache({ enabled: true, maxEntries: 100, ttlSeconds: 60, negativeTtlSeconds: 1 }),
+      signatures: new SignatureCheck({ notation: { verify: fakeNotation }, cache: new VerdictCache({ enabled: true, maxEntries: 100, ttlSeconds: 60, negativeTtlSeconds: 1 }) }),
     },
     ...(options.authenticator && { authenticator: options.authenticator }),
-    answer: { onInfraError: 'deny', retryAfterSeconds: 5 },
+    answer: { onInfraError: 'deny' },
     requestTimeoutMs: options.requestTimeoutMs ?? 5_000,
     maxRequestBytes: options.maxRequestBytes ?? 65_536,
     // No load shedding unless a test is about it: a busy machine must not change these answers.
@@ -320,8 +320,29 @@ describe('authentication', () => {
     assert.equal((await post('{not json', {}, secured)).status, 401);
   });
 
-  it('classifies coded errors by outcome', () => {
-    assert.equal(new KnaError('X', Outcome.Denied, 'm').outcome, 'denied');
+  it('classifies coded errors by outcome: the status, the message as the body, Retry-After only on 503', async () => {
+    const cases = [
+      { outcome: Outcome.BadRequest, status: 400 },
+      { outcome: Outcome.Denied, status: 406 },
+      { outcome: Outcome.CouldNotVerify, status: 503 },
+      { outcome: Outcome.Configuration, status: 500 },
+      { outcome: Outcome.Internal, status: 500 },
+    ];
+    for (const { outcome, status } of cases) {
+      const failing = await server({
+        bundle: () => {
+          throw new KnaError('VERIFIER_ERR_TEST', outcome, `coded ${outcome}`);
+        },
+      });
+      try {
+        const res = await failing.inject({ method: 'POST', url: '/checkimages', payload: JSON.stringify(valid) });
+        assert.equal(res.statusCode, status, outcome);
+        assert.equal(res.body, `coded ${outcome}\n`);
+        assert.equal(res.headers['retry-after'], status === 503 ? '5' : undefined, outcome);
+      } finally {
+        await failing.close();
+      }
+    }
   });
 });
 

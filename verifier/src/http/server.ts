@@ -1,4 +1,4 @@
-// The request listener: POST /checkimages (DESIGN.md §3). Fastify with a compiled request schema,
+// The request listener: POST /checkimages (docs/architecture.md "The HTTP contract"). Fastify with a compiled request schema,
 // a body parser that takes JSON whatever the Content-Type, authentication before the body is read,
 // a deadline per request, load shedding, and one log line per request.
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
@@ -6,10 +6,10 @@ import underPressure from '@fastify/under-pressure';
 import type { Logger } from 'pino';
 import { KnaError, Outcome } from '@kna/shared';
 import { checkImages, type PipelineDeps, type PipelineResult } from '../pipeline/checkImages.js';
-import { answer, type AnswerOptions } from '../pipeline/answer.js';
+import { RETRY_AFTER_SECONDS, answer } from '../pipeline/answer.js';
 import type { RequestAuthenticator } from '../auth/tokenReview.js';
 import { parseBody } from './body.js';
-import { checkImagesRequestSchema, type CheckImagesRequest } from './requestSchema.js';
+import { checkImagesRequestSchema, type CheckImagesRequest } from '../request/schema.js';
 import type { VerifierMetrics } from '../metrics.js';
 import { startDeadline } from '../deadline.js';
 
@@ -17,7 +17,8 @@ export interface ServerOptions {
   readonly pipeline: PipelineDeps;
   /** Absent when --reviewKyvernoToken=false. */
   readonly authenticator?: RequestAuthenticator;
-  readonly answer: Omit<AnswerOptions, 'mode' | 'onInfraError'> & { readonly onInfraError: 'deny' | 'allow' };
+  /** --onInfraError, which a request's own onInfraError overrides. */
+  readonly answer: { readonly onInfraError: 'deny' | 'allow' };
   /** --verifyTimeoutSeconds in ms. */
   readonly requestTimeoutMs: number;
   readonly maxRequestBytes: number;
@@ -40,9 +41,6 @@ export interface PressureLimits {
   /** How often under-pressure samples (ms); default 1000. Tests make it short. */
   readonly sampleIntervalMs?: number;
 }
-
-/** Seconds a caller is asked to wait before retrying a 503 (shed, could not verify). */
-const RETRY_AFTER_SECONDS = 5;
 
 /** The reason of a shed request, in the words and units of the flag that set the limit. */
 function pressureReason(type: string, value: number | undefined, limits: PressureLimits): string {
@@ -179,9 +177,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     handler: (_request, reply) => sendText(reply.header('allow', 'POST'), 405, 'Method Not Allowed: use POST'),
   });
 
-  app.post('/checkimages', { schema: { body: checkImagesRequestSchema } }, async (request, reply) => {
+  app.post<{ Body: CheckImagesRequest }>('/checkimages', { schema: { body: checkImagesRequestSchema } }, async (request, reply) => {
     const started = performance.now();
-    const body = request.body as CheckImagesRequest;
+    const body = request.body;
     // The request's budget, also cancelled when the caller goes away: the response's 'close' before it
     // finished means that (the request's own 'close' fires as soon as its body has been read).
     const budget = startDeadline(options.requestTimeoutMs);
@@ -195,7 +193,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       budget.clear();
     }
     const mode = body.mode ?? 'enforce';
-    const answered = answer(result, { ...options.answer, mode, onInfraError: body.onInfraError ?? options.answer.onInfraError });
+    const answered = answer(result, { mode, onInfraError: body.onInfraError ?? options.answer.onInfraError });
     const durationMs = performance.now() - started;
     const counts: Record<string, number> = {};
     for (const r of result.reports) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;

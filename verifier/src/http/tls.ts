@@ -1,5 +1,5 @@
 // The serving certificate, read from the mounted tls-pair Secret and reloaded in place when the
-// kubelet updates the files (DESIGN.md §6 "TLS"). A pair that does not load keeps the previous one
+// kubelet updates the files (docs/architecture.md "The request pipeline"). A pair that does not load keeps the previous one
 // serving. Keys in any of the encodings Secrets hold, the original's quirk included, are read with
 // parsePrivateKey (@kna/shared).
 import { X509Certificate } from 'node:crypto';

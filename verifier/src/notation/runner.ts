@@ -1,7 +1,7 @@
 // Runs `notation verify` as a child process: argument array (never a shell), a minimal environment,
 // registry credentials only through NOTATION_USERNAME/NOTATION_PASSWORD (never argv, which other
 // processes can read), a per-call timeout and caller cancellation that kill the whole process group
-// (notation and the plugin processes it started), and a bound on concurrent runs (DESIGN.md §6).
+// (notation and the plugin processes it started), and a bound on concurrent runs (docs/architecture.md "The request pipeline").
 import { spawn } from 'node:child_process';
 import { classifyVerify, FailureKind, VerifyOutcome, type Classification } from './classify.js';
 import { Semaphore } from './semaphore.js';

@@ -1,4 +1,4 @@
-// From the per-image reports to the HTTP answer (DESIGN.md §3): 200 with the patches when every
+// From the per-image reports to the HTTP answer (docs/architecture.md "The HTTP contract"): 200 with the patches when every
 // selected image verified (or was skipped by its trust policy level); 406 with one plain-text line per
 // failing image when anything was denied; 503 + Retry-After when something could not be verified
 // and nothing was denied, unless the caller chose onInfraError=allow. A denial is never turned into
@@ -13,11 +13,12 @@ export interface JsonPatchOp {
   readonly value: string;
 }
 
+/** Seconds every 503 of the verifier asks the caller to wait (Retry-After): could-not-verify and shed load alike. */
+export const RETRY_AFTER_SECONDS = 5;
+
 export interface AnswerOptions {
   readonly mode: 'enforce' | 'audit';
   readonly onInfraError: 'deny' | 'allow';
-  /** Seconds in Retry-After on 503. */
-  readonly retryAfterSeconds: number;
 }
 
 export type Answer =
@@ -80,7 +81,7 @@ export function answer(result: PipelineResult, options: AnswerOptions): Answer {
     if (options.onInfraError === 'allow') {
       return { status: 200, json: { verified: true, results, warnings: [...result.warnings, ...lines.map((l) => `allowed by onInfraError=allow: ${l}`)] } };
     }
-    return { status: 503, text: lines.join('\n'), retryAfterSeconds: options.retryAfterSeconds };
+    return { status: 503, text: lines.join('\n'), retryAfterSeconds: RETRY_AFTER_SECONDS };
   }
   return { status: 200, json: { verified: true, results, ...requestWarnings } };
 }

@@ -1,9 +1,9 @@
 // The images of one request, in the answer's deterministic order: containers, then init containers,
-// then ephemeral containers, each group sorted by container name (DESIGN.md §3.1; the original used
+// then ephemeral containers, each group sorted by container name (docs/architecture.md "The HTTP contract"; the original used
 // Go map order, so its patches and messages came out in random order).
-import { canonicalRegistry, imageReferenceString, parseImageReference, registryProblem, wildcardMatch, type ImageReference } from '@kna/shared';
+import { canonicalRegistry, imageReferenceString, parseImageReference, registryProblem, wildcardMatch, type ImageReference, errorMessage } from '@kna/shared';
 import { VERIFIER_ERR_BAD_REQUEST, VERIFIER_ERR_NO_IMAGES } from '../errors.js';
-import type { CheckImagesRequest, KyvernoImageInfo } from '../http/requestSchema.js';
+import type { CheckImagesRequest, KyvernoImageInfo } from '../request/schema.js';
 
 export const ImageGroup = {
   containers: 'container',
@@ -80,7 +80,7 @@ export function requestedImages(request: CheckImagesRequest): RequestedImage[] {
       try {
         parsed = parseImageReference(reference);
       } catch (err) {
-        throw new VERIFIER_ERR_BAD_REQUEST(`${where}: ${err instanceof Error ? err.message : String(err)}`);
+        throw new VERIFIER_ERR_BAD_REQUEST(`${where}: ${errorMessage(err)}`);
       }
       images.push({ group, container, info, ...written, selected, parsed });
     }

@@ -1,5 +1,5 @@
 // The verifier's view of registries: one RegistryClient with the credential chain of the original
-// (original-service.md §5.5: the verifier's docker config, then the --imagePullSecrets, then Amazon ECR
+// (docs/architecture.md "The request pipeline": the verifier's docker config, then the --imagePullSecrets, then Amazon ECR
 // through the AWS default credential chain), shared by the pipeline (tag → digest, referrers) and by
 // notation (the same credentials, handed over as NOTATION_USERNAME/NOTATION_PASSWORD).
 import { existsSync, readFileSync } from 'node:fs';
@@ -17,6 +17,7 @@ import {
   type RegistryObserver,
 } from '../registry/index.js';
 import type { DigestResolver } from './checkImages.js';
+import { errorMessage } from '@kna/shared';
 
 export interface RegistryAccess {
   readonly client: RegistryClient;
@@ -42,7 +43,7 @@ function pullSecrets(names: readonly string[], dir: string): DockerConfig[] {
     try {
       return DockerConfig.parse(readFileSync(file, 'utf8'), file);
     } catch (err) {
-      throw new VERIFIER_ERR_BAD_FLAG(`--imagePullSecrets: ${err instanceof Error ? err.message : String(err)}`);
+      throw new VERIFIER_ERR_BAD_FLAG(`--imagePullSecrets: ${errorMessage(err)}`);
     }
   });
 }

@@ -6,7 +6,7 @@
 // before they expire, and concurrent requests that need the same token share one token request. Once a
 // registry has challenged, later requests authenticate up front instead of collecting a 401 each.
 import { createHash } from 'node:crypto';
-import { KnaError } from '@kna/shared';
+import { KnaError, errorMessage } from '@kna/shared';
 import { detailOf, readCapped } from './body.js';
 import { parseChallenges, type Challenge } from './challenge.js';
 import type { CredentialProvider, Credentials } from './credentials.js';
@@ -24,6 +24,7 @@ import {
   type HttpDetail,
 } from './errors.js';
 import { RegistryOperation, type CallOptions, type RegistryRequest, type Transport } from './transport.js';
+import { SingleFlight } from '../singleFlight.js';
 
 export interface AuthenticatorOptions {
   readonly transport: Transport;
@@ -65,7 +66,7 @@ export class Authenticator {
   readonly #maxTokenTtlMs: number;
   readonly #schemes = new Map<string, KnownScheme>();
   readonly #tokens = new Map<string, CachedToken>();
-  readonly #pendingTokens = new Map<string, Promise<string>>();
+  readonly #tokenRequests = new SingleFlight<string>();
 
   constructor(options: AuthenticatorOptions) {
     this.#transport = options.transport;
@@ -82,7 +83,7 @@ export class Authenticator {
     } catch (err) {
       if (err instanceof KnaError) throw err;
       if (call.signal?.aborted) throw new ERR_REGISTRY_DEADLINE(`credentials for ${registry}`, { cause: err });
-      throw new ERR_REGISTRY_CREDENTIALS_UNAVAILABLE(registry, err instanceof Error ? err.message : String(err), { cause: err });
+      throw new ERR_REGISTRY_CREDENTIALS_UNAVAILABLE(registry, errorMessage(err), { cause: err });
     }
   }
 
@@ -192,20 +193,16 @@ export class Authenticator {
     // A token the registry just refused is dropped; one that another request fetched meanwhile is used.
     if (cached && cached.token !== rejected && this.#transport.clock.now() < cached.expiresAt) return cached.token;
     if (cached) this.#tokens.delete(key);
-    let pending = this.#pendingTokens.get(key);
-    if (!pending) {
-      // Shared by every request waiting for this token, so it does not run under any one caller's signal
-      // (each caller still leaves at its own deadline); the per-request timeout bounds it.
-      pending = this.#requestToken(known, scope, credentials, request)
-        .then(({ token, ttlMs }) => {
-          this.#sweep();
-          // Renew a little early: a token that expires in flight costs a 401 and a retry.
-          this.#tokens.set(key, { token, expiresAt: this.#transport.clock.now() + ttlMs - Math.min(30_000, ttlMs / 10) });
-          return token;
-        })
-        .finally(() => this.#pendingTokens.delete(key));
-      this.#pendingTokens.set(key, pending);
-    }
+    // Shared by every request waiting for this token, so it does not run under any one caller's signal
+    // (each caller still leaves at its own deadline); the per-request timeout bounds it.
+    const pending = this.#tokenRequests.run(key, () =>
+      this.#requestToken(known, scope, credentials, request).then(({ token, ttlMs }) => {
+        this.#sweep();
+        // Renew a little early: a token that expires in flight costs a 401 and a retry.
+        this.#tokens.set(key, { token, expiresAt: this.#transport.clock.now() + ttlMs - Math.min(30_000, ttlMs / 10) });
+        return token;
+      }),
+    ).result;
     return abortable(pending, call.signal).catch((err: unknown) => {
       if (err instanceof KnaError) throw err;
       throw new ERR_REGISTRY_DEADLINE(request.subject, { cause: err });

@@ -1,4 +1,4 @@
-// The verifier's OCI distribution client (DESIGN.md §6 "Registry client"): resolves tags to digests, reads
+// The verifier's OCI distribution client (docs/architecture.md "The request pipeline" "Registry client"): resolves tags to digests, reads
 // manifests and blobs with their digests checked, and lists referrers. Every method takes the caller's
 // deadline (`CallOptions`) and fails with a coded error from errors.ts whose outcome class says whether the
 // image was denied or could not be verified.

@@ -1,4 +1,4 @@
-// Registry credentials and where they come from (DESIGN.md §6 "Credentials", original-service.md §5.5:
+// Registry credentials and where they come from (docs/architecture.md "The request pipeline" "Credentials", docs/architecture.md "The request pipeline":
 // first non-anonymous source wins, resolved per registry host). A provider answers for one registry host;
 // `undefined` means "anonymous as far as I know". Credentials are secrets: nothing here logs them, and
 // error messages never include them.
@@ -12,7 +12,7 @@ export type Credentials =
   /**
    * An OAuth2 refresh token (docker config `identitytoken`), exchanged at the token endpoint with
    * `grant_type=refresh_token` (distribution token auth "OAuth2 Token Authentication"). Docker config
-   * semantics, not the original's: ORAS there received it as an access token (original-service.md §5.3).
+   * semantics, not the original's: ORAS there received it as an access token (docs/architecture.md "The request pipeline").
    */
   | { readonly kind: 'identityToken'; readonly username?: string; readonly token: string }
   /** A bearer access token sent as is (docker config `registrytoken`). */
@@ -112,7 +112,7 @@ export interface DockerConfigFileOptions {
 }
 
 /**
- * The verifier's own docker config file (the "default keychain" of original-service.md §5.5). Read again
+ * The verifier's own docker config file (the "default keychain" of docs/architecture.md "The request pipeline"). Read again
  * only when its modification time changes; a missing file means anonymous, an unreadable or invalid one
  * fails the lookup (silently dropping credentials would turn into confusing 401s).
  */

@@ -1,12 +1,14 @@
 // Amazon ECR credentials: registry hosts `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]` (and the
 // dual-stack `<account>.dkr-ecr[-fips].<region>.on.aws`, the ISO partitions) get a registry password from
 // ECR's GetAuthorizationToken through the AWS SDK's default credential chain (IRSA, Pod Identity,
-// environment), as the original's ECR keychain did (original-service.md §5.5). Tokens are valid ~12 h
+// environment), as the original's ECR keychain did (docs/architecture.md "The request pipeline"). Tokens are valid ~12 h
 // and for every registry the caller may read in that region (the API's `registryIds` is deprecated for
 // that reason), so one token per region is fetched, shared by concurrent lookups and kept until shortly
 // before it expires. `public.ecr.aws` is answered anonymously (it serves public images without a token).
 import type { ECRClientConfig } from '@aws-sdk/client-ecr';
 import type { CredentialProvider, Credentials } from './credentials.js';
+import { errorMessage } from '@kna/shared';
+import { SingleFlight } from '../singleFlight.js';
 
 export interface EcrRegistry {
   readonly accountId: string;
@@ -59,7 +61,7 @@ export function ecrCredentials(options: EcrCredentialsOptions = {}): CredentialP
   const defaultTtl = options.defaultTtlMs ?? 30 * 60_000;
   const now = options.now ?? Date.now;
   const cached = new Map<string, { credentials: Credentials; refreshAt: number }>();
-  const inFlight = new Map<string, Promise<Credentials>>();
+  const fetches = new SingleFlight<Credentials>();
 
   const fetchToken = async (registry: EcrRegistry): Promise<{ credentials: Credentials; refreshAt: number }> => {
     let token: EcrToken;
@@ -67,7 +69,7 @@ export function ecrCredentials(options: EcrCredentialsOptions = {}): CredentialP
       token = await source.getAuthorizationToken(registry);
     } catch (err) {
       const name = err instanceof Error ? err.name : 'Error';
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       throw new EcrCredentialsError(
         `ECR GetAuthorizationToken in ${registry.region}${registry.fips ? ' (FIPS)' : ''} failed: ${name}: ${message}; ` +
           'the verifier needs AWS credentials (IRSA or Pod Identity) allowed ecr:GetAuthorizationToken',
@@ -90,17 +92,12 @@ export function ecrCredentials(options: EcrCredentialsOptions = {}): CredentialP
     const key = `${registry.region}${registry.fips ? '/fips' : ''}`;
     const hit = cached.get(key);
     if (hit && now() < hit.refreshAt) return hit.credentials;
-    let pending = inFlight.get(key);
-    if (!pending) {
-      pending = fetchToken(registry)
-        .then((entry) => {
-          cached.set(key, entry);
-          return entry.credentials;
-        })
-        .finally(() => inFlight.delete(key));
-      inFlight.set(key, pending);
-    }
-    return pending;
+    return fetches.run(key, () =>
+      fetchToken(registry).then((entry) => {
+        cached.set(key, entry);
+        return entry.credentials;
+      }),
+    ).result;
   };
 }
 

@@ -1,12 +1,12 @@
 // The registry client's error catalogue. Every failure says which registry, repository and reference it
 // concerns, the HTTP status when there was one, and what to do about it.
 //
-// Outcome classes (DESIGN.md §3.2). The rule: a failure is `denied` when it is the image's own doing —
+// Outcome classes (docs/architecture.md "The HTTP contract"). The rule: a failure is `denied` when it is the image's own doing —
 // something the image's owner controls and that waiting will not change — and `could-not-verify` when
 // the registry, the network, the credentials or the deadline kept the verifier from finding out.
 //
 // - Not found (404) is `denied`. An image that does not exist cannot be verified, and the original
-//   service answered 406 for it (original-service.md §5.2 step 5, "failed to resolve digest"). It also
+//   service answered 406 for it (docs/architecture.md "The request pipeline", "failed to resolve digest"). It also
 //   must not be `could-not-verify`: with `--onInfraError=allow` a pod naming a tag that does not exist
 //   yet would be admitted unpinned, and whoever can push that tag later decides what kubelet runs.
 // - Digest or size mismatch is `denied`: the registry (or something between it and the verifier) served

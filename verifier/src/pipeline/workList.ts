@@ -1,18 +1,12 @@
-// Which attestations one image must carry (original-service.md §6.1): every `attestations[]` entry whose
+// Which attestations one image must carry (docs/architecture.md "Attestations"): every `attestations[]` entry whose
 // `imageReference` (a Kyverno wildcard) matches the image as written in the pod (or its canonical spelling,
 // pipeline/images.ts `selects`) contributes its types;
 // the same type named by several entries (or twice in one) is one requirement whose condition blocks are
-// all ANDed (§6.4 "all blocks must pass").
+// all ANDed (Kyverno: all blocks must pass).
 import type { AnyAllConditions } from '@kna/shared';
-import type { AnyAllSpec, AttestationSpec } from '../http/requestSchema.js';
-import { selects, type RequestedImage } from '../pipeline/images.js';
-
-export interface RequiredAttestation {
-  /** The referrer's artifactType, matched exactly (case-sensitive). */
-  readonly type: string;
-  /** Condition blocks, ANDed; none = the referrer must only exist and be signed. */
-  readonly conditions: readonly AnyAllConditions[];
-}
+import type { RequiredAttestation } from '../attestations/verifier.js';
+import type { AnyAllSpec, AttestationSpec } from '../request/schema.js';
+import { selects, type RequestedImage } from './images.js';
 
 /**
  * The original appended a block only when it had at least one `any` or `all` condition, so `{}` or

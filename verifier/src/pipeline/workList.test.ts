@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { wildcardMatch } from '@kna/shared';
-import type { AttestationSpec, ConditionSpec } from '../http/requestSchema.js';
+import type { AttestationSpec, ConditionSpec } from '../request/schema.js';
 import { requiredAttestations } from './workList.js';
 
 const IMAGE = '111122223333.dkr.ecr.us-west-2.amazonaws.com/team/app:v1';
@@ -10,7 +10,7 @@ const IMAGE = '111122223333.dkr.ecr.us-west-2.amazonaws.com/team/app:v1';
 const written = (reference: string) => ({ reference, canonicalReference: reference });
 const cond = (key: string, value: string, message?: string): ConditionSpec => ({ key, operator: 'Equals', value, ...(message !== undefined && { message }) });
 
-describe('requiredAttestations (original-service.md §6.1)', () => {
+describe('requiredAttestations (docs/architecture.md "Attestations")', () => {
   it('takes the types of the entries whose imageReference matches the image as written', () => {
     const attestations: AttestationSpec[] = [
       { imageReference: '111122223333.dkr.ecr.*/team/*', type: [{ name: 'sbom/example' }] },

@@ -1,4 +1,4 @@
-// The /checkimages request (DESIGN.md §3.1, original-service.md §1.3). Unknown keys are accepted and
+// The /checkimages request (docs/architecture.md "The HTTP contract"). Unknown keys are accepted and
 // ignored at every level Kyverno controls (it adds fields between versions); the fields the verifier
 // reads are typed strictly so a wrong type is a 400 naming its JSON path. Bounds keep validation and
 // everything after it cheap whatever the body holds.
@@ -82,7 +82,7 @@ export const checkImagesRequestSchema = {
     imageReferences: { type: 'array', maxItems: 256, items: { type: 'string', maxLength: 1024 } },
     trustPolicy: { type: 'string', maxLength: 253 },
     attestations: { type: 'array', maxItems: 64, items: attestation },
-    // Accepted for compatibility with the verify-images annotation protocol, never trusted (DESIGN.md §3.1).
+    // Accepted for compatibility with the verify-images annotation protocol, never trusted (docs/architecture.md "The HTTP contract").
     metadata: {},
     mode: { type: 'string', enum: ['enforce', 'audit'] },
     onInfraError: { type: 'string', enum: ['deny', 'allow'] },
