@@ -245,4 +245,35 @@ describe('the operator', () => {
       }
     });
   });
+
+  it('reports an oversized bundle on every object and writes nothing', async () => {
+    await withNamespace(kube(), async (namespace) => {
+      const ca = await createCa({ commonName: 'Large Root', now: new Date(), validityMs: YEAR });
+      await kube().kubectl(['apply', '-f', '-'], { input: trustStore(`large-${namespace}`, ca.cert.pem) });
+      await kube().kubectl(['apply', '-f', '-'], { input: trustPolicy(`large-${namespace}`, { store: `large-${namespace}` }) });
+      const operator = await startOperator({
+        flags: testFlags(namespace, ['--pluginConfigMap=', '--inject-ca=false']),
+        kubeConfig: kube().kubeConfig(),
+        log: pino({ level: process.env.KNA_TEST_LOG ?? 'warn' }),
+        maxBundleBytes: 1_000,
+      });
+      try {
+        await eventually(
+          async () => {
+            for (const [plural, name] of [['trustpolicies', `large-${namespace}`], ['truststores', `large-${namespace}`]] as const) {
+              const ready = await readyOf(plural, name);
+              assert.deepEqual([ready.status, ready.reason], ['False', 'BundleTooLarge'], ready.message);
+              assert.match(ready.message ?? '', /over the 1000-byte limit of its ConfigMap, so it was not written/);
+            }
+          },
+          { timeoutMs: 60_000 },
+        );
+        assert.equal(operator.lastReport()?.bundle, 'too-large');
+        const core = kube().kubeConfig().makeApiClient(CoreV1Api);
+        await assert.rejects(core.readNamespacedConfigMap({ name: 'kyverno-notation-aws-bundle', namespace }), (err: unknown) => (err as { code?: number }).code === 404);
+      } finally {
+        await operator.stop();
+      }
+    });
+  });
 });

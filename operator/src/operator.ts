@@ -3,7 +3,7 @@
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { hostname } from 'node:os';
-import { LeaderElector, ListWatcher, kubeListWatchSource, parseBindAddress, reuseConnections, type BackoffOptions, type KubeObject, type ListWatchEvent, type ResourceRef } from '@kna/shared';
+import { LeaderElector, ListWatcher, kubeListWatchSource, parseBindAddress, reuseConnections, type BackoffOptions, type KubeObject, type ListWatchEvent, type ObjectChange, type ResourceRef } from '@kna/shared';
 import { CertificateRotator } from './certificates/index.js';
 import type { Flags } from './config/flags.js';
 import { OPERATOR_ERR_BAD_FLAG } from './errors.js';
@@ -81,7 +81,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
   // ---- watches ----
   const watchers: ListWatcher<KubeObject>[] = [];
-  const watch = <T extends KubeObject>(ref: ResourceRef, onChange: () => void, onEvent?: (event: ListWatchEvent) => void): ListWatcher<T> => {
+  const watch = <T extends KubeObject>(ref: ResourceRef, onChange: (change?: ObjectChange<T>) => void, onEvent?: (event: ListWatchEvent) => void): ListWatcher<T> => {
     const source = kubeListWatchSource<T>(kubeConfig, ref);
     const watcher = new ListWatcher<T>({
       source,
@@ -112,7 +112,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         lastReport = report;
         const outcome = report.bundle === 'created' || report.bundle === 'updated' ? 'written' : report.bundle;
         metrics.observeReconcile(report, report.objectErrors > 0 ? 'error' : outcome, performance.now() - started);
-        if (report.bundle !== 'not-synced' && report.objectErrors === 0) reconciledOnce = true;
+        if (report.bundle !== 'not-synced' && report.objectErrors === 0 && !report.superseded) reconciledOnce = true;
         return report.next;
       } catch (err) {
         metrics.observeReconcile(undefined, 'error', performance.now() - started);
@@ -122,8 +122,21 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     { debounceMs: flags.debounce, onError: (err) => log.error({ err }, 'reconcile failed; retrying') },
   );
 
-  const trustPolicies = watch<WatchedTrustPolicy>(TRUST_POLICIES, () => bundleRunner.trigger());
-  const trustStores = watch<WatchedTrustStore>(TRUST_STORES, () => bundleRunner.trigger());
+  // A change of what goes into the bundle supersedes a running reconcile's status phase; the echo of a status
+  // write (same generation, finalizers and deletion state) only schedules a run, which then writes nothing.
+  const onObjectChange = (change?: ObjectChange<WatchedTrustPolicy | WatchedTrustStore>) => {
+    const before = change?.previous?.metadata;
+    const after = change?.current?.metadata;
+    const statusOnly =
+      before !== undefined &&
+      after !== undefined &&
+      before.generation === after.generation &&
+      before.deletionTimestamp === after.deletionTimestamp &&
+      JSON.stringify(before.finalizers ?? []) === JSON.stringify(after.finalizers ?? []);
+    bundleRunner.trigger({ supersede: !statusOnly });
+  };
+  const trustPolicies = watch<WatchedTrustPolicy>(TRUST_POLICIES, onObjectChange);
+  const trustStores = watch<WatchedTrustStore>(TRUST_STORES, onObjectChange);
   const pluginConfig = flags.pluginConfigMap === '' ? undefined : { name: flags.pluginConfigMap, watcher: watch<V1ConfigMap>(configMapRef(namespace, flags.pluginConfigMap), () => bundleRunner.trigger()) };
   const reconciler = new BundleReconciler({
     core,
@@ -134,6 +147,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     trustStores,
     ...(pluginConfig && { pluginConfig }),
     mayWrite: isLeader,
+    superseded: () => bundleRunner.superseded,
     log: log.child({ component: 'bundle' }),
     ...(options.maxBundleBytes !== undefined && { maxBundleBytes: options.maxBundleBytes }),
   });

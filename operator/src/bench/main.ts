@@ -113,9 +113,12 @@ async function main(): Promise<void> {
     const latencies: number[] = [];
     for (let n = 0; n < flags.edits; n++) {
       const scope = `111122223333.dkr.ecr.us-west-2.amazonaws.com/edited-${n}`;
-      const current = (await co.getClusterCustomObject({ ...group, plural: 'trustpolicies', name: 'tp-0' })) as { metadata: { resourceVersion: string } };
-      const body = { ...policy(0, scope), metadata: { name: 'tp-0', resourceVersion: current.metadata.resourceVersion } };
-      await co.replaceClusterCustomObject({ ...group, plural: 'trustpolicies', name: 'tp-0', body });
+      // The operator writes the object's status too, so a replace may meet a newer resourceVersion (409): read again.
+      await eventually(async () => {
+        const current = (await co.getClusterCustomObject({ ...group, plural: 'trustpolicies', name: 'tp-0' })) as { metadata: { resourceVersion: string } };
+        const body = { ...policy(0, scope), metadata: { name: 'tp-0', resourceVersion: current.metadata.resourceVersion } };
+        await co.replaceClusterCustomObject({ ...group, plural: 'trustpolicies', name: 'tp-0', body });
+      }, { timeoutMs: 30_000, intervalMs: 1 });
       const answered = performance.now();
       const hit = await eventually(() => {
         const found = seen.find((s) => s.text.includes(`edited-${n}"`));

@@ -39,6 +39,11 @@ export interface BundleReconcilerOptions {
   log: Logger;
   /** Longest time between two runs (a periodic check); 5 minutes by default. */
   maxIntervalMs?: number;
+  /**
+   * True when a newer reconcile is already waiting: the object writes of this one stop early (the next run
+   * recomputes every status anyway), so a status phase of a thousand objects never delays the next bundle.
+   */
+  superseded?: () => boolean;
   /** Object writes (status, finalizer) in flight at once; 16 by default. */
   writeConcurrency?: number;
   /** Size limit of the bundle text; shared's BUNDLE_MAX_BYTES by default (tests lower it). */
@@ -55,6 +60,8 @@ export interface ReconcileReport {
   ready: { kind: string; ready: boolean }[];
   /** Failed writes to single objects (retried on the next run). */
   objectErrors: number;
+  /** The object writes stopped early because a newer reconcile was waiting. */
+  superseded: boolean;
   /** When to run again at the latest. */
   next: Date;
 }
@@ -79,7 +86,7 @@ export class BundleReconciler {
   async reconcile(now = new Date()): Promise<ReconcileReport> {
     const options = this.#options;
     const next = new Date(now.getTime() + (options.maxIntervalMs ?? 300_000));
-    const report: ReconcileReport = { bundle: 'not-synced', version: '', bytes: 0, statusWrites: 0, finalizersRemoved: 0, ready: [], objectErrors: 0, next };
+    const report: ReconcileReport = { bundle: 'not-synced', version: '', bytes: 0, statusWrites: 0, finalizersRemoved: 0, ready: [], objectErrors: 0, superseded: false, next };
     // Rendering from a partial view would drop objects from the bundle: wait for every first list.
     if (!this.synced()) return report;
 
@@ -115,7 +122,7 @@ export class BundleReconciler {
     // objects is not a thousand sequential round trips.
     let nextObject = 0;
     const worker = async () => {
-      while (nextObject < objects.length) {
+      while (nextObject < objects.length && options.superseded?.() !== true) {
         const [kind, object] = objects[nextObject++] as [string, CustomObject];
         try {
           await this.#reconcileObject(kind, object, statuses.get(`${kind}/${object.metadata.name}`), rendered.bundle.version, now, report);
@@ -130,6 +137,7 @@ export class BundleReconciler {
       }
     };
     await Promise.all(Array.from({ length: Math.min(options.writeConcurrency ?? 16, Math.max(1, objects.length)) }, worker));
+    report.superseded = nextObject < objects.length;
     for (const status of rendered.statuses) {
       report.ready.push({ kind: status.kind, ready: status.ready });
       // A certificate that expires changes a store's Ready: reconcile right after.

@@ -17,6 +17,7 @@ export class DebouncedRunner {
   #timerAt = Number.POSITIVE_INFINITY;
   #running: Promise<void> | undefined;
   #again = false;
+  #superseding = false;
   #stopped = false;
 
   /** `run` returns when it wants to run again at the latest (or undefined). */
@@ -25,14 +26,23 @@ export class DebouncedRunner {
     this.#options = options;
   }
 
-  /** Something changed: run after the debounce window. */
-  trigger(): void {
+  /**
+   * Something changed: run after the debounce window. `supersede: false` (a change the running reconcile does
+   * not need to give way to, such as the echo of its own status write) does not mark the current run superseded.
+   */
+  trigger(options: { supersede?: boolean } = {}): void {
+    if (this.#running && options.supersede !== false) this.#superseding = true;
     this.#schedule(Date.now() + this.#options.debounceMs);
   }
 
   /** Run no later than `at`. */
   runBy(at: Date): void {
     this.#schedule(at.getTime());
+  }
+
+  /** True while a run is in flight and another has been asked for: the current one may stop early. */
+  get superseded(): boolean {
+    return this.#running !== undefined && this.#superseding;
   }
 
   /** Resolves when no run is in flight. */
@@ -63,6 +73,7 @@ export class DebouncedRunner {
     this.#timer = undefined;
     this.#timerAt = Number.POSITIVE_INFINITY;
     this.#again = false;
+    this.#superseding = false;
     this.#running = this.#run()
       .then(
         (next) => ({ next, failed: false }),

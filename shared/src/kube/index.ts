@@ -11,6 +11,7 @@ export {
   type ListWatchEvent,
   type ListWatchSource,
   type ListWatcherOptions,
+  type ObjectChange,
   type RestartReason,
   type WatchEvent,
   type WatchEventType,

@@ -21,7 +21,8 @@ function scripted(lists: (() => Promise<{ items: Obj[]; resourceVersion: string 
     description: 'objs',
     list: () => {
       calls.push('list');
-      const next = lists.shift();
+      // The last scripted answer repeats (a periodic re-list sees the same objects again).
+      const next = lists.length > 1 ? lists.shift() : lists[0];
       return next ? next() : Promise.resolve({ items: [], resourceVersion: '999' });
     },
     watch: (rv, _t, onEvent, signal) => {

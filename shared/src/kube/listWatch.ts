@@ -103,10 +103,18 @@ export function kubeErrorMessage(err: unknown): string {
 
 const errorText = kubeErrorMessage;
 
+export interface ObjectChange<T> {
+  previous?: T | undefined;
+  current?: T | undefined;
+}
+
 export interface ListWatcherOptions<T> {
   source: ListWatchSource<T>;
-  /** Called after every change of the objects (many calls for a burst: debounce in the consumer). */
-  onChange?: () => void;
+  /**
+   * Called after every change of the objects (many calls for a burst: debounce in the consumer): with the object
+   * before and after for a watch event (absent before an ADDED, after a DELETED), without for a (re-)list.
+   */
+  onChange?: (change?: ObjectChange<T>) => void;
   onEvent?: (event: ListWatchEvent) => void;
   /** Full re-list interval; 10 minutes by default. */
   resyncPeriodMs?: number;
@@ -193,8 +201,8 @@ export class ListWatcher<T extends KubeObject> {
     return this.#stop.signal.aborted;
   }
 
-  #changed(): void {
-    this.#options.onChange?.();
+  #changed(change?: ObjectChange<T>): void {
+    this.#options.onChange?.(change);
   }
 
   async #run(): Promise<void> {
@@ -268,14 +276,12 @@ export class ListWatcher<T extends KubeObject> {
           case 'BOOKMARK':
             resourceVersion = object.metadata?.resourceVersion ?? resourceVersion;
             return;
-          case 'DELETED':
-            this.#objects.delete(keyOf(object));
-            break;
-          default:
-            this.#objects.set(keyOf(object), object);
         }
+        const previous = this.#objects.get(keyOf(object));
+        if (event.type === 'DELETED') this.#objects.delete(keyOf(object));
+        else this.#objects.set(keyOf(object), object);
         resourceVersion = object.metadata?.resourceVersion ?? resourceVersion;
-        this.#changed();
+        this.#changed(event.type === 'DELETED' ? { previous } : { previous, current: object });
       };
       try {
         await source.watch(resourceVersion, timeoutSeconds, onEvent, signal);
