@@ -115,9 +115,9 @@ describe('the operator', () => {
         const good = (await co.getClusterCustomObject({ group: 'notation.nirmata.io', version: 'v1alpha1', plural: 'truststores', name: 'good' })) as { metadata: { finalizers?: string[] } };
         assert.deepEqual(good.metadata.finalizers ?? [], []);
 
-        // Ready transitions are Events (cluster-scoped objects: namespace default).
+        // Ready transitions are Events, in the operator's namespace (its RBAC reaches no other).
         await eventually(async () => {
-          const events = await core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.name=tp-star' });
+          const events = await core.listNamespacedEvent({ namespace, fieldSelector: 'involvedObject.name=tp-star' });
           assert.ok(events.items.some((e) => e.reason === 'WildcardIdentityNotSupported' && e.type === 'Warning'), JSON.stringify(events.items.map((e) => e.reason)));
         });
 

@@ -1,9 +1,12 @@
 // Keeps the CA bundle injected into annotated ClusterPolicies (inject.ts says where): on every change of a
-// ClusterPolicy and of the CA bundle, every policy that needs it is replaced with optimistic concurrency (a 409
-// means it changed meanwhile; the watch brings the new version and another run).
+// ClusterPolicy and of the CA bundle, every policy that needs it gets its spec patched with optimistic
+// concurrency (a JSON patch that also sets the resourceVersion it was computed from: a 409 means the policy
+// changed meanwhile, and the watch brings the new version and another run). A patch, not an update, because
+// `patch` is all the chart's RBAC grants on ClusterPolicies.
 import type { CustomObjectsApi } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { statusCodeOf, type ListWatcher } from '@kna/shared';
+import { guardedPatch } from '../reconcile/objectWriter.js';
 import { CLUSTER_POLICIES } from '../resources.js';
 import { injectCaBundle, serviceHosts, type ClusterPolicy } from './inject.js';
 
@@ -34,7 +37,13 @@ export class CaInjector {
       const next = injectCaBundle(policy, caBundle, hosts);
       if (next === undefined || !mayWrite()) continue;
       try {
-        await custom.replaceClusterCustomObject({ group: CLUSTER_POLICIES.group, version: CLUSTER_POLICIES.version, plural: CLUSTER_POLICIES.plural, name: policy.metadata.name, body: next });
+        await custom.patchClusterCustomObject({
+          group: CLUSTER_POLICIES.group,
+          version: CLUSTER_POLICIES.version,
+          plural: CLUSTER_POLICIES.plural,
+          name: policy.metadata.name,
+          body: guardedPatch(policy.metadata.resourceVersion, [{ op: 'replace', path: '/spec', value: next.spec }]),
+        });
         updated++;
         this.#options.onWrite?.('updated');
         log.info({ clusterPolicy: policy.metadata.name }, 'CA bundle injected');

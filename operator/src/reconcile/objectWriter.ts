@@ -33,10 +33,31 @@ export async function writeStatus(api: CustomObjectsApi, ref: ResourceRef, kind:
   });
 }
 
-/** Removes the original's finalizer (the whole object is replaced; the API server ignores status in it). */
+export interface JsonPatchOperation {
+  readonly op: 'replace' | 'add' | 'remove' | 'test';
+  readonly path: string;
+  readonly value?: unknown;
+}
+
+/**
+ * A JSON patch (client-node sends patches as application/json-patch+json) that also sets the object's
+ * resourceVersion to the one the change was computed from: the API server then refuses it with 409 when the
+ * object changed meanwhile, the optimistic concurrency of an update with only the `patch` verb.
+ */
+export function guardedPatch(resourceVersion: string | undefined, operations: readonly JsonPatchOperation[]): JsonPatchOperation[] {
+  return [...(resourceVersion !== undefined ? [{ op: 'replace' as const, path: '/metadata/resourceVersion', value: resourceVersion }] : []), ...operations];
+}
+
+/** Removes the original's finalizer with a guarded patch (the chart grants `patch`, not `update`, on the resources). */
 export async function removeOriginalFinalizer(api: CustomObjectsApi, ref: ResourceRef, object: CustomObject): Promise<void> {
-  const body = { ...object, metadata: { ...object.metadata, finalizers: (object.metadata.finalizers ?? []).filter((f) => f !== ORIGINAL_FINALIZER) } };
-  await api.replaceClusterCustomObject({ group: ref.group, version: ref.version, plural: ref.plural, name: object.metadata.name, body });
+  const finalizers = (object.metadata.finalizers ?? []).filter((f) => f !== ORIGINAL_FINALIZER);
+  await api.patchClusterCustomObject({
+    group: ref.group,
+    version: ref.version,
+    plural: ref.plural,
+    name: object.metadata.name,
+    body: guardedPatch(object.metadata.resourceVersion, [{ op: 'replace', path: '/metadata/finalizers', value: finalizers }]),
+  });
 }
 
 export function readyOf(status: { conditions?: readonly Condition[] | undefined } | undefined): Condition | undefined {
@@ -44,15 +65,16 @@ export function readyOf(status: { conditions?: readonly Condition[] | undefined 
 }
 
 /**
- * Records a Ready transition as a core/v1 Event. Events of cluster-scoped objects go to the `default` namespace,
- * as client-go's recorder puts them.
+ * Records a Ready transition as a core/v1 Event in the operator's own namespace. client-go's recorder would put
+ * the Events of cluster-scoped objects in `default`, which the operator may not write (its RBAC is confined to
+ * its namespace); `kubectl describe` of a cluster-scoped object lists its Events from every namespace.
  */
-export async function recordTransition(core: CoreV1Api, kind: string, object: CustomObject, ready: Condition, now: Date): Promise<void> {
+export async function recordTransition(core: CoreV1Api, namespace: string, kind: string, object: CustomObject, ready: Condition, now: Date): Promise<void> {
   const time = now;
   await core.createNamespacedEvent({
-    namespace: 'default',
+    namespace,
     body: {
-      metadata: { generateName: `${object.metadata.name}.`, namespace: 'default' },
+      metadata: { generateName: `${object.metadata.name}.`, namespace },
       involvedObject: {
         apiVersion: API_VERSION,
         kind,

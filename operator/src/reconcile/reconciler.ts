@@ -154,11 +154,18 @@ export class BundleReconciler {
     const ref = kind === TRUST_POLICY_KIND ? TRUST_POLICIES : TRUST_STORES;
     if (object.metadata.finalizers?.includes(ORIGINAL_FINALIZER) === true) {
       if (!mayWrite()) return;
-      await removeOriginalFinalizer(custom, ref, object);
-      report.finalizersRemoved++;
-      log.info({ kind, name: object.metadata.name }, `removed the original's finalizer ${ORIGINAL_FINALIZER}`);
-      // The object has a new resourceVersion now: its status is written on the run the update triggers.
-      return;
+      try {
+        await removeOriginalFinalizer(custom, ref, object);
+        report.finalizersRemoved++;
+        log.info({ kind, name: object.metadata.name }, `removed the original's finalizer ${ORIGINAL_FINALIZER}`);
+        // The object has a new resourceVersion now: its status is written on the run the patch triggers.
+        return;
+      } catch (err) {
+        // 409: it changed meanwhile (the watch brings it back). Anything else (403 when the chart's
+        // operator.removeOriginalFinalizers is off) must not keep its status from being written.
+        if (statusCodeOf(err) === 409) return;
+        log.warn({ err, kind, name: object.metadata.name }, `could not remove the original's finalizer ${ORIGINAL_FINALIZER}; deleting this object will wait for it`);
+      }
     }
     if (status === undefined || isDeleting(object)) return;
     const next = resourceStatus(status, { bundleVersion, now, previous: object.status });
@@ -172,7 +179,7 @@ export class BundleReconciler {
     // thousand objects would write a thousand), one that is not gets a Warning.
     const transition = before === undefined ? after?.status === 'False' : after !== undefined && (before.status !== after.status || before.reason !== after.reason);
     if (after !== undefined && transition) {
-      await recordTransition(core, kind, object, after, now).catch((err: unknown) => log.warn({ err, kind, name: object.metadata.name }, 'recording an Event failed'));
+      await recordTransition(core, this.#options.namespace, kind, object, after, now).catch((err: unknown) => log.warn({ err, kind, name: object.metadata.name }, 'recording an Event failed'));
     }
   }
 }
