@@ -261,7 +261,7 @@ build_docker_registry() {
 build_etcd() {
   need_go
   # etcd's server module has relative replace directives, so `go install` refuses it; as a dependency
-  # of a scratch module its requirements resolve to published versions (real-test-components.md §1.5).
+  # of a scratch module its requirements resolve to published versions (README "Test components").
   go_build_scratch "$1" "go.etcd.io/etcd/server/v3@v$ETCD_VERSION" "" go.etcd.io/etcd/server/v3
   # go names the binary after the module path without its major-version suffix: "server".
   mv "$1/bin/server" "$1/bin/etcd"
@@ -271,7 +271,7 @@ build_kubernetes() {
   need_go
   # k8s.io/kubernetes pins every staging module to v0.0.0 plus a local replace; a scratch module replaces
   # each with its published v0.<minor>.<patch>, and the version ldflags make /version report the real
-  # version (Helm checks chart kubeVersion against it). real-test-components.md §1.1-1.4.
+  # version (Helm checks chart kubeVersion against it). README "Test components"
   local target=$1 v=$KUBERNETES_VERSION minor
   minor=${v#1.}
   minor=${minor%%.*}
@@ -302,7 +302,7 @@ build_helm() {
   need_go
   local target=$1 kminor=${KUBERNETES_VERSION#1.}
   kminor=${kminor%%.*}
-  # Without these ldflags helm assumes Kubernetes v1.20 for template/lint (real-test-components.md §3).
+  # Without these ldflags helm assumes Kubernetes v1.20 for template/lint (README "Test components").
   local ld="-X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION"
   ld+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$kminor"
   ld+=" -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$kminor"

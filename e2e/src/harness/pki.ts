@@ -1,6 +1,6 @@
 // Certificate chains for the fake AWS Signer: a P-384 root, an intermediate and a code-signing leaf,
 // shaped the way notation requires for the notary.x509.signingAuthority scheme
-// (notation-and-aws-signer.md §6.1: critical key usage, codeSigning EKU, CA flags on the issuers).
+// (notation's specification: critical key usage, codeSigning EKU, CA flags on the issuers).
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { ExtendedKeyUsage, generatePrivateKey, issueCertificate } from '@kna/shared';
 

@@ -1,7 +1,7 @@
 // The two kinds of registry the product must work with, started on free loopback ports:
 // olareg (OCI 1.1, referrers API) and Debian's docker-registry (CNCF distribution 2.8, no referrers API,
 // so clients use the referrers tag schema). Both are addressed as localhost:<port>, for which notation
-// uses plain HTTP without extra flags (notation-and-aws-signer.md §1.4).
+// uses plain HTTP without extra flags (notation's specification).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { answers, startOnFreePort, type RunningProcess } from './processes.js';

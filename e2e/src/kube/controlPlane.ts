@@ -1,6 +1,6 @@
 // A throwaway single-node Kubernetes control plane for tests: etcd + kube-apiserver on free loopback
 // ports, with their own PKI, data directory and logs under one directory, and no kubelet, controller
-// manager or scheduler (real-test-components.md §1.7 and §2 list what works without them). Several can
+// manager or scheduler (README "Test components"). Several can
 // run side by side. Tests use testing.ts; developers use `pnpm -s harness kube up`.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -38,7 +38,7 @@ export interface ControlPlaneOptions {
    * --api-audiences: the audiences a TokenRequest without audiences gets, and the ones a TokenReview
    * without spec.audiences checks against. Default: [issuer], as kubeadm does, so a token requested
    * for another audience (Kyverno's scoped `kyverno-svc.kyverno.io`) only passes a TokenReview that
-   * names that audience (real-test-components.md §2, "TokenReview points for the verifier").
+   * names that audience (README "Test components").
    */
   readonly apiAudiences?: readonly string[];
   /** Per component (etcd, kube-apiserver); 180 s by default: a bound for a cold page cache on 2 cores at load 30, not an expected time. */

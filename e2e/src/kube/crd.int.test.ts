@@ -1,4 +1,4 @@
-// CRDs on the real API server: what the product's TrustPolicy/TrustStore rely on (DESIGN.md §4) —
+// CRDs on the real API server: what the product's TrustPolicy/TrustStore rely on (docs/architecture.md "Custom resources") —
 // `kubectl apply` of a CRD, OpenAPI validation, the status subresource, and the printer columns that
 // `kubectl get` shows (server-side Table printing), including a priority-1 column only in `-o wide`.
 import { describe, it } from 'node:test';

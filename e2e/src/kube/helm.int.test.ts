@@ -1,6 +1,6 @@
 // helm against the real API server: what the product's chart tests will do (lint, template, install,
 // uninstall). The fixture chart has Kyverno's kubeVersion constraint, so these also prove that helm and
-// kube-apiserver were built with their version ldflags (real-test-components.md §1.4, §3).
+// kube-apiserver were built with their version ldflags (README "Test components").
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';

@@ -1,5 +1,5 @@
 // Leases (coordination.k8s.io/v1) on the real API server, the ground the operator's leader election
-// stands on (DESIGN.md §9, typescript-stack.md §1.4): MicroTime needs six fractional digits
+// stands on (docs/architecture.md "The two deployments"): MicroTime needs six fractional digits
 // (toMicroTime from @kna/shared), and two writers of the same resourceVersion get exactly one 409.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';

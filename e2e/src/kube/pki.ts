@@ -1,7 +1,7 @@
 // The PKI of a throwaway control plane: one CA that both signs the API server's serving certificate and
 // authenticates clients (--client-ca-file), client certificates for users (the admin is in
 // system:masters), and the service-account token signing key. The shape follows
-// real-test-components.md §1.6, generated in-process instead of with openssl so that a start costs
+// README "Test components", generated in-process instead of with openssl so that a start costs
 // milliseconds and needs no tool. ECDSA P-256 throughout: key generation is instant (RSA-2048 takes
 // tens of milliseconds per key on these machines) and Go's crypto/tls, kube-apiserver's
 // --service-account-signing-key-file (ES256) and Node's TLS all accept it.

@@ -46,7 +46,7 @@ export interface TestControlPlane extends ControlPlaneState {
   /**
    * Deletes a namespace without waiting: with no kube-controller-manager there is no namespace
    * controller, so it stays Terminating (its objects with it) until the control plane stops
-   * (real-test-components.md §2). Unique names keep tests apart.
+   * (README "Test components"). Unique names keep tests apart.
    */
   deleteNamespace(name: string): Promise<void>;
   /** Stops the control plane and removes its directory (owned only; safe to call twice). */

@@ -1,5 +1,5 @@
 // TokenRequest and TokenReview on the real API server, the way the verifier authenticates Kyverno
-// (DESIGN.md §6 "Auth", real-test-components.md §2 "TokenReview points for the verifier"): a token
+// (docs/architecture.md "The request pipeline"): a token
 // bound to an audience passes a review for that audience only, a review without audiences checks the
 // API server's own (--api-audiences), and the reviewer needs `create tokenreviews`
 // (system:auth-delegator). TokenReviews go through @kubernetes/client-node, as the verifier's will.

@@ -1,6 +1,6 @@
 // TrustPolicy: a notation trust policy document as a cluster-scoped custom resource. Spec fields exactly as the
 // original CRD (docs/architecture.md "Custom resources") so existing manifests apply unchanged, plus
-// `signatureVerification.verifyTimestamp` (notation-and-aws-signer.md §2.1), which the original schema pruned,
+// `signatureVerification.verifyTimestamp` (notation's specification), which the original schema pruned,
 // and a status subresource with printer columns (docs/architecture.md "Custom resources").
 import { API_VERSION, commonStatusProperties, type ObjectMeta } from './common.js';
 import { structural, type FromSchema } from './schema.js';
@@ -8,7 +8,7 @@ import { structural, type FromSchema } from './schema.js';
 export const TRUST_POLICY_KIND = 'TrustPolicy';
 export const TRUST_POLICY_PLURAL = 'trustpolicies';
 
-/** notation's verification levels (notation-and-aws-signer.md §2.1). */
+/** notation's verification levels (notation's specification). */
 export const VERIFICATION_LEVELS = ['strict', 'permissive', 'audit', 'skip'] as const;
 export type VerificationLevel = (typeof VERIFICATION_LEVELS)[number];
 /** The validation types `override` may name; integrity can be named but not overridden (notation's rule). */

@@ -7,7 +7,7 @@ import { structural, type FromSchema } from './schema.js';
 export const TRUST_STORE_KIND = 'TrustStore';
 export const TRUST_STORE_PLURAL = 'truststores';
 
-/** notation trust store types (notation-and-aws-signer.md §1.4). AWS Signer roots go in signingAuthority. */
+/** notation trust store types (notation's specification). AWS Signer roots go in signingAuthority. */
 export const TRUST_STORE_TYPES = ['ca', 'signingAuthority', 'tsa'] as const;
 export type TrustStoreType = (typeof TRUST_STORE_TYPES)[number];
 

@@ -1,7 +1,7 @@
 // Kubernetes MicroTime (metav1.MicroTime: Lease acquireTime/renewTime, Event eventTime) on the wire.
 // The API server parses it with the layout 2006-01-02T15:04:05.000000Z07:00, which takes exactly six
 // fractional digits, while @kubernetes/client-node 1.x serialises a Date with toISOString() (three):
-// "cannot parse .123Z as .000000", a 400 (kubernetes-client/javascript#828, typescript-stack.md §1.4).
+// "cannot parse .123Z as .000000", a 400 (kubernetes-client/javascript#828, docs/architecture.md "Test tiers").
 // client-node passes strings through unchanged, so callers put this string in the object instead of
 // a Date.
 

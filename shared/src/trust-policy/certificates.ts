@@ -1,6 +1,6 @@
 // TrustStore contents: the PEM certificates of caBundle, checked the way notation checks a trust store directory
 // when it verifies (notation-go verifier/truststore: every certificate a CA or self-signed, "tsa" stores only
-// root CAs; notation-and-aws-signer.md §1.4), plus this product's rule that an expired certificate makes the store
+// root CAs; notation's specification), plus this product's rule that an expired certificate makes the store
 // invalid (docs/architecture.md "Custom resources") — caught at apply time instead of as a verification failure under load.
 import { X509Certificate } from 'node:crypto';
 import { childPath, Reason, type Problem } from '../crd/problem.js';

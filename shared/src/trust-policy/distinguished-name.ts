@@ -1,6 +1,6 @@
 // x509.subject trusted identities: notation parses the value as an RFC 4514 distinguished name and accepts it
 // only if it has single-valued RDNs, no repeated attribute, no "=#" (BER-encoded) value, and at least C, ST (or
-// its alias S) and O (notation-go internal/pkix ParseDistinguishedName, notation-and-aws-signer.md §2.2).
+// its alias S) and O (notation-go internal/pkix ParseDistinguishedName).
 // Attribute types are compared as written, so "c=US" does not provide "C".
 
 /** Attribute type → value, as notation keeps it (S folded into ST). */

@@ -1,5 +1,5 @@
 // Validation of a notation trust policy document (version "1.0") with every rule notation applies when it builds
-// a verifier (notation-go verifier/trustpolicy, summarised in notation-and-aws-signer.md §2.2), plus the rules of
+// a verifier (notation-go verifier/trustpolicy), plus the rules of
 // this product. Unlike notation, which stops at the first error, every problem is reported, each with the JSON
 // path of the offending value and what to do, so that `kubectl get tp` can say what to fix (docs/architecture.md "Custom resources").
 import { canonicalScope } from '../image/reference.js';
@@ -34,7 +34,7 @@ export const TRUST_STORE_NAME_PATTERN = /^[a-zA-Z0-9_.-]+$/;
 const SCOPE_DOMAIN = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?$/;
 const SCOPE_REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-*)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-*)[a-z0-9]+)*)*$/;
 // An AWS Signer signing profile (…/signing-profiles/<name>) or profile version (…/<name>/<version>) ARN: the only
-// identities the AWS Signer plugin matches (notation-and-aws-signer.md §4.4).
+// identities the AWS Signer plugin matches (its README: signing-profile ARNs).
 const SIGNING_PROFILE_ARN = /^arn:[^:]+:signer:[^:]+:[^:]+:\/signing-profiles\/[^/]+(?:\/[^/]+)?$/;
 const SCOPE_EXAMPLE = 'e.g. "111122223333.dkr.ecr.us-west-2.amazonaws.com/my-app"';
 

@@ -1,5 +1,5 @@
 // Turns a finished `notation verify -v` run into one of the verifier's outcomes. notation has no
-// machine-readable output (notation-and-aws-signer.md §1.2), so the outcome comes from the exit code
+// machine-readable output (notation's specification), so the outcome comes from the exit code
 // and the stable message prefixes of notation v1.x, which are kept as constants here with where they
 // come from. Anything unrecognised is a denial: only failures positively identified as
 // infrastructure may ever be turned into an allow by --onInfraError=allow.

@@ -1,6 +1,6 @@
 // Materialises one trust policy into its own notation configuration directory, named by its policy
 // version: trustpolicy.json plus the trust stores it references. notation refuses symlinks for both
-// the policy file and trust store entries (notation-and-aws-signer.md §1.4), and a Kubernetes volume
+// the policy file and trust store entries (notation's specification), and a Kubernetes volume
 // is made of symlinks, so every file is written as a regular file. Directories are written under a
 // temporary name and renamed into place, so a concurrent `notation verify` never sees a partial one.
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';

@@ -56,7 +56,7 @@ export interface SchemePolicy {
 
 /**
  * Whether a registry is reached over plain HTTP. HTTPS is the default everywhere; loopback registries
- * (what notation itself does for `localhost`, notation-and-aws-signer.md §7) and registries the operator
+ * (what notation itself does for `localhost`, notation's specification) and registries the operator
  * listed are the exceptions. The original service never used plain HTTP (docs/architecture.md "The request pipeline").
  */
 export function usesPlainHttp(hostPort: string, policy: SchemePolicy): boolean {

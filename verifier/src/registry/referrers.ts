@@ -2,7 +2,7 @@
 // `Link: <…>; rel="next"` (RFC 8288), filtered by the registry when it says so in `OCI-Filters-Applied`;
 // and, when the API answers 404, the referrers tag schema — an image index that pushing clients keep under
 // the tag `<alg>-<hex>` (spec "Unavailable Referrers API", "Referrers Tag Schema"). notation-go lists
-// signatures the same way (notation-and-aws-signer.md §1.3). The HTTP side is the client's; the rules are here.
+// signatures the same way (notation's specification). The HTTP side is the client's; the rules are here.
 import type { Descriptor } from './manifest.js';
 
 export const ReferrersSource = {
