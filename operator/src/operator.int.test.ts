@@ -115,9 +115,9 @@ describe('the operator', () => {
         const good = (await co.getClusterCustomObject({ group: 'notation.nirmata.io', version: 'v1alpha1', plural: 'truststores', name: 'good' })) as { metadata: { finalizers?: string[] } };
         assert.deepEqual(good.metadata.finalizers ?? [], []);
 
-        // Ready transitions are Events, in the operator's namespace (its RBAC reaches no other).
+        // Ready transitions are Events (cluster-scoped objects: the API server accepts them only in namespace default).
         await eventually(async () => {
-          const events = await core.listNamespacedEvent({ namespace, fieldSelector: 'involvedObject.name=tp-star' });
+          const events = await core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.name=tp-star' });
           assert.ok(events.items.some((e) => e.reason === 'WildcardIdentityNotSupported' && e.type === 'Warning'), JSON.stringify(events.items.map((e) => e.reason)));
         });
 
@@ -268,7 +268,8 @@ describe('the operator', () => {
           },
           { timeoutMs: 60_000 },
         );
-        assert.equal(operator.lastReport()?.bundle, 'too-large');
+        // The statuses are written inside the reconcile; its report is recorded when the whole run ends.
+        await eventually(() => assert.equal(operator.lastReport()?.bundle, 'too-large'), { timeoutMs: 60_000 });
         const core = kube().kubeConfig().makeApiClient(CoreV1Api);
         await assert.rejects(core.readNamespacedConfigMap({ name: 'kyverno-notation-aws-bundle', namespace }), (err: unknown) => (err as { code?: number }).code === 404);
       } finally {

@@ -321,6 +321,8 @@ spec:
       ['update', 'leases.coordination.k8s.io', { namespace: NS }],
       ['create', 'events', { namespace: NS }],
       ['create', 'events.events.k8s.io', { namespace: NS }],
+      // The Events of cluster-scoped objects (TrustPolicy/TrustStore transitions) are accepted only in default.
+      ['create', 'events', { namespace: 'default' }],
       ['list', 'clusterpolicies.kyverno.io'],
       ['watch', 'clusterpolicies.kyverno.io'],
       ['patch', 'clusterpolicies.kyverno.io'],
@@ -337,7 +339,8 @@ spec:
       ['get', 'secrets', { namespace: 'kube-system' }],
       ['create', 'secrets', { namespace: 'default' }],
       ['update', 'leases.coordination.k8s.io', { namespace: 'kube-system' }],
-      ['create', 'events', { namespace: 'default' }],
+      ['create', 'events', { namespace: 'kube-system' }],
+      ['get', 'events', { namespace: 'default' }],
       ['create', 'clusterpolicies.kyverno.io'],
       ['delete', 'clusterpolicies.kyverno.io'],
       ['create', 'pods', { namespace: NS }],

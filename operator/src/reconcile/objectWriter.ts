@@ -65,16 +65,16 @@ export function readyOf(status: { conditions?: readonly Condition[] | undefined 
 }
 
 /**
- * Records a Ready transition as a core/v1 Event in the operator's own namespace. client-go's recorder would put
- * the Events of cluster-scoped objects in `default`, which the operator may not write (its RBAC is confined to
- * its namespace); `kubectl describe` of a cluster-scoped object lists its Events from every namespace.
+ * Records a Ready transition as a core/v1 Event. The API server accepts the Events of a cluster-scoped object
+ * only in the `default` namespace (core/v1 Event validation), which is where client-go's recorder puts them
+ * too; the chart grants the operator `create` on Events there and nothing else outside its namespace.
  */
-export async function recordTransition(core: CoreV1Api, namespace: string, kind: string, object: CustomObject, ready: Condition, now: Date): Promise<void> {
+export async function recordTransition(core: CoreV1Api, kind: string, object: CustomObject, ready: Condition, now: Date): Promise<void> {
   const time = now;
   await core.createNamespacedEvent({
-    namespace,
+    namespace: 'default',
     body: {
-      metadata: { generateName: `${object.metadata.name}.`, namespace },
+      metadata: { generateName: `${object.metadata.name}.`, namespace: 'default' },
       involvedObject: {
         apiVersion: API_VERSION,
         kind,

@@ -179,7 +179,7 @@ export class BundleReconciler {
     // thousand objects would write a thousand), one that is not gets a Warning.
     const transition = before === undefined ? after?.status === 'False' : after !== undefined && (before.status !== after.status || before.reason !== after.reason);
     if (after !== undefined && transition) {
-      await recordTransition(core, this.#options.namespace, kind, object, after, now).catch((err: unknown) => log.warn({ err, kind, name: object.metadata.name }, 'recording an Event failed'));
+      await recordTransition(core, kind, object, after, now).catch((err: unknown) => log.warn({ err, kind, name: object.metadata.name }, 'recording an Event failed'));
     }
   }
 }
