@@ -12,6 +12,8 @@ export interface InjectorOptions {
   policies: ListWatcher<ClusterPolicy>;
   serviceName: string;
   namespace: string;
+  /** Extra apiCall URL hosts to inject into (--extraServiceHosts). */
+  extraHosts?: readonly string[];
   mayWrite: () => boolean;
   log: Logger;
   onWrite?: (outcome: 'updated' | 'error') => void;
@@ -28,7 +30,7 @@ export class CaInjector {
   async reconcile(caBundle: string): Promise<number> {
     const { policies, custom, mayWrite, log } = this.#options;
     if (!policies.available || caBundle === '') return 0;
-    const hosts = serviceHosts(this.#options.serviceName, this.#options.namespace);
+    const hosts = [...serviceHosts(this.#options.serviceName, this.#options.namespace), ...(this.#options.extraHosts ?? [])];
     let updated = 0;
     for (const policy of policies.items()) {
       const next = injectCaBundle(policy, caBundle, hosts);
