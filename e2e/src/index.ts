@@ -54,3 +54,4 @@ export {
   type RunningKyverno,
 } from './kyverno/kyverno.js';
 export { INJECT_CA_ANNOTATION, SAMPLE_ATTESTATION, checkImagesPolicy, type AttestationSpec, type CheckImagesPolicyOptions } from './kyverno/policy.js';
+export { README_KYVERNO_BLOCKS, kyvernoReadmeArgs, kyvernoReadmeBlock, kyvernoReadmeBlocks, type KyvernoBlock } from './kyverno/readme.js';

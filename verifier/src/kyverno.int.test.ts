@@ -11,17 +11,20 @@
 // Out of cluster Kyverno reaches the verifier at https://127.0.0.1:<port>, so the operator runs with
 // --extraServiceHosts=127.0.0.1 (serving certificate SAN and injection target; docs/kyverno.md).
 //
+// The setup commands, the operator's and verifier's command lines and the ClusterPolicy's shape are
+// README "Try it with Kyverno"'s blocks tagged `kyverno-test`, run as written (e2e/src/kyverno/readme.ts).
+//
 // Covers: signed pod admitted and pinned, unsigned rejected with the verifier's reason, init and
 // multi-container pods, per-namespace trust policies (`tp-{{request.namespace}}`), the sample's SBOM
 // attestation conditions, the verifier process stopped with failurePolicy Fail, and a TrustPolicy CR
 // edit reaching admission with nothing restarted.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
-import { CHART_CRD_DIR } from '@kna/shared';
 import {
   KYVERNO_APICALL_AUDIENCE,
   SAMPLE_ATTESTATION,
@@ -30,6 +33,8 @@ import {
   checkImagesPolicy,
   eventually,
   freePorts,
+  kyvernoReadmeArgs,
+  kyvernoReadmeBlock,
   push,
   sign,
   startHarness,
@@ -47,7 +52,7 @@ import {
 import { pluginConfigMapManifest, trustPolicyManifest, trustStoreManifest } from './testing/localVerifier.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** The release namespace and name: what the chart installs with defaults. */
+/** The release namespace and name: the chart's defaults, and what the README's commands use. */
 const NAMESPACE = 'kyverno-notation-aws';
 const RELEASE = 'kyverno-notation-aws';
 const TLS_PAIR = `svc.${NAMESPACE}.svc.tls-pair`;
@@ -76,30 +81,23 @@ describe('Kyverno → verifier, with the operator', () => {
   const apply = (manifest: string) => kube().kubectl(['apply', '-f', '-'], { input: manifest });
   const trustedPolicy = (identities: readonly string[]) => trustPolicyManifest(`tp-${trusted}`, { scopes: ['*'], identities });
 
-  /** The verifier process in cluster mode, on `port` (the same one after a restart: the policy's URL names it). */
+  /**
+   * The README's verifier command (`pnpm verifier -- …` is `tsx --conditions=source verifier/src/main.ts …`)
+   * on `port`: the same one after a restart, since the policy's URL names it.
+   */
   async function startClusterVerifier(): Promise<RunningProcess> {
     const tools = toolsEnv();
+    const args = kyvernoReadmeArgs('verifier', 'pnpm verifier --', {
+      KUBECONFIG: kube().kubeconfig,
+      KNA_DIR: dir,
+      VERIFIER_PORT: String(port),
+      VERIFIER_PROBE_PORT: String(probePort),
+    });
+    assert.ok(args.includes(`--tokenReviewAudiences=${KYVERNO_APICALL_AUDIENCE}`), `README's verifier command: ${args.join(' ')}`);
     return startProcess({
       name: 'verifier',
       command: process.execPath,
-      args: [
-        '--conditions=source',
-        '--import',
-        'tsx',
-        join(ROOT, 'verifier/src/main.ts'),
-        `--bundleDir=${join(dir, 'bundle')}`,
-        `--tlsCertFile=${join(dir, 'tls', 'tls.crt')}`,
-        `--tlsKeyFile=${join(dir, 'tls', 'tls.key')}`,
-        `--httpsPort=${port}`,
-        '--bindAddress=127.0.0.1',
-        `--kubeconfig=${kube().kubeconfig}`,
-        `--tokenReviewAudiences=${KYVERNO_APICALL_AUDIENCE}`,
-        `--workDir=${join(dir, 'work')}`,
-        `--health-probe-bind-address=127.0.0.1:${probePort}`,
-        '--metrics-bind-address=0',
-        // No load shedding: a loaded test machine must not turn admissions into 503s.
-        '--maxEventLoopDelay=0',
-      ],
+      args: ['--conditions=source', '--import', 'tsx', join(ROOT, 'verifier/src/main.ts'), ...args],
       cwd: ROOT,
       env: { PATH: tools.PATH, HOME: process.env.HOME, NOTATION_LIBEXEC: tools.NOTATION_LIBEXEC, ...h().pluginEnv },
       logFile: join(dir, 'verifier.log'),
@@ -114,11 +112,16 @@ describe('Kyverno → verifier, with the operator', () => {
     mkdirSync(dir, { recursive: true });
     kyverno = await startKyverno(kube());
 
-    // Our CRDs, the release namespace, the plugin ConfigMap and the trust policies, as a user applies them.
-    const crds = join(ROOT, CHART_CRD_DIR);
-    for (const file of readdirSync(crds).filter((f) => f.endsWith('.yaml'))) await apply(readFileSync(join(crds, file), 'utf8'));
+    // The README's setup commands (our CRDs, the release namespace), then the plugin ConfigMap and the
+    // trust policies, as a user applies them.
+    execFileSync('bash', ['-e', '-o', 'pipefail', '-c', kyvernoReadmeBlock('setup')], {
+      cwd: ROOT,
+      env: { ...process.env, ...kube().env, PATH: toolsEnv().PATH },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 120_000,
+    });
     await kube().kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/trustpolicies.notation.nirmata.io', 'crd/truststores.notation.nirmata.io']);
-    for (const ns of [NAMESPACE, trusted, untrusted, attested]) await kube().kubectl(['create', 'namespace', ns]);
+    for (const ns of [trusted, untrusted, attested]) await kube().kubectl(['create', 'namespace', ns]);
     await kube().kubectl(['-n', NAMESPACE, 'apply', '-f', '-'], { input: pluginConfigMapManifest(h().pluginConfig) });
     await eventually(() => apply(trustStoreManifest('harness-root', readFileSync(h().rootCert, 'utf8'))), { timeoutMs: 60_000 });
     await apply(
@@ -129,7 +132,7 @@ describe('Kyverno → verifier, with the operator', () => {
       ].join('---\n'),
     );
 
-    // The operator, out of cluster.
+    // The operator, out of cluster: the README's command (`pnpm operator -- …`).
     operator = await startOnFreePort((operatorProbe) => ({
       name: 'operator',
       command: process.execPath,
@@ -138,13 +141,7 @@ describe('Kyverno → verifier, with the operator', () => {
         '--import',
         'tsx',
         join(ROOT, 'operator/src/main.ts'),
-        `--namespace=${NAMESPACE}`,
-        `--name=${RELEASE}`,
-        `--kubeconfig=${kube().kubeconfig}`,
-        '--extraServiceHosts=127.0.0.1',
-        `--health-probe-bind-address=127.0.0.1:${operatorProbe}`,
-        '--metrics-bind-address=0',
-        '--identity=kyverno-e2e',
+        ...kyvernoReadmeArgs('operator', 'pnpm operator --', { KUBECONFIG: kube().kubeconfig, OPERATOR_PROBE_PORT: String(operatorProbe) }),
       ],
       cwd: ROOT,
       logFile: join(dir, 'operator.log'),
