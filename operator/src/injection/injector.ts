@@ -1,6 +1,8 @@
 // Keeps the CA bundle injected into annotated ClusterPolicies (inject.ts says where): on every change of a
-// ClusterPolicy and of the CA bundle, every policy that needs it is replaced with optimistic concurrency (a 409
-// means it changed meanwhile; the watch brings the new version and another run).
+// ClusterPolicy and of the CA bundle, every policy that needs it gets a JSON patch of its rules, guarded by a `test`
+// of the resourceVersion it was computed from (optimistic concurrency: a failed test means it changed meanwhile;
+// the watch brings the new version and another run). A patch, not an update, because `patch` is all the chart's
+// RBAC grants on ClusterPolicies.
 import type { CustomObjectsApi } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { statusCodeOf, type ListWatcher } from '@kna/shared';
@@ -36,13 +38,19 @@ export class CaInjector {
       const next = injectCaBundle(policy, caBundle, hosts);
       if (next === undefined || !mayWrite()) continue;
       try {
-        await custom.replaceClusterCustomObject({ group: CLUSTER_POLICIES.group, version: CLUSTER_POLICIES.version, plural: CLUSTER_POLICIES.plural, name: policy.metadata.name, body: next });
+        const resourceVersion = policy.metadata.resourceVersion;
+        const body = [
+          ...(resourceVersion === undefined ? [] : [{ op: 'test', path: '/metadata/resourceVersion', value: resourceVersion }]),
+          { op: 'replace', path: '/spec/rules', value: next.spec?.rules ?? [] },
+        ];
+        await custom.patchClusterCustomObject({ group: CLUSTER_POLICIES.group, version: CLUSTER_POLICIES.version, plural: CLUSTER_POLICIES.plural, name: policy.metadata.name, body });
         updated++;
         this.#options.onWrite?.('updated');
         log.info({ clusterPolicy: policy.metadata.name }, 'CA bundle injected');
       } catch (err) {
         const code = statusCodeOf(err);
-        if (code === 409 || code === 404) continue;
+        // 422 here is the failed resourceVersion test (the rules themselves are the ones just read).
+        if (code === 409 || code === 404 || code === 422) continue;
         this.#options.onWrite?.('error');
         log.warn({ err, clusterPolicy: policy.metadata.name }, 'CA injection failed; retried on the next change');
       }
