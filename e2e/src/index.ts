@@ -31,10 +31,10 @@ export * from './kube/errors.js';
 
 // The signing harness (olareg + docker-registry, fake AWS Signer API, notation signing): see harness/harness.ts.
 export { attach, copy, push, revoke, sign, startHarness, type Harness, type HarnessState } from './harness/harness.js';
-export { answers, startOnFreePort, type RunningProcess } from './harness/processes.js';
+export { answers, startOnFreePort, startProcess, type ProcessSpec, type RunningProcess } from './harness/processes.js';
 export { describeSignerPlugin, signerPlugin, toolPath, toolsEnv, type SignerPluginInfo } from './harness/tools-env.js';
 export { createSigningChain } from './harness/pki.js';
-export { freePort } from './harness/processes.js';
+export { freePort, freePorts } from './harness/processes.js';
 export { tamperSignatures } from './harness/tamper.js';
 export { pluginConfigMapManifest, trustPolicyManifest, trustStoreManifest, type StatementSpec } from './harness/manifests.js';
 export { pluginConfigArgs, runNotation, writeVerifyConfig, type NotationResult } from './harness/notation.js';
@@ -53,7 +53,8 @@ export {
   type KyvernoOptions,
   type RunningKyverno,
 } from './kyverno/kyverno.js';
-export { SAMPLE_ATTESTATION, checkImagesPolicy, type AttestationSpec, type CheckImagesPolicyOptions } from './kyverno/policy.js';
+export { INJECT_CA_ANNOTATION, SAMPLE_ATTESTATION, checkImagesPolicy, type AttestationSpec, type CheckImagesPolicyOptions } from './kyverno/policy.js';
+export { README_KYVERNO_BLOCKS, kyvernoReadmeArgs, kyvernoReadmeBlock, kyvernoReadmeBlocks, type KyvernoBlock } from './kyverno/readme.js';
 // The original service v1.1 side by side with ours (pnpm compat, pnpm bench -- original): see original/original.ts.
 export { IsolationError, isIsolated, isolationUnavailable, rerunIsolated, runIsolated, ISOLATED_ENV } from './original/isolate.js';
 export { TLS_REGISTRY_IP, createRegistryPki, registryPkiFiles, startTlsRegistry, type RegistryPki, type RunningTlsRegistry } from './original/tlsRegistry.js';

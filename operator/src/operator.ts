@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { hostname } from 'node:os';
 import { LeaderElector, ListWatcher, kubeListWatchSource, parseBindAddress, reuseConnections, type BackoffOptions, type KubeObject, type ListWatchEvent, type ObjectChange, type ResourceRef } from '@kna/shared';
 import { CertificateRotator } from './certificates/index.js';
-import type { Flags } from './config/flags.js';
+import { extraServiceHosts, type Flags } from './config/flags.js';
 import { OPERATOR_ERR_BAD_FLAG } from './errors.js';
 import { serveMetrics, serveProbes, type Listener } from './http/probes.js';
 import { CaInjector } from './injection/injector.js';
@@ -156,7 +156,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   let caBundle = '';
   const rotator = new CertificateRotator(
     core,
-    { namespace, serviceName: flags.serviceName, caConfigMapName: names.ca, caValidityMs: flags.caValidity, certValidityMs: flags.certValidity },
+    { namespace, serviceName: flags.serviceName, caConfigMapName: names.ca, caValidityMs: flags.caValidity, certValidityMs: flags.certValidity, extraHosts: extraServiceHosts(flags) },
     log.child({ component: 'certificates' }),
   );
   let injectionRunner: DebouncedRunner | undefined;
@@ -194,6 +194,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       policies,
       serviceName: flags.serviceName,
       namespace,
+      extraHosts: extraServiceHosts(flags),
       mayWrite: isLeader,
       log: log.child({ component: 'ca-injection' }),
       onWrite: (outcome) => metrics.observeInjection(outcome),

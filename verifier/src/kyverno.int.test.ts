@@ -1,50 +1,73 @@
-// The product end to end: kubectl → kube-apiserver → Kyverno's real admission controller (the sample
-// ClusterPolicy: apiCall.service POST /checkimages + JSON-patch mutation) → this verifier in cluster
-// mode (HTTPS, bundle directory, TokenReview of Kyverno's scoped token) → real notation with the AWS
-// Signer plugin against the signing harness's registry. Covers: signed pod admitted and pinned,
-// unsigned rejected with the verifier's reason, init and multi-container pods, per-namespace trust
-// policies (`tp-{{request.namespace}}`), the sample's SBOM attestation conditions, the verifier down
-// with failurePolicy Fail, and a trust policy edit reaching admission without a restart.
+// The product end to end, every part a real process: kubectl → kube-apiserver → Kyverno's real
+// admission controller (the sample ClusterPolicy: apiCall.service POST /checkimages + JSON-patch
+// mutation) → the verifier (`verifier/src/main.ts`) in cluster mode (HTTPS with the operator's
+// serving pair, --bundleDir on the operator's bundle ConfigMap, TokenReview of Kyverno's scoped
+// token) → real notation with the AWS Signer plugin against the signing harness's registry.
 //
-// Until the operator runs here, the test does its two jobs itself: it issues the verifier's serving
-// pair from a CA of its own, and renders the bundle with the operator's render function into the
-// directory the verifier reads (--bundleDir), as the kubelet would mount the bundle ConfigMap.
+// The operator (`operator/src/main.ts`, out of cluster) reconciles the TrustPolicy/TrustStore CRs
+// applied with kubectl into the bundle ConfigMap, writes the TLS Secrets and injects its CA into the
+// ClusterPolicy (annotated notation.nirmata.io/inject-ca). The kubelet mirror projects the bundle
+// ConfigMap and the tls-pair Secret into the directories the verifier reads, as a pod's volumes would.
+// Out of cluster Kyverno reaches the verifier at https://127.0.0.1:<port>, so the operator runs with
+// --extraServiceHosts=127.0.0.1 (serving certificate SAN and injection target; docs/kyverno.md).
+//
+// The setup commands, the operator's and verifier's command lines and the ClusterPolicy's shape are
+// README "Try it with Kyverno"'s blocks tagged `kyverno-test`, run as written (e2e/src/kyverno/readme.ts).
+//
+// Covers: signed pod admitted and pinned, unsigned rejected with the verifier's reason, init and
+// multi-container pods, per-namespace trust policies (`tp-{{request.namespace}}`), the sample's SBOM
+// attestation conditions, the verifier process stopped with failurePolicy Fail, and a TrustPolicy CR
+// edit reaching admission with nothing restarted.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
-import { pino } from 'pino';
-import { parseManifests, renderBundle } from '@kna/shared';
 import {
   KYVERNO_APICALL_AUDIENCE,
   SAMPLE_ATTESTATION,
+  answers,
   attach,
   checkImagesPolicy,
-  createClusterCa,
   eventually,
-  freePort,
+  freePorts,
+  kyvernoReadmeArgs,
+  kyvernoReadmeBlock,
   push,
   sign,
   startHarness,
+  startKubeletMirror,
   startKyverno,
+  startOnFreePort,
+  startProcess,
+  toolsEnv,
   useTestControlPlane,
   type Harness,
+  type KubeletMirror,
   type RunningKyverno,
+  type RunningProcess,
 } from '@kna/e2e';
-import { parseFlags } from './config/flags.js';
-import { startVerifier, type RunningVerifier } from './app.js';
-import { BUNDLE_FILE } from './bundle/sources.js';
-import { pluginConfigMapManifest, trustPolicyManifest, trustStoreManifest, verifierEnv } from './testing/localVerifier.js';
+import { pluginConfigMapManifest, trustPolicyManifest, trustStoreManifest } from './testing/localVerifier.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The release namespace and name: the chart's defaults, and what the README's commands use. */
+const NAMESPACE = 'kyverno-notation-aws';
+const RELEASE = 'kyverno-notation-aws';
+const TLS_PAIR = `svc.${NAMESPACE}.svc.tls-pair`;
 
 const kube = useTestControlPlane();
 
-describe('Kyverno → verifier', () => {
+describe('Kyverno → verifier, with the operator', () => {
   let harness: Harness | undefined;
   let kyverno: RunningKyverno | undefined;
-  let verifier: RunningVerifier | undefined;
+  let operator: RunningProcess | undefined;
+  let verifier: RunningProcess | undefined;
+  const mirrors: KubeletMirror[] = [];
   let dir = '';
   let port = 0;
+  let probePort = 0;
   const trusted = `trusted-${randomUUID().slice(0, 6)}`;
   const untrusted = `untrusted-${randomUUID().slice(0, 6)}`;
   const attested = `attested-${randomUUID().slice(0, 6)}`;
@@ -55,73 +78,118 @@ describe('Kyverno → verifier', () => {
     return harness;
   };
 
-  /** Renders the trust policies into bundle.json, replaced atomically as the kubelet swaps a ConfigMap volume. */
-  function writeBundle(identities: { trusted: readonly string[] }): void {
-    const manifests = [
-      trustStoreManifest('harness-root', readFileSync(h().rootCert, 'utf8')),
-      trustPolicyManifest(`tp-${trusted}`, { scopes: ['*'], identities: [...identities.trusted] }),
-      trustPolicyManifest(`tp-${untrusted}`, { scopes: ['*'], identities: [otherProfile()] }),
-      trustPolicyManifest(`tp-${attested}`, { scopes: ['*'], identities: [h().profileArn] }),
-      pluginConfigMapManifest(h().pluginConfig),
-    ].join('---\n');
-    const parsed = parseManifests(manifests, 'kyverno.int.test');
-    const pluginConfig = parsed.configMaps[0]?.data ?? {};
-    const rendered = renderBundle({ trustPolicies: parsed.trustPolicies, trustStores: parsed.trustStores, pluginConfig });
-    for (const status of rendered.statuses) assert.equal(status.ready, true, JSON.stringify(status));
-    const bundleDir = join(dir, 'bundle');
-    mkdirSync(bundleDir, { recursive: true });
-    writeFileSync(join(bundleDir, `.${BUNDLE_FILE}.tmp`), rendered.text);
-    renameSync(join(bundleDir, `.${BUNDLE_FILE}.tmp`), join(bundleDir, BUNDLE_FILE));
-  }
+  const apply = (manifest: string) => kube().kubectl(['apply', '-f', '-'], { input: manifest });
+  const trustedPolicy = (identities: readonly string[]) => trustPolicyManifest(`tp-${trusted}`, { scopes: ['*'], identities });
 
-  async function startClusterVerifier(): Promise<RunningVerifier> {
-    const { flags } = parseFlags([
-      `--bundleDir=${join(dir, 'bundle')}`,
-      `--tlsCertFile=${join(dir, 'tls', 'tls.crt')}`,
-      `--tlsKeyFile=${join(dir, 'tls', 'tls.key')}`,
-      `--httpsPort=${port}`,
-      '--bindAddress=127.0.0.1',
-      `--kubeconfig=${kube().kubeconfig}`,
-      `--tokenReviewAudiences=${KYVERNO_APICALL_AUDIENCE}`,
-      `--workDir=${join(dir, 'work')}`,
-      '--health-probe-bind-address=0',
-      '--metrics-bind-address=0',
-    ]);
-    return startVerifier({ flags, env: verifierEnv(h()), logger: pino({ level: 'silent' }) });
+  /**
+   * The README's verifier command (`pnpm verifier -- …` is `tsx --conditions=source verifier/src/main.ts …`)
+   * on `port`: the same one after a restart, since the policy's URL names it.
+   */
+  async function startClusterVerifier(): Promise<RunningProcess> {
+    const tools = toolsEnv();
+    const args = kyvernoReadmeArgs('verifier', 'pnpm verifier --', {
+      KUBECONFIG: kube().kubeconfig,
+      KNA_DIR: dir,
+      VERIFIER_PORT: String(port),
+      VERIFIER_PROBE_PORT: String(probePort),
+    });
+    assert.ok(args.includes(`--tokenReviewAudiences=${KYVERNO_APICALL_AUDIENCE}`), `README's verifier command: ${args.join(' ')}`);
+    return startProcess({
+      name: 'verifier',
+      command: process.execPath,
+      args: ['--conditions=source', '--import', 'tsx', join(ROOT, 'verifier/src/main.ts'), ...args],
+      cwd: ROOT,
+      env: { PATH: tools.PATH, HOME: process.env.HOME, NOTATION_LIBEXEC: tools.NOTATION_LIBEXEC, ...h().pluginEnv },
+      logFile: join(dir, 'verifier.log'),
+      ready: () => answers(`http://127.0.0.1:${probePort}/readyz`),
+      readyTimeoutMs: 120_000,
+    });
   }
 
   before(async () => {
     harness = await startHarness();
     dir = join(harness.dir, 'kyverno-e2e');
-    mkdirSync(join(dir, 'tls'), { recursive: true });
+    mkdirSync(dir, { recursive: true });
     kyverno = await startKyverno(kube());
 
-    const ca = await createClusterCa('kna-e2e-verifier-ca');
-    const serving = await ca.issueServing({ ips: ['127.0.0.1'], dnsNames: ['kyverno-notation-aws.kyverno-notation-aws.svc'] });
-    writeFileSync(join(dir, 'tls', 'tls.crt'), serving.certPem);
-    writeFileSync(join(dir, 'tls', 'tls.key'), serving.keyPem, { mode: 0o600 });
-    writeBundle({ trusted: [harness.profileArn] });
-    port = await freePort();
+    // The README's setup commands (our CRDs, the release namespace), then the plugin ConfigMap and the
+    // trust policies, as a user applies them.
+    execFileSync('bash', ['-e', '-o', 'pipefail', '-c', kyvernoReadmeBlock('setup')], {
+      cwd: ROOT,
+      env: { ...process.env, ...kube().env, PATH: toolsEnv().PATH },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 120_000,
+    });
+    await kube().kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/trustpolicies.notation.nirmata.io', 'crd/truststores.notation.nirmata.io']);
+    for (const ns of [trusted, untrusted, attested]) await kube().kubectl(['create', 'namespace', ns]);
+    await kube().kubectl(['-n', NAMESPACE, 'apply', '-f', '-'], { input: pluginConfigMapManifest(h().pluginConfig) });
+    await eventually(() => apply(trustStoreManifest('harness-root', readFileSync(h().rootCert, 'utf8'))), { timeoutMs: 60_000 });
+    await apply(
+      [
+        trustedPolicy([h().profileArn]),
+        trustPolicyManifest(`tp-${untrusted}`, { scopes: ['*'], identities: [otherProfile()] }),
+        trustPolicyManifest(`tp-${attested}`, { scopes: ['*'], identities: [h().profileArn] }),
+      ].join('---\n'),
+    );
+
+    // The operator, out of cluster: the README's command (`pnpm operator -- …`).
+    operator = await startOnFreePort((operatorProbe) => ({
+      name: 'operator',
+      command: process.execPath,
+      args: [
+        '--conditions=source',
+        '--import',
+        'tsx',
+        join(ROOT, 'operator/src/main.ts'),
+        ...kyvernoReadmeArgs('operator', 'pnpm operator --', { KUBECONFIG: kube().kubeconfig, OPERATOR_PROBE_PORT: String(operatorProbe) }),
+      ],
+      cwd: ROOT,
+      logFile: join(dir, 'operator.log'),
+      ready: () => answers(`http://127.0.0.1:${operatorProbe}/readyz`),
+      readyTimeoutMs: 120_000,
+    }));
+
+    // The pod's volumes: the bundle ConfigMap and the serving pair, projected as the kubelet does.
+    const kubeConfig = kube().kubeConfig();
+    mirrors.push(await startKubeletMirror({ kubeConfig, namespace: NAMESPACE, kind: 'ConfigMap', name: `${RELEASE}-bundle`, dir: join(dir, 'bundle') }));
+    mirrors.push(await startKubeletMirror({ kubeConfig, namespace: NAMESPACE, kind: 'Secret', name: TLS_PAIR, dir: join(dir, 'tls') }));
+    await Promise.all(mirrors.map((m) => m.synced()));
+    // Every trust policy reconciled into the bundle and reported Ready on its CR.
+    await eventually(
+      async () => {
+        const out = await kube().kubectl(['get', 'trustpolicies', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}']);
+        for (const ns of [trusted, untrusted, attested]) assert.ok(out.stdout.includes(`tp-${ns}=True`), out.stdout);
+      },
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
+
+    [port = 0, probePort = 0] = await freePorts(2);
     verifier = await startClusterVerifier();
 
-    for (const ns of [trusted, untrusted]) await kube().kubectl(['create', 'namespace', ns]);
-    const policy = checkImagesPolicy({
-      namespaces: [trusted, untrusted],
-      url: `https://127.0.0.1:${port}/checkimages`,
-      ca: { caBundle: ca.certPem },
-      imageReferences: [`${harness.registry}/*`],
-    });
+    const url = `https://127.0.0.1:${port}/checkimages`;
+    const policy = checkImagesPolicy({ namespaces: [trusted, untrusted], url, ca: { injectCa: true }, imageReferences: [`${harness.registry}/*`] });
     // The sample's attestation check, in a policy of its own for one namespace.
     const attestations = checkImagesPolicy({
       name: 'check-images-attestations',
       namespaces: [attested],
-      url: `https://127.0.0.1:${port}/checkimages`,
-      ca: { caBundle: ca.certPem },
+      url,
+      ca: { injectCa: true },
       imageReferences: [`${harness.registry}/*`],
       attestations: [SAMPLE_ATTESTATION],
     });
-    await kube().kubectl(['create', 'namespace', attested]);
-    await kube().kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [policy, attestations] }) });
+    await apply(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [policy, attestations] }));
+    // The operator injects its CA (the `<name>-ca` ConfigMap's ca.crt) into both policies' apiCalls.
+    await eventually(
+      async () => {
+        const ca = (await kube().kubectl(['-n', NAMESPACE, 'get', 'configmap', `${RELEASE}-ca`, '-o', 'jsonpath={.data.ca\\.crt}'])).stdout;
+        assert.match(ca, /BEGIN CERTIFICATE/);
+        for (const name of ['check-images', 'check-images-attestations']) {
+          const injected = (await kube().kubectl(['get', 'clusterpolicy', name, '-o', 'jsonpath={.spec.rules[0].context[0].apiCall.service.caBundle}'])).stdout;
+          assert.equal(injected.trim(), ca.trim(), `${name}: CA not injected`);
+        }
+      },
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
     await kube().kubectl(['wait', '--for=condition=Ready', '--timeout=120s', 'clusterpolicy/check-images', 'clusterpolicy/check-images-attestations'], {
       timeoutMs: 130_000,
     });
@@ -129,7 +197,9 @@ describe('Kyverno → verifier', () => {
 
   after(async () => {
     await kyverno?.stop();
-    await verifier?.close();
+    await verifier?.stop();
+    for (const mirror of mirrors) await mirror.close();
+    await operator?.stop();
     await harness?.stop();
   });
 
@@ -191,9 +261,9 @@ describe('Kyverno → verifier', () => {
     assert.ok(denied.stderr.includes(`container "app" image ${ref}`), denied.stderr);
   });
 
-  it('rejects pods while the verifier is down (failurePolicy Fail) and admits again once it is back', async (t) => {
+  it('rejects pods while the verifier process is stopped (failurePolicy Fail) and admits again once it is back', async (t) => {
     const { ref, pinned } = await image(true);
-    await verifier?.close();
+    await verifier?.stop();
     verifier = undefined;
     const down = await create(pod(trusted, 'while-down', { app: ref }));
     t.diagnostic(`kubectl: ${down.stderr.trim()}`);
@@ -205,11 +275,12 @@ describe('Kyverno → verifier', () => {
     assert.equal(await images(trusted, 'after-down'), pinned);
   });
 
-  it('applies a trust policy edit (profile revoked from trustedIdentities) to the next admission, with nothing restarted', async () => {
+  it('applies a TrustPolicy CR edit (profile revoked from trustedIdentities) to the next admission, with nothing restarted', async () => {
     const { ref } = await image(true);
     const ok = await create(pod(trusted, 'before-edit', { app: ref }));
     assert.equal(ok.status, 0, ok.stderr);
-    writeBundle({ trusted: [otherProfile()] });
+    const pids = [operator?.pid, verifier?.pid, kyverno?.pid];
+    await apply(trustedPolicy([otherProfile()]));
     try {
       let n = 0;
       const denied = await eventually(
@@ -218,11 +289,12 @@ describe('Kyverno → verifier', () => {
           assert.notEqual(res.status, 0, 'still admitted');
           return res;
         },
-        { timeoutMs: 60_000, intervalMs: 500 },
+        { timeoutMs: 90_000, intervalMs: 500 },
       );
       assert.ok(denied.stderr.includes(`container "app" image ${ref}`), denied.stderr);
+      assert.deepEqual([operator?.pid, verifier?.pid, kyverno?.pid], pids, 'a process was restarted');
     } finally {
-      writeBundle({ trusted: [h().profileArn] });
+      await apply(trustedPolicy([h().profileArn]));
     }
   });
 

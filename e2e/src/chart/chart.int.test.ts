@@ -1,13 +1,16 @@
 // The Helm chart on a real API server (a control plane of its own: the chart installs CRDs and cluster-wide
 // RBAC): lint, render (defaults, every optional feature, the original chart's values) into objects the
 // API server accepts, the README's install commands, upgrades that keep the generated keys, uninstall,
-// and least privilege proved with `kubectl auth can-i` as each ServiceAccount and a real TokenReview.
+// and least privilege proved with `kubectl auth can-i` as each ServiceAccount, a real TokenReview, and the
+// operator itself run out of cluster as the chart's operator ServiceAccount (a TokenRequest kubeconfig).
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiException, AppsV1Api, AuthenticationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+import { answers, startOnFreePort } from '../harness/processes.js';
 import { REPO_ROOT } from '../harness/tools-env.js';
 import { createServiceAccount, serviceAccountToken } from '../kube/serviceAccounts.js';
 import { eventually, useTestControlPlane } from '../kube/testing.js';
@@ -389,6 +392,78 @@ spec:
     const operatorToken = await serviceAccountToken(kube(), NS, 'kyverno-notation-aws-operator');
     const asOperator = kube().kubeConfigForToken(operatorToken).makeApiClient(AuthenticationV1Api);
     await assert.rejects(asOperator.createTokenReview({ body: { spec: { token: verifierToken } } }), (err: unknown) => err instanceof ApiException && err.code === 403);
+  });
+
+  it("reconciles as the chart's operator ServiceAccount, out of cluster: bundle, CR status, certificate Secrets, CA injection", async (t) => {
+    // No kubelet runs the chart's operator pods; scaled to 0 so that nothing else could have written what is checked.
+    await kube().kubectl(['-n', NS, 'scale', 'deployment', 'kyverno-notation-aws-operator', '--replicas=0']);
+    const apps = kube().kubeConfig().makeApiClient(AppsV1Api);
+    const core = kube().kubeConfig().makeApiClient(CoreV1Api);
+    for (const name of ['kyverno-notation-aws-bundle', 'kyverno-notation-aws-ca']) {
+      await assert.rejects(core.readNamespacedConfigMap({ namespace: NS, name }), (err: unknown) => err instanceof ApiException && err.code === 404, `${name} exists before the operator ran`);
+    }
+    // The Deployment's own arguments (minus the image's subcommand), with loopback listeners instead of :8080/:8081.
+    const spec = (await apps.readNamespacedDeployment({ namespace: NS, name: 'kyverno-notation-aws-operator' })).spec?.template.spec;
+    const chartArgs = (spec?.containers[0]?.args ?? []).filter((a, i) => !(i === 0 && a === 'operator'));
+    assert.ok(chartArgs.includes(`--namespace=${NS}`), chartArgs.join(' '));
+    const dir = mkdtempSync(join(tmpdir(), 'kna-chart-operator-'));
+    const token = await serviceAccountToken(kube(), NS, spec?.serviceAccountName ?? '');
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(kubeconfig, kube().kubeConfigForToken(token).exportConfig(), { mode: 0o600 });
+    const logFile = join(dir, 'operator.log');
+    const operator = await startOnFreePort((probe) => ({
+      name: 'operator',
+      command: process.execPath,
+      args: [
+        '--conditions=source',
+        '--import',
+        'tsx',
+        join(REPO_ROOT, 'operator/src/main.ts'),
+        ...chartArgs,
+        `--kubeconfig=${kubeconfig}`,
+        '--identity=chart-rbac-test',
+        '--metrics-bind-address=0',
+        `--health-probe-bind-address=127.0.0.1:${probe}`,
+      ],
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? dir },
+      logFile,
+      ready: () => answers(`http://127.0.0.1:${probe}/readyz`),
+      readyTimeoutMs: 120_000,
+    }));
+    try {
+      await eventually(
+        async () => {
+          const bundle = await core.readNamespacedConfigMap({ namespace: NS, name: 'kyverno-notation-aws-bundle' });
+          assert.match(bundle.data?.['bundle.json'] ?? '', /tp-team-a/);
+          const status = await kube().kubectl(['get', 'trustpolicy', 'tp-team-a', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
+          assert.equal(status.stdout, 'True');
+          const stores = await kube().kubectl(['get', 'truststores', '-o', 'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{" "}{end}']);
+          assert.match(stores.stdout, /True/);
+          for (const name of ['svc.kyverno-notation-aws.svc.tls-ca', 'svc.kyverno-notation-aws.svc.tls-pair']) {
+            const secret = await core.readNamespacedSecret({ namespace: NS, name });
+            assert.match(Buffer.from(secret.data?.['tls.crt'] ?? '', 'base64').toString(), /BEGIN CERTIFICATE/, name);
+          }
+          const ca = await core.readNamespacedConfigMap({ namespace: NS, name: 'kyverno-notation-aws-ca' });
+          assert.match(ca.data?.['ca.crt'] ?? '', /BEGIN CERTIFICATE/);
+          // The sample ClusterPolicy the README applies (annotated) gets the CA in its apiCall to the Service.
+          const policy = JSON.parse((await kube().kubectl(['get', 'clusterpolicy', 'check-images-per-namespace', '-o', 'json'])).stdout) as {
+            spec: { rules: { context?: { apiCall?: { service?: { caBundle?: string } } }[] }[] };
+          };
+          const bundles = policy.spec.rules.flatMap((r) => (r.context ?? []).map((c) => c.apiCall?.service?.caBundle)).filter((b) => b !== undefined);
+          assert.ok(bundles.length > 0 && bundles.every((b) => b.trim() === (ca.data?.['ca.crt'] ?? '').trim()), `CA not injected into check-images-per-namespace: ${JSON.stringify(bundles)}`);
+          const lease = await kube().kubectl(['-n', NS, 'get', 'lease', 'kyverno-notation-aws-operator', '-o', 'jsonpath={.spec.holderIdentity}']);
+          assert.equal(lease.stdout, 'chart-rbac-test');
+        },
+        { timeoutMs: 120_000, intervalMs: 1_000 },
+      );
+    } finally {
+      await operator.stop();
+    }
+    const log = readFileSync(logFile, 'utf8');
+    t.diagnostic(`operator log: ${log.split('\n').length} lines`);
+    assert.doesNotMatch(log, /forbidden|\b403\b/i, 'the operator was refused something it asked for');
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('upgrades: a generated cache key and Redis password survive later upgrades; ClusterPolicy access follows operator.injectCA', async () => {

@@ -9,6 +9,7 @@
 //   await kyverno.stop();                          // the process, then its webhook configurations
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { connect } from 'node:tls';
 import { freePorts, startProcess, ProcessStartError, type RunningProcess } from '../harness/processes.js';
 import { toolPath } from '../harness/tools-env.js';
 import { kubectl } from '../kube/clients.js';
@@ -106,6 +107,25 @@ export async function deleteKyvernoWebhooks(cp: ControlPlaneState): Promise<void
   await kubectl(cp, ['delete', 'validatingwebhookconfigurations,mutatingwebhookconfigurations', '-l', KYVERNO_WEBHOOK_LABEL, '--ignore-not-found', '--wait=false']);
 }
 
+/**
+ * Whether the webhook listener completes a TLS handshake: Kyverno registers its webhooks before its
+ * certificate controller has loaded the serving pair, and until then it answers every handshake with
+ * "tls: internal error" (the API server then fails the request it was asked to check).
+ */
+function handshakes(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    // Only whether a certificate is served is checked here; the API server verifies it against the webhook's caBundle.
+    const socket = connect({ host: '127.0.0.1', port, servername: '127.0.0.1', rejectUnauthorized: false, timeout: 2_000 });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('secureConnect', () => done(Object.keys(socket.getPeerCertificate()).length > 0));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
+}
+
 /** The URL of the named webhook configuration's first webhook, or '' while it does not exist. */
 async function webhookUrl(cp: ControlPlaneState, kind: 'validating' | 'mutating', name: string): Promise<string> {
   const res = await kubectl(cp, ['get', `${kind}webhookconfiguration`, name, '-o', 'jsonpath={.webhooks[0].clientConfig.url}', '--ignore-not-found'], {
@@ -117,7 +137,8 @@ async function webhookUrl(cp: ControlPlaneState, kind: 'validating' | 'mutating'
 
 /**
  * Starts Kyverno's admission controller against the control plane, on loopback only, and resolves once
- * the API server would call it: its policy webhook configurations point at its port. (The resource
+ * the API server would call it: its policy webhook configurations point at its port and it completes TLS
+ * handshakes there. (The resource
  * webhook configurations exist too, but hold webhooks only once a policy needs them.)
  * Kyverno's webhooks apply to the whole cluster, so give it a control plane of its own.
  */
@@ -187,7 +208,7 @@ export async function startKyverno(cp: ControlPlaneState, options: KyvernoOption
             webhookUrl(cp, 'mutating', 'kyverno-policy-mutating-webhook-cfg'),
           ]);
           const own = `https://127.0.0.1:${port}/`;
-          return validating.startsWith(own) && mutating.startsWith(own);
+          return validating.startsWith(own) && mutating.startsWith(own) && (await handshakes(port));
         },
       });
       running = { ...started, port };

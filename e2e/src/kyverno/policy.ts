@@ -4,6 +4,9 @@
 // (context names, data keys, the escaped `\{{…}}` condition key, the foreach patch) is the sample's;
 // only the values are parameters. README "Try it with Kyverno" shows the YAML.
 
+/** The annotation that asks the operator to inject its CA bundle into the policy's verifier apiCalls. */
+export const INJECT_CA_ANNOTATION = 'notation.nirmata.io/inject-ca';
+
 /** One `attestations[]` entry of the request (conditions in Kyverno's any/all form). */
 export interface AttestationSpec {
   readonly imageReference: string;
@@ -20,9 +23,10 @@ export interface CheckImagesPolicyOptions {
   /**
    * Where Kyverno gets the CA bundle for the URL: the sample reads the verifier's TLS Secret with an
    * apiCall (`tlsSecret`, tls.crt), or the PEM is written into the policy (`caBundle`, what CA
-   * injection does).
+   * injection does), or the policy carries the `notation.nirmata.io/inject-ca: "true"` annotation and
+   * no caBundle, for the operator to inject it (`injectCa`).
    */
-  readonly ca: { readonly tlsSecret: { readonly namespace: string; readonly name: string } } | { readonly caBundle: string };
+  readonly ca: { readonly tlsSecret: { readonly namespace: string; readonly name: string } } | { readonly caBundle: string } | { readonly injectCa: true };
   /** Kyverno wildcards of the images to verify. */
   readonly imageReferences: readonly string[];
   /** The request's trustPolicy; `tp-{{request.namespace}}` as in the sample. */
@@ -50,8 +54,10 @@ export const SAMPLE_ATTESTATION: AttestationSpec = {
 /** The ClusterPolicy as a plain object (serialise it with JSON or YAML for kubectl). */
 export function checkImagesPolicy(options: CheckImagesPolicyOptions): Record<string, unknown> {
   const context: Record<string, unknown>[] = [];
-  let caBundle: string;
-  if ('tlsSecret' in options.ca) {
+  let caBundle: string | undefined;
+  if ('injectCa' in options.ca) {
+    caBundle = undefined;
+  } else if ('tlsSecret' in options.ca) {
     const { namespace, name } = options.ca.tlsSecret;
     context.push({
       name: 'tlscerts',
@@ -67,11 +73,11 @@ export function checkImagesPolicy(options: CheckImagesPolicyOptions): Record<str
     { key: 'trustPolicy', value: options.trustPolicy ?? 'tp-{{request.namespace}}' },
   ];
   if (options.attestations) data.push({ key: 'attestations', value: options.attestations });
-  context.push({ name: 'response', apiCall: { method: 'POST', data, service: { url: options.url, caBundle } } });
+  context.push({ name: 'response', apiCall: { method: 'POST', data, service: { url: options.url, ...(caBundle !== undefined && { caBundle }) } } });
   return {
     apiVersion: 'kyverno.io/v1',
     kind: 'ClusterPolicy',
-    metadata: { name: options.name ?? 'check-images' },
+    metadata: { name: options.name ?? 'check-images', ...('injectCa' in options.ca && { annotations: { [INJECT_CA_ANNOTATION]: 'true' } }) },
     spec: {
       validationFailureAction: options.validationFailureAction ?? 'Enforce',
       failurePolicy: options.failurePolicy ?? 'Fail',

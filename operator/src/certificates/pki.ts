@@ -39,6 +39,7 @@ export interface ParsedCertificate {
   readonly notAfter: Date;
   readonly isCa: boolean;
   readonly dnsNames: readonly string[];
+  readonly ips: readonly string[];
 }
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
@@ -61,6 +62,10 @@ export function parseCertificates(pem: string): { certificates: ParsedCertificat
           .split(/,\s*/)
           .filter((s) => s.startsWith('DNS:'))
           .map((s) => s.slice(4)),
+        ips: (cert.subjectAltName ?? '')
+          .split(/,\s*/)
+          .filter((s) => s.startsWith('IP Address:'))
+          .map((s) => s.slice('IP Address:'.length)),
       });
     } catch {
       unparsable++;
@@ -132,7 +137,13 @@ export async function createCa(options: { commonName: string; now: Date; validit
  * A serving certificate for `dnsNames` signed by `ca`, valid for `validityMs` from `now` but never past
  * the CA's own notAfter (a leaf that outlives its issuer is useless and would hide the need to renew).
  */
-export async function issueServingCertificate(options: { ca: KeyedCertificate; dnsNames: readonly string[]; now: Date; validityMs: number }): Promise<KeyedCertificate> {
+export async function issueServingCertificate(options: {
+  ca: KeyedCertificate;
+  dnsNames: readonly string[];
+  ips?: readonly string[];
+  now: Date;
+  validityMs: number;
+}): Promise<KeyedCertificate> {
   const key = await generatePrivateKey('rsa-2048');
   const pem = await issueCertificate({
     subject: `CN=${escapeRdn(options.dnsNames[0] ?? 'svc')}`,
@@ -143,6 +154,7 @@ export async function issueServingCertificate(options: { ca: KeyedCertificate; d
     keyUsages: ['digitalSignature', 'keyEncipherment'],
     extendedKeyUsages: [ExtendedKeyUsage.serverAuth],
     dnsNames: options.dnsNames,
+    ...(options.ips && options.ips.length > 0 && { ips: options.ips }),
   });
   return { cert: parsed(pem), key };
 }

@@ -29,6 +29,7 @@ import {
 } from './pki.js';
 import { NEW_CA, planCertificates, type CertificatePlan, type ObservedCa, type ObservedCertificates, type SignerRef } from './plan.js';
 import type { KeyObject } from 'node:crypto';
+import { isIP } from 'node:net';
 
 export interface CertificateOptions {
   readonly namespace: string;
@@ -37,6 +38,8 @@ export interface CertificateOptions {
   readonly caConfigMapName: string;
   readonly caValidityMs: number;
   readonly certValidityMs: number;
+  /** Extra SANs (--extraServiceHosts): IP addresses as IP SANs, anything else as DNS names. */
+  readonly extraHosts?: readonly string[];
 }
 
 export interface CertificateState {
@@ -201,7 +204,11 @@ export class CertificateRotator {
         issuedAt: issuedAt(leaf.notBefore, leaf.notAfter),
         notAfter: leaf.notAfter,
         issuerId: cas.find((ca) => issuedBy(leaf, ca.cert))?.cert.id,
-        usable: leafKey !== undefined && keyMatches(leaf, leafKey) && required.every((name) => leaf.dnsNames.includes(name)),
+        usable:
+          leafKey !== undefined &&
+          keyMatches(leaf, leafKey) &&
+          required.every((name) => leaf.dnsNames.includes(name)) &&
+          (this.#options.extraHosts ?? []).every((host) => (isIP(host) ? leaf.ips.includes(host) : leaf.dnsNames.includes(host))),
       },
       publishedAt,
     };
@@ -241,7 +248,14 @@ export class CertificateRotator {
     if (plan.leaf.action === 'issue') {
       const signer = resolve(plan.leaf.signer);
       if (!signer) throw new Error('planned signer has no key'); // planCertificates only picks CAs with keys
-      const issued = await issueServingCertificate({ ca: signer, dnsNames: serviceDnsNames(serviceName, namespace), now, validityMs: this.#options.certValidityMs });
+      const extra = this.#options.extraHosts ?? [];
+      const issued = await issueServingCertificate({
+        ca: signer,
+        dnsNames: [...serviceDnsNames(serviceName, namespace), ...extra.filter((h) => !isIP(h))],
+        ips: extra.filter((h) => isIP(h)),
+        now,
+        validityMs: this.#options.certValidityMs,
+      });
       await this.#writeSecret(observed.pairSecret, this.#names.pair, { 'tls.crt': issued.cert.pem, 'tls.key': pkcs1Pem(issued.key) }, []);
       leaf = issued.cert;
       const fields = { secret: this.#names.pair, reason: plan.leaf.reason, issuer: signer.cert.id, notAfter: issued.cert.notAfter.toISOString() };

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FLAGS, helpText, parseFlags } from './flags.js';
+import { FLAGS, extraServiceHosts, helpText, parseFlags } from './flags.js';
 import { OPERATOR_ERR_BAD_FLAG, OPERATOR_ERR_NO_NAMESPACE } from '../errors.js';
 
 describe('operator flags', () => {
@@ -16,6 +16,15 @@ describe('operator flags', () => {
     assert.equal(flags['leader-elect-renew-deadline'], 10_000);
     assert.equal(flags['leader-elect-retry-period'], 2_000);
     assert.equal(flags['inject-ca'], true);
+  });
+
+  it('lists --extraServiceHosts (none by default) and refuses one that is not a host', () => {
+    assert.deepEqual(extraServiceHosts(parseFlags(['--namespace=x']).flags), []);
+    assert.deepEqual(extraServiceHosts(parseFlags(['--namespace=x', '--extraServiceHosts=127.0.0.1, verifier.local,']).flags), ['127.0.0.1', 'verifier.local']);
+    assert.throws(
+      () => parseFlags(['--namespace=x', '--extraServiceHosts=https://127.0.0.1']),
+      (err: unknown) => err instanceof OPERATOR_ERR_BAD_FLAG && /--extraServiceHosts: "https:\/\/127.0.0.1"/.test(err.message),
+    );
   });
 
   it('takes Go durations so tests can use seconds', () => {

@@ -18,6 +18,11 @@ export const FLAGS = {
     help: 'Release name: ConfigMaps <name>-bundle and <name>-ca, Lease <name>-operator.',
   },
   serviceName: { type: 'string', default: 'svc', help: 'The verifier Service: certificate names and SANs, and the apiCall URLs CA injection targets.' },
+  extraServiceHosts: {
+    type: 'string',
+    default: '',
+    help: 'Comma-separated extra host names or IP addresses that reach the verifier (e.g. 127.0.0.1 when it runs out of cluster): added to the serving certificate\'s SANs and to the apiCall URL hosts CA injection targets. Empty in a cluster.',
+  },
   pluginConfigMap: {
     type: 'string',
     default: 'notation-plugin-config',
@@ -61,7 +66,18 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   if (!(renew > retry) || retry <= 0) throw new OPERATOR_ERR_BAD_FLAG('--leader-elect-renew-deadline must be greater than --leader-elect-retry-period, which must be positive');
   if (flags.certValidity <= 0 || flags.caValidity <= 0) throw new OPERATOR_ERR_BAD_FLAG('--caValidity and --certValidity must be positive');
   if (!['trace', 'debug', 'info', 'warn', 'error'].includes(flags.logLevel)) throw new OPERATOR_ERR_BAD_FLAG(`--logLevel: ${JSON.stringify(flags.logLevel)} is not one of trace, debug, info, warn, error`);
+  for (const host of extraServiceHosts(flags)) {
+    if (!/^[A-Za-z0-9.:-]+$/.test(host)) throw new OPERATOR_ERR_BAD_FLAG(`--extraServiceHosts: ${JSON.stringify(host)} is not a host name or IP address`);
+  }
   return parsed;
+}
+
+/** --extraServiceHosts as a list (empty entries dropped). */
+export function extraServiceHosts(flags: Pick<Flags, 'extraServiceHosts'>): string[] {
+  return flags.extraServiceHosts
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== '');
 }
 
 export function helpText(): string {

@@ -37,6 +37,16 @@ describe('injectCaBundle', () => {
     assert.equal(injectCaBundle(out, 'PEM', hosts), undefined, 'nothing more to do once injected');
   });
 
+  it('also targets an extra host (--extraServiceHosts), e.g. the loopback address of an out-of-cluster verifier', () => {
+    const input = policy(true, { rules: [{ name: 'a', context: [apiCall('https://127.0.0.1:9443/checkimages'), apiCall('https://127.0.0.2/checkimages')] }] });
+    assert.equal(injectCaBundle(input, 'PEM', hosts), undefined, 'not a Service host');
+    const out = injectCaBundle(input, 'PEM', [...hosts, '127.0.0.1']);
+    assert.deepEqual(
+      (out?.spec?.rules?.[0]?.context ?? []).map((c) => c.apiCall?.service?.caBundle),
+      ['PEM', undefined],
+    );
+  });
+
   it('leaves policies without the annotation (or with it not "true") alone', () => {
     const rules = { rules: [{ name: 'a', context: [apiCall('https://svc.kna/checkimages')] }] };
     assert.equal(injectCaBundle(policy(false, rules), 'PEM', hosts), undefined);

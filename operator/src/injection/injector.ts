@@ -1,8 +1,8 @@
 // Keeps the CA bundle injected into annotated ClusterPolicies (inject.ts says where): on every change of a
-// ClusterPolicy and of the CA bundle, every policy that needs it gets its spec patched with optimistic
-// concurrency (a JSON patch that also sets the resourceVersion it was computed from: a 409 means the policy
-// changed meanwhile, and the watch brings the new version and another run). A patch, not an update, because
-// `patch` is all the chart's RBAC grants on ClusterPolicies.
+// ClusterPolicy and of the CA bundle, every policy that needs it gets a JSON patch of its rules, guarded by the
+// resourceVersion it was computed from (guardedPatch: a 409 means it changed meanwhile; the watch brings the new
+// version and another run). A patch, not an update, because `patch` is all the chart's RBAC grants on
+// ClusterPolicies.
 import type { CustomObjectsApi } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { statusCodeOf, type ListWatcher } from '@kna/shared';
@@ -15,6 +15,8 @@ export interface InjectorOptions {
   policies: ListWatcher<ClusterPolicy>;
   serviceName: string;
   namespace: string;
+  /** Extra apiCall URL hosts to inject into (--extraServiceHosts). */
+  extraHosts?: readonly string[];
   mayWrite: () => boolean;
   log: Logger;
   onWrite?: (outcome: 'updated' | 'error') => void;
@@ -31,19 +33,14 @@ export class CaInjector {
   async reconcile(caBundle: string): Promise<number> {
     const { policies, custom, mayWrite, log } = this.#options;
     if (!policies.available || caBundle === '') return 0;
-    const hosts = serviceHosts(this.#options.serviceName, this.#options.namespace);
+    const hosts = [...serviceHosts(this.#options.serviceName, this.#options.namespace), ...(this.#options.extraHosts ?? [])];
     let updated = 0;
     for (const policy of policies.items()) {
       const next = injectCaBundle(policy, caBundle, hosts);
       if (next === undefined || !mayWrite()) continue;
       try {
-        await custom.patchClusterCustomObject({
-          group: CLUSTER_POLICIES.group,
-          version: CLUSTER_POLICIES.version,
-          plural: CLUSTER_POLICIES.plural,
-          name: policy.metadata.name,
-          body: guardedPatch(policy.metadata.resourceVersion, [{ op: 'replace', path: '/spec', value: next.spec }]),
-        });
+        const body = guardedPatch(policy.metadata.resourceVersion, [{ op: 'replace', path: '/spec/rules', value: next.spec?.rules ?? [] }]);
+        await custom.patchClusterCustomObject({ group: CLUSTER_POLICIES.group, version: CLUSTER_POLICIES.version, plural: CLUSTER_POLICIES.plural, name: policy.metadata.name, body });
         updated++;
         this.#options.onWrite?.('updated');
         log.info({ clusterPolicy: policy.metadata.name }, 'CA bundle injected');
