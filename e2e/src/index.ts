@@ -3,6 +3,7 @@
 // A real Kubernetes API server (etcd + kube-apiserver) for tests: see kube/testing.ts.
 export {
   eventually,
+  schemalessCrd,
   startTestControlPlane,
   useTestControlPlane,
   withNamespace,

@@ -13,7 +13,7 @@ import { parseAllDocuments } from 'yaml';
 import { answers, startOnFreePort } from '../harness/processes.js';
 import { REPO_ROOT } from '../harness/tools-env.js';
 import { createServiceAccount, serviceAccountToken } from '../kube/serviceAccounts.js';
-import { eventually, useTestControlPlane } from '../kube/testing.js';
+import { eventually, schemalessCrd, useTestControlPlane } from '../kube/testing.js';
 import { CHART_DIR, INSTALL_YAML, README, renderInstallYaml } from './files.js';
 import type { KubeObject } from './samples.js';
 
@@ -25,25 +25,7 @@ const ORIGINAL_VALUES = join(CHART_DIR, 'ci', 'original-v1.1-values.yaml');
 const ORIGINAL_CHART = join(import.meta.dirname, 'testdata', 'original-chart');
 const SERVICE_MONITOR_API = 'monitoring.coreos.com/v1/ServiceMonitor';
 
-// Stand-ins for CRDs the chart and the samples refer to but do not own: Kyverno's ClusterPolicy and the
-// Prometheus Operator's ServiceMonitor, schemaless, so the API server accepts and stores such objects.
-function schemalessCrd(group: string, kind: string, plural: string, scope: 'Cluster' | 'Namespaced'): string {
-  return `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: ${plural}.${group}
-spec:
-  group: ${group}
-  scope: ${scope}
-  names: {kind: ${kind}, plural: ${plural}, singular: ${kind.toLowerCase()}, listKind: ${kind}List}
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
-`;
-}
+
 
 function objects(yamlText: string): KubeObject[] {
   return parseAllDocuments(yamlText)

@@ -213,3 +213,26 @@ export async function eventually<T>(probe: () => T | Promise<T>, options: Eventu
     await sleep(options.intervalMs ?? 100);
   }
 }
+
+/**
+ * A CRD that accepts any content (`x-kubernetes-preserve-unknown-fields`), for the foreign resources tests refer to
+ * without owning them: Kyverno's ClusterPolicy (CA injection, the chart's samples) and the Prometheus Operator's
+ * ServiceMonitor (the chart's optional ServiceMonitor).
+ */
+export function schemalessCrd(group: string, kind: string, plural: string, scope: 'Cluster' | 'Namespaced', shortNames: readonly string[] = []): string {
+  return `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: ${plural}.${group}
+spec:
+  group: ${group}
+  scope: ${scope}
+  names: {kind: ${kind}, plural: ${plural}, singular: ${kind.toLowerCase()}, listKind: ${kind}List${shortNames.length > 0 ? `, shortNames: [${shortNames.join(', ')}]` : ''}}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+`;
+}

@@ -5,7 +5,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { eventually, type TestControlPlane } from '@kna/e2e';
+import { eventually, schemalessCrd, type TestControlPlane } from '@kna/e2e';
 import { CHART_CRD_DIR, kubeListWatchSource, type KubeObject } from '@kna/shared';
 import { parseFlags } from '../config/flags.js';
 import { startOperator, type RunningOperator } from '../operator.js';
@@ -24,20 +24,7 @@ export async function applyProductCrds(cp: TestControlPlane): Promise<void> {
 }
 
 /** Kyverno's ClusterPolicy reduced to what CA injection touches: any content is kept. */
-export const CLUSTER_POLICY_CRD = `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: clusterpolicies.kyverno.io}
-spec:
-  group: kyverno.io
-  scope: Cluster
-  names: {kind: ClusterPolicy, listKind: ClusterPolicyList, plural: clusterpolicies, singular: clusterpolicy, shortNames: [cpol]}
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
-`;
+export const CLUSTER_POLICY_CRD = schemalessCrd('kyverno.io', 'ClusterPolicy', 'clusterpolicies', 'Cluster', ['cpol']);
 
 export function trustStore(name: string, pem: string, extra: { finalizers?: string[] } = {}): string {
   return JSON.stringify({
