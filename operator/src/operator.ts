@@ -1,6 +1,6 @@
 // The operator, wired: list-watches → debounced, level-based reconcilers (bundle, certificates, CA injection),
 // every write gated by leader election, probes and metrics. main.ts adds flags, signals and exit codes.
-import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { hostname } from 'node:os';
 import { LeaderElector, ListWatcher, kubeListWatchSource, parseBindAddress, reuseConnections, type BackoffOptions, type KubeObject, type ListWatchEvent, type ObjectChange, type ResourceRef } from '@kna/shared';
@@ -46,10 +46,21 @@ export interface RunningOperator {
   stop(): Promise<void>;
 }
 
-/** Starts the operator. `options.kubeConfig` is made to reuse its connections (see reuseConnections). */
+/**
+ * Starts the operator on a copy of `options.kubeConfig` that reuses its connections (see reuseConnections). A copy,
+ * so the caller's own clients keep their one-connection-per-request behaviour: a caller (a test) that shared the
+ * operator's kept-alive pool was handed sockets the API server had already closed after the operator stopped.
+ */
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
   const { flags, log } = options;
-  const kubeConfig = reuseConnections(options.kubeConfig);
+  const own = new KubeConfig();
+  own.loadFromOptions({
+    clusters: options.kubeConfig.clusters,
+    users: options.kubeConfig.users,
+    contexts: options.kubeConfig.contexts,
+    currentContext: options.kubeConfig.currentContext,
+  });
+  const kubeConfig = reuseConnections(own);
   const metrics = options.metrics ?? new OperatorMetrics();
   const names = releaseNames(flags.name);
   const namespace = flags.namespace;
