@@ -302,7 +302,10 @@ export async function startFakeSigner(options: FakeSignerOptions): Promise<FakeS
       res.end(JSON.stringify({ message: apiErr.message }));
     });
   });
-  server.keepAliveTimeout = 1_000;
+  // Longer than the AWS SDK's own idle limit (Go's transport: 90 s), as AWS's endpoints keep connections: a server
+  // that closes an idle connection first races the plugin's next request on it ("use of closed network
+  // connection" while reading SignPayload's answer, seen on a loaded machine with a 1 s limit).
+  server.keepAliveTimeout = 120_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
