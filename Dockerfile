@@ -43,7 +43,7 @@ COPY e2e/ e2e/
 RUN pnpm build \
  && rm -rf node_modules */node_modules \
  && pnpm install --frozen-lockfile --prod --filter @kna/verifier... --filter @kna/operator... \
- && rm -rf e2e scripts */src */tsconfig*.json */*.tsbuildinfo
+ && rm -rf e2e scripts */src */tsconfig*.json */*.tsbuildinfo verifier/testkit verifier/bench verifier/compat verifier/dist/tooling
 
 # ---- runtime ----
 FROM node:${NODE_VERSION}-bookworm-slim

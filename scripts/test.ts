@@ -68,7 +68,9 @@ function step(title: string, command: string, args: string[], env: NodeJS.Proces
   console.log(`✓ ${title} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 }
 
-let files = PACKAGES.flatMap((p) => findTests(join(root, p, 'src'))).sort();
+// Each package's tests live beside its sources (src/); the verifier's tooling (testkit/, bench/, compat/) has
+// its own, so the whole package directory is searched.
+let files = PACKAGES.flatMap((p) => findTests(join(root, p))).sort();
 if (values.tier === 'unit') files = files.filter((f) => !f.endsWith('.int.test.ts'));
 if (values.only?.length) files = files.filter((f) => values.only?.some((pattern) => f.includes(pattern)));
 if (files.length === 0) {

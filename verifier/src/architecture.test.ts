@@ -2,7 +2,8 @@
 // pipeline"): dependencies point inward, HTTP → pipeline → stages → domain, so
 // - nothing below the HTTP layer imports from http/ (only the composition roots that assemble a server do);
 // - the folders under src/ have no import cycle between them;
-// - no shipped file imports @kna/e2e (the test components): only tests and the test kit may.
+// - no shipped file imports @kna/e2e (the test components) or the verifier's tooling (testkit/, bench/,
+//   compat/ beside src/): only tests may, and the package's runtime dependencies name neither.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -14,12 +15,14 @@ const SRC = dirname(fileURLToPath(import.meta.url));
 /** Composition roots: they assemble the HTTP layer and everything under it. */
 const ROOTS = new Set(['app.ts', 'main.ts', 'index.ts']);
 /**
- * The test kit, the benchmarks and the differential suite against the original (`pnpm compat`): they start real
- * test components (@kna/e2e) for tests, `pnpm bench` and `pnpm compat`.
- * They are not part of the served verifier; moving them out of src/ is tracked in docs/architecture.md
- * "Test tiers".
+ * The verifier's tooling, beside src/ in the package: the test kit, the benchmarks (`pnpm bench`) and the
+ * differential suite against the original (`pnpm compat`). They start real test components (@kna/e2e) and
+ * are not part of the served verifier (docs/architecture.md "Test tiers").
  */
-const TEST_KIT = ['bench/', 'compat/', 'testing/', 'registry/testing/'];
+const PACKAGE = join(SRC, '..');
+const TOOLING = ['testkit', 'bench', 'compat'].map((dir) => join(PACKAGE, dir) + sep);
+/** Test components and load generators: tests and the tooling use them, the served verifier never does. */
+const TEST_ONLY_PACKAGES = ['@kna/e2e', 'autocannon', '@types/autocannon'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -47,7 +50,6 @@ function folderOf(file: string): string {
 }
 
 const files = sources(SRC).map((path) => ({ path, rel: relative(SRC, path).split(sep).join('/'), imports: importsOf(path) }));
-const isTestKit = (rel: string) => TEST_KIT.some((prefix) => rel.startsWith(prefix));
 
 describe('verifier architecture (docs/architecture.md)', () => {
   it('reads the imports of the source files', () => {
@@ -60,7 +62,7 @@ describe('verifier architecture (docs/architecture.md)', () => {
 
   it('nothing below the HTTP layer imports from http/', () => {
     const offenders = files
-      .filter((f) => !f.rel.startsWith('http/') && !ROOTS.has(f.rel) && !isTestKit(f.rel))
+      .filter((f) => !f.rel.startsWith('http/') && !ROOTS.has(f.rel))
       .flatMap((f) => f.imports.filter((s) => s.startsWith('.') && resolve(dirname(f.path), s).startsWith(join(SRC, 'http') + sep)).map((s) => `${f.rel} → ${s}`));
     assert.deepEqual(offenders, []);
   });
@@ -68,7 +70,6 @@ describe('verifier architecture (docs/architecture.md)', () => {
   it('the folders under src/ import each other without a cycle', () => {
     const edges = new Map<string, Set<string>>();
     for (const f of files) {
-      if (isTestKit(f.rel)) continue;
       const from = folderOf(f.path);
       for (const s of f.imports) {
         if (!s.startsWith('.')) continue;
@@ -91,8 +92,18 @@ describe('verifier architecture (docs/architecture.md)', () => {
     assert.deepEqual([...new Set(cycles)], []);
   });
 
-  it('no shipped file imports @kna/e2e', () => {
-    const offenders = files.filter((f) => !isTestKit(f.rel) && f.imports.some((s) => s === '@kna/e2e' || s.startsWith('@kna/e2e/'))).map((f) => f.rel);
+  it('no shipped file imports @kna/e2e or the tooling beside src/', () => {
+    const offenders = files.flatMap((f) =>
+      f.imports
+        .filter((s) => (s.startsWith('.') ? TOOLING.some((dir) => resolve(dirname(f.path), s).startsWith(dir)) : TEST_ONLY_PACKAGES.some((p) => s === p || s.startsWith(`${p}/`))))
+        .map((s) => `${f.rel} → ${s}`),
+    );
     assert.deepEqual(offenders, []);
+  });
+
+  it('the package needs the test components and load generators only for development', () => {
+    const manifest = JSON.parse(readFileSync(join(PACKAGE, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+    assert.ok(manifest.dependencies?.fastify, 'package.json is read: fastify is a runtime dependency');
+    assert.deepEqual(TEST_ONLY_PACKAGES.filter((p) => p in (manifest.dependencies ?? {})), []);
   });
 });

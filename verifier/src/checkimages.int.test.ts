@@ -16,7 +16,7 @@ import {
   trustPolicyManifest,
   trustStoreManifest,
   type PodImage,
-} from './testing/localVerifier.js';
+} from '../testkit/localVerifier.js';
 
 let harness: Harness;
 let verifier: RunningVerifier;

@@ -49,7 +49,7 @@ import {
   type RunningKyverno,
   type RunningProcess,
 } from '@kna/e2e';
-import { pluginConfigMapManifest, trustPolicyManifest, trustStoreManifest } from './testing/localVerifier.js';
+import { pluginConfigMapManifest, trustPolicyManifest, trustStoreManifest } from '../testkit/localVerifier.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The release namespace and name: the chart's defaults, and what the README's commands use. */

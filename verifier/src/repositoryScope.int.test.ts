@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { attach, copy, push, sign, startHarness, type Harness } from '@kna/e2e';
 import type { RunningVerifier } from './app.js';
-import { imageInfo, podRequest, postCheckImages, startLocalVerifier, trustPolicyManifest, writePolicyDir, type PodImage } from './testing/localVerifier.js';
+import { imageInfo, podRequest, postCheckImages, startLocalVerifier, trustPolicyManifest, writePolicyDir, type PodImage } from '../testkit/localVerifier.js';
 
 const SBOM = 'sbom/example';
 const CONDITIONS = { all: [{ key: '{{creationInfo.licenseListVersion}}', operator: 'Equals', value: '3.17' }] };

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { attach, describeSignerPlugin, push, sign, startHarness, type Harness } from '@kna/e2e';
 import type { RunningVerifier } from '../app.js';
-import { podRequest, postCheckImages, startLocalVerifier, writePolicyDir, type PodImage } from '../testing/localVerifier.js';
+import { podRequest, postCheckImages, startLocalVerifier, writePolicyDir, type PodImage } from '../../testkit/localVerifier.js';
 
 const SBOM = 'sbom/example';
 const LIMIT = 8192;

@@ -13,7 +13,7 @@ import type { VerifyRequest, VerifyResult } from '../notation/runner.js';
 import { requiredAttestations } from '../pipeline/workList.js';
 import { SignatureCheck, type SignatureVerifier } from '../signature/check.js';
 import { RegistryClient } from '../registry/client.js';
-import { FakeRegistry, OCI_INDEX, OCI_MANIFEST } from '../registry/testing/fake-registry.js';
+import { FakeRegistry, OCI_INDEX, OCI_MANIFEST } from '../../testkit/registry/fake-registry.js';
 import { VERIFIER_ERR_BAD_FLAG } from '../errors.js';
 import { AttestationFailureKind, ReferrerAttestationVerifier, type AttestationInput, type AttestationRegistry } from './verifier.js';
 

@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { copy, eventually, push, sign, startHarness, type Harness, type StatementSpec } from '@kna/e2e';
 import type { RunningVerifier } from '../app.js';
-import { podRequest, postCheckImages, startLocalVerifier, trustPolicyManifest, writePolicyDir } from '../testing/localVerifier.js';
+import { podRequest, postCheckImages, startLocalVerifier, trustPolicyManifest, writePolicyDir } from '../../testkit/localVerifier.js';
 
 const REPOSITORIES = 3;
 const RUNS = Number(process.env.KNA_PROPERTY_RUNS ?? 16);

@@ -11,7 +11,7 @@ import { delimiter, join } from 'node:path';
 import { Redis } from 'ioredis';
 import { eventually, push, sign, startHarness, toolsEnv, type Harness } from '@kna/e2e';
 import type { RunningVerifier } from '../app.js';
-import { podRequest, postCheckImages, startLocalVerifier, writePolicyDir } from '../testing/localVerifier.js';
+import { podRequest, postCheckImages, startLocalVerifier, writePolicyDir } from '../../testkit/localVerifier.js';
 
 const REDIS_URL = process.env.KNA_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const IMAGES = 20;

@@ -20,7 +20,7 @@ import { RequestAuthenticator, type TokenReviewer } from '../auth/tokenReview.js
 import { FailureKind, VerifyOutcome } from '../notation/classify.js';
 import type { VerifyRequest, VerifyResult } from '../notation/runner.js';
 import { buildServer, type PressureLimits } from './server.js';
-import { skipPolicyBundle } from '../testing/standins.js';
+import { skipPolicyBundle } from '../../testkit/standins.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const workDir = mkdtempSync(join(tmpdir(), 'server-test-'));

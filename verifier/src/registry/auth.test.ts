@@ -14,8 +14,8 @@ import {
   ERR_REGISTRY_NO_CREDENTIALS,
 } from './errors.js';
 import { systemClock } from './transport.js';
-import { FakeRegistry, type FakeRegistryOptions } from './testing/fake-registry.js';
-import { rejectsWith } from './testing/assertions.js';
+import { FakeRegistry, type FakeRegistryOptions } from '../../testkit/registry/fake-registry.js';
+import { rejectsWith } from '../../testkit/registry/assertions.js';
 
 const fakes: FakeRegistry[] = [];
 async function fake(options: FakeRegistryOptions): Promise<FakeRegistry> {

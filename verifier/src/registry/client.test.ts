@@ -16,8 +16,8 @@ import {
   ERR_REGISTRY_TOO_LARGE,
 } from './errors.js';
 import { MediaType } from './mediaTypes.js';
-import { FakeRegistry, OCI_INDEX, OCI_MANIFEST } from './testing/fake-registry.js';
-import { rejectsWith } from './testing/assertions.js';
+import { FakeRegistry, OCI_INDEX, OCI_MANIFEST } from '../../testkit/registry/fake-registry.js';
+import { rejectsWith } from '../../testkit/registry/assertions.js';
 
 const fakes: FakeRegistry[] = [];
 async function fake(options: Parameters<typeof FakeRegistry.start>[0] = {}): Promise<FakeRegistry> {

@@ -21,7 +21,7 @@ import {
 } from './errors.js';
 import { MediaType } from './mediaTypes.js';
 import type { RegistryOperation } from './transport.js';
-import { rejectsWith } from './testing/assertions.js';
+import { rejectsWith } from '../../testkit/registry/assertions.js';
 
 const SBOM = 'application/vnd.example.sbom.v1+json';
 const SCAN = 'application/vnd.example.scan.v1+json';

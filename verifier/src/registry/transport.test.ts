@@ -15,8 +15,8 @@ import {
   ERR_REGISTRY_UNREACHABLE,
 } from './errors.js';
 import { parseRetryAfter, type Clock, type RegistryObserver, type RegistryOperation } from './transport.js';
-import { FakeRegistry } from './testing/fake-registry.js';
-import { rejectsWith } from './testing/assertions.js';
+import { FakeRegistry } from '../../testkit/registry/fake-registry.js';
+import { rejectsWith } from '../../testkit/registry/assertions.js';
 
 const fakes: FakeRegistry[] = [];
 async function fake(): Promise<FakeRegistry> {

@@ -4,7 +4,7 @@
 //   cached 3-container pod throughput and p99 at 10 and 50 connections, by digest and by tag;
 //   uncached single image  wall time of a request for an image neither service has seen (a fresh
 //                          signed image per request, so neither cache can answer).
-// Both run against the compat environment (verifier/src/compat/environment.ts): one TLS registry, the
+// Both run against the compat environment (verifier/compat/environment.ts): one TLS registry, the
 // same AWS Signer plugin, fake AWS Signer API, trust policy and plugin configuration, inside the
 // isolated run. Token review is off on both (--reviewKyvernoToken=false): the original sends one
 // TokenReview per request, which would measure the API server rather than the verification path.

@@ -14,17 +14,17 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import underPressure from '@fastify/under-pressure';
-import { createLogger, pressureLimits, startVerifier } from '../app.js';
-import { BundleStore } from '../bundle/store.js';
-import { VerdictCache } from '../cache/verdicts.js';
-import { SignatureCheck } from '../signature/check.js';
-import { parseFlags } from '../config/flags.js';
-import { parseBody } from '../http/body.js';
-import { checkImagesRequestSchema } from '../request/schema.js';
-import { buildServer } from '../http/server.js';
-import { VerifierMetrics } from '../metrics.js';
-import { skipPolicyBundle } from '../testing/standins.js';
-import { FailureKind, VerifyOutcome } from '../notation/classify.js';
+import { createLogger, pressureLimits, startVerifier } from '../src/app.js';
+import { BundleStore } from '../src/bundle/store.js';
+import { VerdictCache } from '../src/cache/verdicts.js';
+import { SignatureCheck } from '../src/signature/check.js';
+import { parseFlags } from '../src/config/flags.js';
+import { parseBody } from '../src/http/body.js';
+import { checkImagesRequestSchema } from '../src/request/schema.js';
+import { buildServer } from '../src/http/server.js';
+import { VerifierMetrics } from '../src/metrics.js';
+import { skipPolicyBundle } from '../testkit/standins.js';
+import { FailureKind, VerifyOutcome } from '../src/notation/classify.js';
 
 export type ServerConfig =
   | {

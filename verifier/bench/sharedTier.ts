@@ -12,8 +12,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
-import { SharedVerdictTier } from './shared.js';
-import { VerdictCache, type Verdict } from './verdicts.js';
+import { SharedVerdictTier } from '../src/cache/shared.js';
+import { VerdictCache, type Verdict } from '../src/cache/verdicts.js';
 
 const LOOKUPS = Number(process.argv[2] ?? 20000);
 const KEYS = 200;

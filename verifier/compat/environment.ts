@@ -31,8 +31,8 @@ import {
   type RunningOriginal,
   type TestControlPlane,
 } from '@kna/e2e';
-import { createLogger, startVerifier, type RunningVerifier } from '../app.js';
-import { parseFlags } from '../config/flags.js';
+import { createLogger, startVerifier, type RunningVerifier } from '../src/app.js';
+import { parseFlags } from '../src/config/flags.js';
 
 /** The sample policy's registry and signing profile, replaced by the harness's in the samples. */
 const SAMPLE_REGISTRY = '844333597536.dkr.ecr.us-west-2.amazonaws.com';

@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pluginConfigArgs, push, runNotation, sign, startHarness, toolsEnv, writeVerifyConfig, type Harness } from '@kna/e2e';
-import { pluginConfigMapManifest, trustPolicyManifest, trustStoreManifest } from '../testing/localVerifier.js';
+import { pluginConfigMapManifest, trustPolicyManifest, trustStoreManifest } from '../testkit/localVerifier.js';
 import { cpuSeconds } from './proc.js';
 
 /** The trust policy every benchmark request names (also the stand-in server's policy name). */

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { pluginConfigMapManifest, toolsEnv, trustPolicyManifest, trustStoreManifest, type Harness } from '@kna/e2e';
 
-import { parseFlags } from '../config/flags.js';
-import { startVerifier, type RunningVerifier } from '../app.js';
+import { parseFlags } from '../src/config/flags.js';
+import { startVerifier, type RunningVerifier } from '../src/app.js';
 
 // The manifest builders live with the harness (the demo uses them too); tests import them from here.
 export { pluginConfigMapManifest, trustPolicyManifest, trustStoreManifest, type StatementSpec } from '@kna/e2e';
