@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { pluginConfigMapManifest, toolsEnv, trustPolicyManifest, trustStoreManifest, type Harness } from '@kna/e2e';
 
 import { parseFlags } from '../config/flags.js';
-import { startVerifier, type RunningVerifier } from '../app.js';
+import { startVerifier, type RunningVerifier, type StartOptions } from '../app.js';
 
 // The manifest builders live with the harness (the demo uses them too); tests import them from here.
 export { pluginConfigMapManifest, trustPolicyManifest, trustStoreManifest, type StatementSpec } from '@kna/e2e';
@@ -36,8 +36,15 @@ export function verifierEnv(harness: Harness, extra: NodeJS.ProcessEnv = {}): No
   return { PATH: tools.PATH, HOME: process.env.HOME, NOTATION_LIBEXEC: tools.NOTATION_LIBEXEC, ...harness.pluginEnv, ...extra };
 }
 
-/** A local-mode verifier on a free loopback port, without token review, probes, metrics or load shedding. Close it in an after hook. */
-export async function startLocalVerifier(harness: Harness, policyDir: string, options: { flags?: readonly string[]; env?: NodeJS.ProcessEnv } = {}): Promise<RunningVerifier> {
+/**
+ * A local-mode verifier on a free loopback port, without token review, probes, metrics or load shedding
+ * (later `flags` override these), logging nowhere unless given a `logger`. Close it in an after hook.
+ */
+export async function startLocalVerifier(
+  harness: Harness,
+  policyDir: string,
+  options: { flags?: readonly string[]; env?: NodeJS.ProcessEnv; logger?: StartOptions['logger'] } = {},
+): Promise<RunningVerifier> {
   const { flags } = parseFlags([
     '--local',
     `--policyDir=${policyDir}`,
@@ -51,7 +58,7 @@ export async function startLocalVerifier(harness: Harness, policyDir: string, op
     '--maxEventLoopDelay=0',
     ...(options.flags ?? []),
   ]);
-  return startVerifier({ flags, env: verifierEnv(harness, options.env), logger: pino({ level: 'silent' }) });
+  return startVerifier({ flags, env: verifierEnv(harness, options.env), logger: options.logger ?? pino({ level: 'silent' }) });
 }
 
 export interface PodImage {
@@ -85,9 +92,9 @@ export interface CheckResponse {
   json(): Record<string, unknown>;
 }
 
-/** POST /checkimages as Kyverno does (no Content-Type). */
-export async function postCheckImages(url: string, body: unknown): Promise<CheckResponse> {
-  const res = await fetch(`${url}/checkimages`, { method: 'POST', body: JSON.stringify(body) });
+/** POST /checkimages as Kyverno does (no Content-Type); `timeoutMs` bounds the whole exchange. */
+export async function postCheckImages(url: string, body: unknown, options: { timeoutMs?: number } = {}): Promise<CheckResponse> {
+  const res = await fetch(`${url}/checkimages`, { method: 'POST', body: JSON.stringify(body), ...(options.timeoutMs !== undefined && { signal: AbortSignal.timeout(options.timeoutMs) }) });
   const text = await res.text();
   return { status: res.status, text, json: () => JSON.parse(text) as Record<string, unknown> };
 }
