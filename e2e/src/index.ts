@@ -38,6 +38,7 @@ export { describeSignerPlugin, signerPlugin, toolPath, toolsEnv, type SignerPlug
 export { createSigningChain } from './harness/pki.js';
 export { freePort, freePorts } from './harness/processes.js';
 export { tamperSignatures } from './harness/tamper.js';
+export { redisAnswers, startRedisServer, type RedisServerOptions, type RedisTlsFiles, type RunningRedis } from './harness/redis.js';
 export { pluginConfigMapManifest, trustPolicyManifest, trustStoreManifest, type StatementSpec } from './harness/manifests.js';
 export { pluginConfigArgs, runNotation, writeVerifyConfig, type NotationResult } from './harness/notation.js';
 

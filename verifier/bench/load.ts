@@ -13,6 +13,8 @@ export interface LoadConfig {
   readonly amount?: number;
   /** The same body on every request… */
   readonly body?: string;
+  /** …or these bodies in turn… */
+  readonly bodies?: readonly string[];
   /** …or a one-container pod whose image cycles through `distinct` repositories (a new digest each). */
   readonly distinctImages?: { readonly distinct: number; readonly registry: string; readonly trustPolicy: string };
 }
@@ -50,6 +52,7 @@ async function run(config: LoadConfig): Promise<LoadResult> {
   let count = 0;
   let sent = 0;
   const distinct = config.distinctImages;
+  const bodies = config.bodies;
   const options: autocannon.Options = {
     url: `${config.url}/checkimages`,
     method: 'POST',
@@ -57,6 +60,16 @@ async function run(config: LoadConfig): Promise<LoadResult> {
     headers: { 'content-type': 'application/json' },
     ...(config.amount !== undefined ? { amount: config.amount } : { duration: config.durationSeconds ?? 10 }),
     ...(config.body !== undefined && { body: config.body }),
+    ...(bodies && {
+      requests: [
+        {
+          setupRequest: (request: autocannon.Request) => {
+            request.body = bodies[sent++ % bodies.length];
+            return request;
+          },
+        },
+      ],
+    }),
     ...(distinct && {
       requests: [
         {

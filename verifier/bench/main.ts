@@ -16,10 +16,11 @@ import type { BenchOptions, BenchReport } from './report.js';
 import { benchResolve } from './resolve.js';
 import { benchRss } from './rss.js';
 import { benchPod, benchUncached } from './uncached.js';
+import { benchRedis } from './redis.js';
 
-const BENCHMARKS = ['cached', 'uncached', 'pod', 'rss', 'resolve', 'ablate', 'original'] as const;
-/** Run only when named: needs `pnpm tools original`, root and an isolated run. */
-const OPT_IN: readonly Name[] = ['original'];
+const BENCHMARKS = ['cached', 'uncached', 'pod', 'rss', 'resolve', 'ablate', 'original', 'redis'] as const;
+/** Run only when named: `original` needs `pnpm tools original`, root and an isolated run; `redis` is `pnpm bench:redis`. */
+const OPT_IN: readonly Name[] = ['original', 'redis'];
 type Name = (typeof BENCHMARKS)[number];
 
 const USAGE = `usage: pnpm bench [-- [${BENCHMARKS.join('|')}]… [--rounds N] [--duration SECONDS] [--requests N] [--out FILE] [--keep] [--cpu-prof DIR]]
@@ -30,6 +31,7 @@ const USAGE = `usage: pnpm bench [-- [${BENCHMARKS.join('|')}]… [--rounds N] [
   resolve   diagnostic: one tag → digest resolution, HEAD (as the verifier does) vs GET
   ablate    diagnostic: server CPU per cached answer, on a ladder from the bare route to the verifier
   original  (only when named) against the original service v1.1 (pnpm tools original), side by side, as ratios
+  redis     (only when named) two verifiers sharing a redis-server: L1 hits, L2 only, Redis paused; notation runs per image
   --rounds N        repetitions of each measurement (default 5; rss and ablate: at most 3)
   --duration S      seconds of each load run per server and round in 'cached' (default 6)
   --requests N      requests per 'rss' run (default 200000)
@@ -159,6 +161,9 @@ async function main(): Promise<void> {
           break;
         case 'original':
           reports.push(await benchOriginal({ ...options, durationSeconds: args.duration }));
+          break;
+        case 'redis':
+          if (fixtures) reports.push(await benchRedis(fixtures, { ...options, durationSeconds: args.duration }));
           break;
       }
     }

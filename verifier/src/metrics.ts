@@ -97,7 +97,7 @@ export class VerifierMetrics implements SharedTierObserver {
     });
     this.#breaker = new Gauge({
       name: 'kna_redis_breaker_state',
-      help: 'Circuit breaker in front of Redis: 1 for the current state (closed, open, half-open)',
+      help: 'Circuit breaker in front of Redis: 1 for the current state (closed, open, half-open); open while there is no connection',
       labelNames: ['state'],
       registers: [this.registry],
     });

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { pluginConfigMapManifest, toolsEnv, trustPolicyManifest, trustStoreManifest, type Harness } from '@kna/e2e';
 
 import { parseFlags } from '../src/config/flags.js';
-import { startVerifier, type RunningVerifier } from '../src/app.js';
+import { startVerifier, type RunningVerifier, type StartOptions } from '../src/app.js';
 
 // The manifest builders live with the harness (the demo uses them too); tests import them from here.
 export { pluginConfigMapManifest, trustPolicyManifest, trustStoreManifest, type StatementSpec } from '@kna/e2e';
@@ -55,8 +55,15 @@ export function localVerifierFlags(policyDir: string, extra: readonly string[] =
   ];
 }
 
-/** A local-mode verifier on a free loopback port, without token review, probes, metrics or load shedding. Close it in an after hook. */
-export async function startLocalVerifier(harness: Harness, policyDir: string, options: { flags?: readonly string[]; env?: NodeJS.ProcessEnv } = {}): Promise<RunningVerifier> {
+/**
+ * A local-mode verifier on a free loopback port, without token review, probes, metrics or load shedding
+ * (later `flags` override these), logging nowhere unless given a `logger`. Close it in an after hook.
+ */
+export async function startLocalVerifier(
+  harness: Harness,
+  policyDir: string,
+  options: { flags?: readonly string[]; env?: NodeJS.ProcessEnv; logger?: StartOptions['logger'] } = {},
+): Promise<RunningVerifier> {
   const { flags } = parseFlags(
     localVerifierFlags(policyDir, [
       // No load shedding: these tests are about verification, and a loaded test machine must not turn
@@ -65,7 +72,7 @@ export async function startLocalVerifier(harness: Harness, policyDir: string, op
       ...(options.flags ?? []),
     ]),
   );
-  return startVerifier({ flags, env: { ...localVerifierEnv(harness), ...options.env }, logger: pino({ level: 'silent' }) });
+  return startVerifier({ flags, env: { ...localVerifierEnv(harness), ...options.env }, logger: options.logger ?? pino({ level: 'silent' }) });
 }
 
 export interface PodImage {
@@ -99,9 +106,13 @@ export interface CheckResponse {
   json(): Record<string, unknown>;
 }
 
-/** POST /checkimages as Kyverno does (no Content-Type). */
-export async function postCheckImages(url: string, body: unknown): Promise<CheckResponse> {
-  const res = await fetch(`${url}/checkimages`, { method: 'POST', body: JSON.stringify(body) });
+/** POST /checkimages as Kyverno does (no Content-Type); `timeoutMs` bounds the whole exchange. */
+export async function postCheckImages(url: string, body: unknown, options: { timeoutMs?: number } = {}): Promise<CheckResponse> {
+  const res = await fetch(`${url}/checkimages`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    ...(options.timeoutMs !== undefined && { signal: AbortSignal.timeout(options.timeoutMs) }),
+  });
   const text = await res.text();
   return { status: res.status, text, json: () => JSON.parse(text) as Record<string, unknown> };
 }

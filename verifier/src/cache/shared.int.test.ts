@@ -3,13 +3,12 @@
 // (stopped, paused with SIGSTOP, restarted) during a load run.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { startRedisServer, type RunningRedis } from '@kna/e2e';
 import { SharedVerdictTier, sealValue, type BreakerState, type LockResult, type SharedTierObserver } from './shared.js';
 import { VerdictCache, imageKey, type CacheSource, type Verdict } from './verdicts.js';
 import { sharedTierFromFlags } from '../app.js';
@@ -213,6 +212,22 @@ describe('shared verdict tier on the machine Redis', () => {
     for (const field of ['outcome', 'digest', 'reason', 'verifiedAt', 'expiresAt']) assert.ok(field in stored, field);
   });
 
+  it('a reply that arrived while this process was busy is read, not taken for a timeout', async () => {
+    const r = await make({ commandTimeoutMs: 100 });
+    const key = imageKey('pv-busy', at(0), digestOf(0));
+    await r.cache.getOrCompute(key, () => Promise.resolve(verdict('verified')));
+    const pending = r.tier.get(key);
+    // Busy far beyond the command timeout (a loaded node, a long request): Redis answers meanwhile, and
+    // the timer is overdue by the time the event loop runs again.
+    const busyUntil = Date.now() + 2000;
+    while (Date.now() < busyUntil) {
+      // spin
+    }
+    assert.ok(await pending, 'the stored verdict was read');
+    assert.equal(r.tier.breaker, 'closed');
+    assert.equal(r.observer.get('error-get'), 0);
+  });
+
   it('refuses --redisURL without an HMAC key, or with a short one', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kna-redis-flags-'));
     try {
@@ -229,56 +244,22 @@ describe('shared verdict tier on the machine Redis', () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 describe('shared verdict tier when Redis fails', () => {
-  let port: number;
-  let server: ChildProcess | undefined;
-  const start = async () => {
-    server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => {});
-    await waitFor('redis-server to answer', async () => {
-      try {
-        if (probe.status !== 'ready') await probe.connect();
-        await probe.ping();
-        return true;
-      } catch {
-        probe.disconnect();
-        return false;
-      }
-    });
-    probe.disconnect();
-  };
-  const stop = async () => {
-    const s = server;
-    if (!s || s.exitCode !== null) return;
-    const exited = new Promise((r) => s.once('exit', r));
-    s.kill('SIGKILL');
-    await exited;
-  };
+  let dir: string;
+  let server: RunningRedis;
 
   before(async () => {
-    port = await freePort();
-    await start();
+    dir = mkdtempSync(join(tmpdir(), 'kna-redis-fault-'));
+    server = await startRedisServer({ dir });
   });
   after(async () => {
-    server?.kill('SIGCONT');
-    await stop();
+    await (server as RunningRedis | undefined)?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('stopped, paused and restarted during load: no request fails, hits resume', async () => {
     // L1 of one entry: nearly every ask goes to Redis, which is what this test is about.
-    const r = replica(`redis://127.0.0.1:${port}`, 'kna-fault:', { maxEntries: 1, commandTimeoutMs: 200, breakerOpenMs: 100 });
+    const r = replica(server.url, 'kna-fault:', { maxEntries: 1, commandTimeoutMs: 200, breakerOpenMs: 100 });
     await waitFor('the connection to Redis', () => r.tier.connected);
     const failures: unknown[] = [];
     const sources: { phase: string; source: CacheSource }[] = [];
@@ -303,23 +284,23 @@ describe('shared verdict tier when Redis fails', () => {
       await waitFor('L2 hits while healthy', () => hitsIn('healthy') >= 20);
 
       phase = 'stopped';
-      await stop();
+      await server.kill();
       await waitFor('the replica to notice', () => !r.tier.connected || r.tier.breaker !== 'closed');
       const answeredWhileStopped = sources.length;
       await waitFor('answers while Redis is down', () => sources.length >= answeredWhileStopped + 50);
 
       phase = 'restarted';
-      await start();
+      await server.restart();
       await waitFor('L2 hits after the restart', () => hitsIn('restarted') >= 20);
 
       phase = 'paused';
-      server!.kill('SIGSTOP');
+      server.pause();
       await waitFor('the breaker to open during the pause', () => r.tier.breaker !== 'closed');
       const answeredWhilePaused = sources.length;
       await waitFor('answers while Redis is paused', () => sources.length >= answeredWhilePaused + 50);
 
       phase = 'resumed';
-      server!.kill('SIGCONT');
+      server.resume();
       await waitFor('L2 hits after the pause', () => hitsIn('resumed') >= 20);
     } finally {
       running = false;
@@ -328,8 +309,36 @@ describe('shared verdict tier when Redis fails', () => {
     }
     assert.deepEqual(failures, []);
     assert.ok(r.observer.get('breaker-open') >= 2, 'the breaker opened for the stop and for the pause');
-    // Once at construction, then after each recovery.
+    // At the first connection, then after each recovery.
     assert.ok(r.observer.get('breaker-closed') >= 3, 'and closed again after each');
     assert.equal(r.tier.breaker, 'closed');
+  });
+
+  it('releases its lock although the breaker opened while it verified (no replica waits for a verdict that is not coming)', async () => {
+    const prefix = 'kna-release:';
+    const r = replica(server.url, prefix, { commandTimeoutMs: 2000, breakerOpenMs: 600_000 });
+    const admin = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    const key = imageKey('pv-release', at(0), digestOf(0));
+    try {
+      await waitFor('the connection to Redis', () => r.tier.connected);
+      const got = await r.cache.getOrCompute(key, async () => {
+        assert.equal(await admin.exists(`${prefix}${key}:lock`), 1, 'the lock is taken while verifying');
+        // Redis stops answering while this replica verifies: a command times out and the breaker opens.
+        server.pause();
+        try {
+          assert.equal(await r.tier.get(imageKey('pv-release', at(1), digestOf(1))), undefined);
+        } finally {
+          server.resume();
+        }
+        assert.equal(r.tier.breaker, 'open');
+        return verdict('verified');
+      });
+      assert.equal(got.source, 'computed');
+      assert.equal(await admin.exists(`${prefix}${key}`), 0, 'not published while the breaker is open');
+      assert.equal(await admin.exists(`${prefix}${key}:lock`), 0, 'the lock is released all the same');
+    } finally {
+      admin.disconnect();
+      await r.cache.close();
+    }
   });
 });

@@ -9,15 +9,17 @@
 // - Fail-open: Redis is an optimisation, never a dependency. The offline queue is off (a command while
 //   disconnected fails at once), each command has a tight timeout (--redisCommandTimeoutMilliseconds),
 //   and a circuit breaker opens on the first failure: for --redisBreakerOpenMilliseconds every request
-//   skips Redis, then one request probes it (half-open) and closes the breaker if it answers. A down,
-//   slow, paused or flapping Redis therefore costs at most one command timeout per breaker period, and
-//   never fails a request.
+//   skips Redis, then one request probes it (half-open) and closes the breaker if it answers. The
+//   breaker is open too while there is no connection (before the first, after one is lost), and the log
+//   says why (refused, an untrusted TLS certificate…). A down, slow, paused or flapping Redis therefore
+//   costs at most one command timeout per breaker period, and never fails a request.
 // - Cross-pod single-flight: the first replica to miss takes a `SET NX PX` lock for the key, verifies,
 //   publishes the verdict and only then releases the lock; the others poll for the verdict for at most
 //   --redisLockWaitMilliseconds and then verify themselves. Polling rather than keyspace notifications:
 //   these need `notify-keyspace-events` set on the server (often not allowed on managed Redis) and a
 //   second, subscribed connection per replica; docs/benchmarks.md has the measured cost of a wait.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Verdict } from './verdicts.js';
 
@@ -83,6 +85,67 @@ const RELEASE_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then return red
 
 const noopObserver: SharedTierObserver = { lookup() {}, lock() {}, macRejected() {}, redisError() {}, breakerState() {} };
 
+/** TLS verification failures of Node.js: the server's certificate is not trusted by --redisCAFile. */
+const CERTIFICATE_ERRORS = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** Why the connection failed, in the operator's terms. */
+function connectionFailure(err: NodeJS.ErrnoException, tls: boolean): string {
+  if (tls && err.code !== undefined && CERTIFICATE_ERRORS.has(err.code)) {
+    return `the Redis server's TLS certificate is not trusted (${err.message}); --redisCAFile must name the CA that issued it`;
+  }
+  if (err.code === 'ECONNREFUSED') return 'connection refused';
+  return err.message;
+}
+
+/**
+ * `promise`, or a rejection after `ms`. A timer that fires late because this process was busy (a loaded
+ * node, a long request) must not turn a reply that has already arrived into a failure that opens the
+ * breaker: the rejection waits for the next check phase, after the poll phase has read the sockets.
+ */
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => {
+      setImmediate(() => {
+        if (settled) return;
+        settled = true;
+        reject(new Error(`Redis did not answer within ${ms} ms`));
+      });
+    }, ms);
+    promise.then(
+      (value) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
+
+/** The URL without its password, for logs. */
+function redactedUrl(url: URL): string {
+  const copy = new URL(url.href);
+  if (copy.password !== '') copy.password = '***';
+  return copy.href;
+}
+
 export function sealValue(hmacKey: Buffer, key: string, payload: string): string {
   return `${createHmac('sha256', hmacKey).update(key).update('\n').update(payload).digest('hex')}.${payload}`;
 }
@@ -91,7 +154,8 @@ export class SharedVerdictTier {
   readonly #options: SharedTierOptions;
   readonly #redis: Redis;
   readonly #observer: SharedTierObserver;
-  #state: BreakerState = 'closed';
+  // Open until the connection is first ready: kna_redis_breaker_state says whether Redis is in use.
+  #state: BreakerState = 'open';
   #openUntil = 0;
   #probing = false;
 
@@ -102,20 +166,38 @@ export class SharedVerdictTier {
     const tls = url.protocol === 'rediss:';
     const redisOptions: RedisOptions = {
       enableOfflineQueue: false,
-      commandTimeout: options.commandTimeoutMs,
+      // No commandTimeout here: #call applies its own (withDeadline), which tells a Redis that did not
+      // answer from a reply this process was too busy to read in time.
       connectTimeout: Math.max(1000, options.commandTimeoutMs * 10),
       maxRetriesPerRequest: 0,
       // Reconnect forever, backing off to 2 s: recovery is automatic.
       retryStrategy: (times) => Math.min(times * 100, 2000),
       keyPrefix: options.keyPrefix ?? '',
       ...(options.password !== undefined && { password: options.password }),
-      ...(tls && { tls: { ...(options.ca !== undefined && { ca: options.ca }), servername: url.hostname } }),
+      // SNI takes a host name only; an IP address is checked against the certificate's IP SANs without it.
+      ...(tls && { tls: { ...(options.ca !== undefined && { ca: options.ca }), ...(isIP(url.hostname.replace(/^\[|\]$/g, '')) === 0 && { servername: url.hostname }) } }),
     };
     this.#redis = new Redis(options.url, redisOptions);
-    // Connection errors are reported through the commands that fail; this only keeps them from being
-    // "unhandled error event" noise.
-    this.#redis.on('error', () => {});
-    this.#observer.breakerState('closed');
+    // While the connection is down every request skips Redis (#admit), so the reason is said here: once
+    // per distinct reason (ioredis retries every 2 s), and once more when the connection is back.
+    let lastReason: string | undefined;
+    this.#redis.on('error', (err: NodeJS.ErrnoException) => {
+      const reason = connectionFailure(err, tls);
+      if (reason === lastReason) return;
+      lastReason = reason;
+      this.#observer.redisError('connect');
+      this.#options.log?.warn({ redis: redactedUrl(url), err: err.message, code: err.code }, `cannot use Redis: ${reason}; verifying without the shared cache until it connects`);
+    });
+    // A lost connection opens the breaker too, so kna_redis_breaker_state shows the outage. A (re)made
+    // connection closes it: ioredis reports ready once the server has answered (its ready check), which
+    // is the probe a half-open breaker would make.
+    this.#redis.on('close', () => this.#trip());
+    this.#redis.on('ready', () => {
+      lastReason = undefined;
+      this.#probing = false;
+      this.#setState('closed');
+    });
+    this.#observer.breakerState('open');
   }
 
   /** Whether the connection is up (tests wait for it; readiness never does). */
@@ -148,9 +230,9 @@ export class SharedVerdictTier {
     this.#state = state;
     this.#observer.breakerState(state);
     if (state === 'open' && previous === 'closed') {
-      this.#options.log?.warn({ openMs: this.#options.breakerOpenMs }, 'Redis failed; verifying without the shared cache until a probe succeeds');
+      this.#options.log?.warn({ openMs: this.#options.breakerOpenMs }, 'Redis failed; verifying without the shared cache until it answers again');
     } else if (state === 'closed') {
-      this.#options.log?.info({}, 'Redis answers again; shared cache back in use');
+      this.#options.log?.info({}, 'Redis answers; shared cache in use');
     }
   }
 
@@ -159,7 +241,7 @@ export class SharedVerdictTier {
     if (!this.#admit()) return undefined;
     const probe = this.#state === 'half-open';
     try {
-      const value = await command(this.#redis);
+      const value = await withDeadline(command(this.#redis), this.#options.commandTimeoutMs);
       if (probe) {
         this.#probing = false;
         this.#setState('closed');
@@ -168,10 +250,14 @@ export class SharedVerdictTier {
     } catch {
       this.#observer.redisError(operation);
       if (probe) this.#probing = false;
-      this.#openUntil = Date.now() + this.#options.breakerOpenMs;
-      this.#setState('open');
+      this.#trip();
       return undefined;
     }
+  }
+
+  #trip(): void {
+    this.#openUntil = Date.now() + this.#options.breakerOpenMs;
+    this.#setState('open');
   }
 
   /** The verdict stored for `key`, if any, with a valid MAC and not expired. */
@@ -252,17 +338,36 @@ export class SharedVerdictTier {
         this.#observer.lock('waited');
         return found;
       }
-      // The holder finished without publishing (could-not-verify, or it died and the lock expired):
-      // stop waiting; a new lock round would only delay this request further.
+      // The lock is gone: the holder either published and released between the read above and this
+      // check (read once more), or finished without publishing (could-not-verify, or it died and the
+      // lock expired): stop waiting; a new lock round would only delay this request further.
       const still = await this.#call('lock-check', (redis) => redis.exists(lockKey));
-      if (!still || still.value === 0) break;
+      if (!still || still.value === 0) {
+        const last = still && (await this.get(key));
+        if (last) {
+          this.#observer.lock('waited');
+          return last;
+        }
+        break;
+      }
     }
     this.#observer.lock('timeout');
     return 'timeout';
   }
 
+  /**
+   * Not under the breaker: a lock left behind (the breaker opened while its holder verified) would make
+   * every replica that misses the key wait --redisLockWaitMilliseconds for a verdict that is not coming.
+   * Without a connection the lock is left to its TTL.
+   */
   async #release(lockKey: string, token: string): Promise<void> {
-    await this.#call('unlock', (redis) => redis.eval(RELEASE_SCRIPT, 1, lockKey, token));
+    if (this.#redis.status !== 'ready') return;
+    try {
+      await withDeadline(this.#redis.eval(RELEASE_SCRIPT, 1, lockKey, token), this.#options.commandTimeoutMs);
+    } catch {
+      this.#observer.redisError('unlock');
+      this.#trip();
+    }
   }
 
   close(): Promise<void> {
