@@ -4,11 +4,14 @@
 // and clients that trust nothing but the CA ConfigMap (also projected, re-read for every request) open a
 // new TLS connection for every request. Not one handshake or request may fail.
 //
-// Why it holds on a loaded machine: a leaf is renewed with a third of its validity left (8 s here) and
-// a new CA signs only after it has been published for a sixth of its validity (12 s), which is also what
+// Why it holds on a loaded machine: a leaf is renewed with a third of its validity left (40 s here) and
+// a new CA signs only after it has been published for a sixth of its validity (40 s), which is also what
 // the replaced leaf of the old CA has left; picking a change up (watch → kubelet-style swap → inotify →
 // setSecureContext, or → the client's next read) plus the rotator's own lateness (key generation, API
-// round trips) must stay below that. The test prints how long the pick-up really took.
+// round trips) must stay below that. At load 22–25 one reconcile (two RSA keys, several API round trips)
+// took up to 16 s from its decision to its write, so margins of 8 s (and 16 s) were not enough; the
+// rotator, the kubelet mirrors and the clients also share this test's event loop, so the clients pause
+// between requests rather than starve the others of it. The test prints how long the pick-up took.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
@@ -26,8 +29,10 @@ import { CertificateRotator, certificateSecretNames } from './rotator.js';
 
 const kube = useTestControlPlane({ shared: true });
 const REPO_ROOT = join(import.meta.dirname, '../../..');
-const CA_VALIDITY_MS = 72_000;
-const CERT_VALIDITY_MS = 24_000;
+const CA_VALIDITY_MS = 240_000;
+const CERT_VALIDITY_MS = 120_000;
+/** Between two requests of one client. */
+const CLIENT_PAUSE_MS = 50;
 const CLIENTS = 3;
 
 interface Served {
@@ -62,7 +67,7 @@ function checkOnce(port: number, servername: string, ca: string): Promise<{ stat
 }
 
 describe('certificate rotation under load', () => {
-  it('renews the leaf three times and rolls the CA over without one failed handshake or request', { timeout: 600_000 }, () =>
+  it('renews the leaf three times and rolls the CA over without one failed handshake or request', { timeout: 1_200_000 }, () =>
     withNamespace(kube(), async (namespace) => {
       const dir = await mkdtemp(join(tmpdir(), 'kna-rotation-'));
       const core = kube().kubeConfig().makeApiClient(CoreV1Api);
@@ -156,6 +161,7 @@ describe('certificate rotation under load', () => {
               requests++;
               failures.push(`${(err as NodeJS.ErrnoException).code ?? ''} ${err instanceof Error ? err.message : String(err)}`);
             }
+            await sleep(CLIENT_PAUSE_MS);
           }
         });
         stopAll.push(async () => {
@@ -166,7 +172,7 @@ describe('certificate rotation under load', () => {
         // Until the clients have been served three renewals and a leaf of a second CA, and the first CA
         // has left the bundle again (CA validity plus start-up, bounded).
         const started = Date.now();
-        while (!stopped() && Date.now() - started < 4 * CA_VALIDITY_MS) {
+        while (!stopped() && Date.now() - started < 3 * CA_VALIDITY_MS) {
           const issuers = new Set([...served.values()].map((s) => s.issuer));
           if (served.size >= 4 && issuers.size >= 2 && bundleSizes.slice(0, 3).join() === '1,2,1') break;
           await sleep(500);
