@@ -170,7 +170,7 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
   if (flags.onInfraError !== 'deny' && flags.onInfraError !== 'allow') {
     throw new VERIFIER_ERR_BAD_FLAG(`--onInfraError must be deny or allow, not ${JSON.stringify(flags.onInfraError)}`);
   }
-  for (const name of ['maxEventLoopDelay', 'maxHeapUsedBytes'] as const) {
+  for (const name of ['maxEventLoopDelay', 'maxHeapUsedBytes', 'tagCacheTTLSeconds'] as const) {
     if (flags[name] < 0) throw new VERIFIER_ERR_BAD_FLAG(`--${name} must be 0 (off) or positive, not ${flags[name]}`);
   }
   if (!(flags.maxEventLoopUtilization >= 0 && flags.maxEventLoopUtilization <= 1)) {

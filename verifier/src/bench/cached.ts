@@ -11,7 +11,9 @@
 //   standins  the same listener, pipeline, cache, metrics and logger with the registry replaced by an
 //             instant stand-in: the verifier's own cost, without the registry round trips;
 //   pinned    the real verifier again, asked about the same pod with its images pinned by digest (what
-//             Kyverno's patch makes of them): no resolution is needed, the answer is the cache's.
+//             Kyverno's patch makes of them): no resolution is needed, the answer is the cache's;
+//   tagCached a second real verifier with --tagCacheTTLSeconds=5: the pod by tag, its resolutions
+//             reused for 5 s (README "Tag resolution"): about one HEAD per image per 5 s.
 import { join } from 'node:path';
 import type { Fixtures } from './fixtures.js';
 import { podRequest, pushSigned, timedCheck } from './fixtures.js';
@@ -24,13 +26,21 @@ const CONNECTIONS = 50;
 /** Connections of the second measurement: one request at a time, the latency of a server that is not loaded. */
 const UNLOADED_CONNECTIONS = 1;
 const UNLOADED_SECONDS = 3;
+/** The tag memory of the `tagCached` server: a value an operator might choose (README "Tag resolution"). */
+const TAG_CACHE_TTL_SECONDS = 5;
 
 export async function benchCached(fixtures: Fixtures, options: BenchOptions & { durationSeconds: number }): Promise<BenchReport> {
   const { log, dir } = options;
   const images = await pushSigned(fixtures, 'cached', 3);
   const body = podRequest(images);
   const pinnedBody = podRequest(images, { pinned: true });
-  const servers: Record<'bare' | 'verifier' | 'standins' | 'pinned', ServerProcess | undefined> = { bare: undefined, verifier: undefined, standins: undefined, pinned: undefined };
+  const servers: Record<'bare' | 'verifier' | 'standins' | 'pinned' | 'tagCached', ServerProcess | undefined> = {
+    bare: undefined,
+    verifier: undefined,
+    standins: undefined,
+    pinned: undefined,
+    tagCached: undefined,
+  };
   try {
     const verifier = await startServer({ kind: 'verifier', flags: fixtures.verifierFlags, env: fixtures.verifierEnv }, join(dir, 'cached-verifier.log'), { nodeArgs: options.serverNodeArgs });
     servers.verifier = verifier;
@@ -48,19 +58,27 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
     }
     const bare = await startServer({ kind: 'bare', responseBody: prime.text }, join(dir, 'cached-bare.log'), { nodeArgs: options.serverNodeArgs });
     servers.bare = bare;
+    const tagCached = await startServer(
+      { kind: 'verifier', flags: [...fixtures.verifierFlags, `--tagCacheTTLSeconds=${TAG_CACHE_TTL_SECONDS}`], env: fixtures.verifierEnv },
+      join(dir, 'cached-tagcached.log'),
+      { nodeArgs: options.serverNodeArgs },
+    );
+    servers.tagCached = tagCached;
+    const tagCachedAnswer = await timedCheck(tagCached.url, body);
+    if (tagCachedAnswer.text !== prime.text) throw new Error(`the verifier with a tag cache answered ${tagCachedAnswer.status}: ${tagCachedAnswer.text}`);
 
     const bodyOf = (name: keyof typeof servers) => (name === 'pinned' ? pinnedBody : body);
     const load = (name: keyof typeof servers, server: ServerProcess, durationSeconds: number, connections = CONNECTIONS) =>
       runLoad({ url: server.url, connections, durationSeconds, body: bodyOf(name) }, server.pid);
-    for (const [name, server] of [['bare', bare], ['verifier', verifier], ['standins', standins], ['pinned', verifier]] as const) {
+    for (const [name, server] of [['bare', bare], ['verifier', verifier], ['standins', standins], ['pinned', verifier], ['tagCached', tagCached]] as const) {
       const warm = await load(name, server, 3);
       log(`cached: warm-up ${name}: ${warm.rps.toFixed(0)} req/s`);
     }
     const runsBefore = (await verifier.stats()).notationRuns;
 
-    const order = ['bare', 'verifier', 'standins', 'pinned'] as const;
-    const measured: Record<(typeof order)[number], MeasuredLoad[]> = { bare: [], verifier: [], standins: [], pinned: [] };
-    const unloaded: Record<(typeof order)[number], MeasuredLoad[]> = { bare: [], verifier: [], standins: [], pinned: [] };
+    const order = ['bare', 'verifier', 'standins', 'pinned', 'tagCached'] as const;
+    const measured: Record<(typeof order)[number], MeasuredLoad[]> = { bare: [], verifier: [], standins: [], pinned: [], tagCached: [] };
+    const unloaded: Record<(typeof order)[number], MeasuredLoad[]> = { bare: [], verifier: [], standins: [], pinned: [], tagCached: [] };
     for (let round = 0; round < options.rounds; round++) {
       for (let k = 0; k < order.length; k++) {
         const name = order[(round + k) % order.length] ?? 'bare';
@@ -117,6 +135,7 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
         row('verifier', 'verifier (real registry client)'),
         row('standins', 'verifier, registry stand-in'),
         row('pinned', 'verifier, pod pinned by digest'),
+        row('tagCached', `verifier, --tagCacheTTLSeconds=${TAG_CACHE_TTL_SECONDS}`),
         '',
         `The same servers with ${UNLOADED_CONNECTIONS} connection (one request at a time, ${UNLOADED_SECONDS} s per round), and the server CPU per request at saturation:`,
         '',
@@ -126,6 +145,7 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
         unloadedRow('verifier', 'verifier (real registry client)'),
         unloadedRow('standins', 'verifier, registry stand-in'),
         unloadedRow('pinned', 'verifier, pod pinned by digest'),
+        unloadedRow('tagCached', `verifier, --tagCacheTTLSeconds=${TAG_CACHE_TTL_SECONDS}`),
         '',
         `Throughput ratio to bare, pairwise per round: verifier ${formatSummary(ratio)}; verifier with the registry stand-in ${formatSummary(standinRatio)}; pinned by digest ${formatSummary(pinnedRatio)}; ` +
           `p99 with the stand-in ${formatSummary(p99('standins'), 2, ' ms')}.`,
