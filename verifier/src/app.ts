@@ -176,6 +176,9 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
   if (!(flags.maxEventLoopUtilization >= 0 && flags.maxEventLoopUtilization <= 1)) {
     throw new VERIFIER_ERR_BAD_FLAG(`--maxEventLoopUtilization is a fraction between 0 (off) and 1, not ${flags.maxEventLoopUtilization}`);
   }
+  if (!(flags.notationNiceness >= 0 && flags.notationNiceness <= 19)) {
+    throw new VERIFIER_ERR_BAD_FLAG(`--notationNiceness is between 0 (off) and 19, not ${flags.notationNiceness}`);
+  }
   if (flags.local && flags.policyDir === '') throw new VERIFIER_ERR_BAD_FLAG('--local needs --policyDir DIR (TrustPolicy/TrustStore manifests)');
   const notationPath = flags.notationPath !== '' ? resolve(flags.notationPath) : findOnPath('notation', env);
   if (notationPath === undefined || !existsSync(notationPath)) {
@@ -253,6 +256,8 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
     timeoutMs: flags.notationTimeoutSeconds * 1000,
     maxConcurrent: flags.maxConcurrentVerifications,
     maxSignatures: flags.maxSignatureAttempts,
+    niceness: flags.notationNiceness,
+    nicePath: findOnPath('nice', env),
     env,
   });
   const cache = new VerdictCache({

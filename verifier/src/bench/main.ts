@@ -15,9 +15,9 @@ import { machine } from './proc.js';
 import type { BenchOptions, BenchReport } from './report.js';
 import { benchResolve } from './resolve.js';
 import { benchRss } from './rss.js';
-import { benchPod, benchUncached } from './uncached.js';
+import { benchBurst, benchPod, benchUncached } from './uncached.js';
 
-const BENCHMARKS = ['cached', 'uncached', 'pod', 'rss', 'resolve', 'ablate', 'original'] as const;
+const BENCHMARKS = ['cached', 'uncached', 'pod', 'burst', 'rss', 'resolve', 'ablate', 'original'] as const;
 /** Run only when named: needs `pnpm tools original`, root and an isolated run. */
 const OPT_IN: readonly Name[] = ['original'];
 type Name = (typeof BENCHMARKS)[number];
@@ -26,6 +26,7 @@ const USAGE = `usage: pnpm bench [-- [${BENCHMARKS.join('|')}]… [--rounds N] [
   cached    target 1: cached /checkimages (3-container pod) vs a bare Fastify route, 50 connections
   uncached  target 2: uncached single image vs a bare \`notation verify\` of the same digest
   pod       target 3: 8 distinct images vs 1; 8 containers of one image → one notation run
+  burst     cached answers (p50/p99) while 60 uncached images are verified at once; target p99 < 50 ms
   rss       target 4: RSS over 200k requests, 50k distinct digests, --cacheMaxSize=1000 (stand-in registry and notation)
   resolve   diagnostic: one tag → digest resolution, HEAD (as the verifier does) vs GET
   ablate    diagnostic: server CPU per cached answer, on a ladder from the bare route to the verifier
@@ -147,6 +148,9 @@ async function main(): Promise<void> {
           break;
         case 'pod':
           if (fixtures) reports.push(await benchPod(fixtures, options));
+          break;
+        case 'burst':
+          if (fixtures) reports.push(await benchBurst(fixtures, options));
           break;
         case 'ablate':
           reports.push(await benchAblate({ ...options, durationSeconds: Math.min(args.duration, 5) }));

@@ -61,6 +61,11 @@ export const FLAGS = {
     help: 'Directory holding plugins/<plugin>/notation-<plugin> (default: NOTATION_LIBEXEC, else the parent of PLUGINS_DIR).',
   },
   maxConcurrentVerifications: { type: 'int', default: 8, help: 'notation processes running at once.' },
+  notationNiceness: {
+    type: 'int',
+    default: 10,
+    help: 'CPU niceness added to notation and its plugins (0-19; 0: the verifier\'s own priority), so that cached answers stay fast while verifications saturate the CPU.',
+  },
   notationTimeoutSeconds: { type: 'int', default: 20, help: 'A notation run still going after this is killed (with its plugins).' },
   verifyTimeoutSeconds: { type: 'int', default: 25, help: 'Budget of one /checkimages request; stays below Kyverno\'s 30 s webhook timeout.' },
   negativeCacheTTLSeconds: { type: 'int', default: 10, help: 'Seconds a denial stays cached (could-not-verify is never cached).' },
