@@ -7,7 +7,7 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { parseBindAddress } from '@kna/shared';
 import { BundleStore } from './bundle/store.js';
 import { bundleDirSource, policyDirSource, type Source } from './bundle/sources.js';
@@ -90,7 +90,9 @@ function listenUrl(app: FastifyInstance, scheme: string): string {
   return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 }
 
-function kubeConfigFor(flags: Flags, env: NodeJS.ProcessEnv): KubeConfig {
+/** Imported only when token review is on: the Kubernetes client is the largest part of the verifier's memory. */
+async function kubeConfigFor(flags: Flags, env: NodeJS.ProcessEnv): Promise<KubeConfig> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   const explicit = flags.kubeconfig !== '' ? flags.kubeconfig : env.KUBECONFIG;
   if (explicit) {
@@ -192,7 +194,7 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
   const plainHttp = flags.local || flags.notls;
   const authenticator = flags.reviewKyvernoToken
     ? new RequestAuthenticator({
-        reviewer: kubernetesTokenReviewer(kubeConfigFor(flags, env)),
+        reviewer: kubernetesTokenReviewer(await kubeConfigFor(flags, env)),
         allowedUsers: flags.allowedUsers,
         audiences: flags.tokenReviewAudiences,
         onReviewError: (err) => log.warn({ err }, 'TokenReview failed; answering 503'),

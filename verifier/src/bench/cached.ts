@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import type { Fixtures } from './fixtures.js';
 import { podRequest, pushSigned, timedCheck } from './fixtures.js';
 import { runLoad, type MeasuredLoad } from './loadClient.js';
-import type { BenchOptions, BenchReport } from './report.js';
+import { rssBytes } from './proc.js';
+import { MiB, type BenchOptions, type BenchReport } from './report.js';
 import { startServer, type ServerProcess } from './servers.js';
 import { formatSummary, ratios, summarize } from './stats.js';
 
@@ -42,26 +43,27 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
     tagCached: undefined,
   };
   try {
-    const verifier = await startServer({ kind: 'verifier', flags: fixtures.verifierFlags, env: fixtures.verifierEnv }, join(dir, 'cached-verifier.log'), { nodeArgs: options.serverNodeArgs });
+    const verifier = await startServer({ kind: 'verifier', flags: fixtures.verifierFlags, env: fixtures.verifierEnv }, join(dir, 'cached-verifier.log'), { nodeArgs: options.serverNodeArgs, compiled: options.serverCompiled });
     servers.verifier = verifier;
     servers.pinned = verifier;
     const prime = await timedCheck(verifier.url, body);
     if (prime.status !== 200) throw new Error(`the verifier did not verify the pod (${prime.status}): ${prime.text}`);
     const pinnedAnswer = await timedCheck(verifier.url, pinnedBody);
     if (pinnedAnswer.text !== prime.text) throw new Error(`the pinned pod got a different answer (${pinnedAnswer.status}): ${pinnedAnswer.text}`);
+    const idleRss = rssBytes(verifier.pid) ?? Number.NaN;
     log(`cached: primed the cache in ${prime.ms.toFixed(0)} ms (${(await verifier.stats()).notationRuns} notation runs); response ${prime.text.length} bytes`);
-    const standins = await startServer({ kind: 'standins', flags: [] }, join(dir, 'cached-standins.log'), { nodeArgs: options.serverNodeArgs });
+    const standins = await startServer({ kind: 'standins', flags: [] }, join(dir, 'cached-standins.log'), { nodeArgs: options.serverNodeArgs, compiled: options.serverCompiled });
     servers.standins = standins;
     const standinAnswer = await timedCheck(standins.url, body);
     if (standinAnswer.status !== 200 || standinAnswer.text.length !== prime.text.length) {
       throw new Error(`the stand-in server answered ${standinAnswer.status} with ${standinAnswer.text.length} bytes, not ${prime.text.length}`);
     }
-    const bare = await startServer({ kind: 'bare', responseBody: prime.text }, join(dir, 'cached-bare.log'), { nodeArgs: options.serverNodeArgs });
+    const bare = await startServer({ kind: 'bare', responseBody: prime.text }, join(dir, 'cached-bare.log'), { nodeArgs: options.serverNodeArgs, compiled: options.serverCompiled });
     servers.bare = bare;
     const tagCached = await startServer(
       { kind: 'verifier', flags: [...fixtures.verifierFlags, `--tagCacheTTLSeconds=${TAG_CACHE_TTL_SECONDS}`], env: fixtures.verifierEnv },
       join(dir, 'cached-tagcached.log'),
-      { nodeArgs: options.serverNodeArgs },
+      { nodeArgs: options.serverNodeArgs, compiled: options.serverCompiled },
     );
     servers.tagCached = tagCached;
     const tagCachedAnswer = await timedCheck(tagCached.url, body);
@@ -75,6 +77,8 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
       log(`cached: warm-up ${name}: ${warm.rps.toFixed(0)} req/s`);
     }
     const runsBefore = (await verifier.stats()).notationRuns;
+    /** RSS of the verifier process right after each of its 50-connection runs. */
+    const loadedRss: number[] = [];
 
     const order = ['bare', 'verifier', 'standins', 'pinned', 'tagCached'] as const;
     const measured: Record<(typeof order)[number], MeasuredLoad[]> = { bare: [], verifier: [], standins: [], pinned: [], tagCached: [] };
@@ -87,6 +91,7 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
         const m = await load(name, server, options.durationSeconds);
         if (m.non2xx > 0 || m.errors > 0) throw new Error(`cached: ${name} answered ${m.non2xx} non-2xx and had ${m.errors} errors in round ${round + 1}`);
         measured[name].push(m);
+        if (name === 'verifier' || name === 'pinned') loadedRss.push(rssBytes(server.pid) ?? Number.NaN);
         const r = await load(name, server, UNLOADED_SECONDS, UNLOADED_CONNECTIONS);
         if (r.non2xx > 0 || r.errors > 0) throw new Error(`cached: ${name} answered ${r.non2xx} non-2xx and had ${r.errors} errors with one connection`);
         unloaded[name].push(r);
@@ -150,9 +155,12 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
         `Throughput ratio to bare, pairwise per round: verifier ${formatSummary(ratio)}; verifier with the registry stand-in ${formatSummary(standinRatio)}; pinned by digest ${formatSummary(pinnedRatio)}; ` +
           `p99 with the stand-in ${formatSummary(p99('standins'), 2, ' ms')}.`,
         `CPU-per-request ratio (bare ÷ server, the throughput ratio each would reach on an equal core): verifier ${formatSummary(cpuRatio)}; with the registry stand-in ${formatSummary(standinCpuRatio)}.`,
+        `RSS of the verifier process: ${(idleRss / MiB).toFixed(0)} MiB idle (started, cache primed, before any load); ` +
+          `${formatSummary(summarize(loadedRss.map((b) => b / MiB)), 0, ' MiB')} right after each of its 50-connection runs ` +
+          `(${options.serverCompiled ? 'compiled JavaScript, plain node' : 'under tsx'}).`,
         `notation runs during the measured load: ${notationRunsDuringLoad} (every answer came from the cache: ${after.cacheHits} hits, ${after.cacheMisses} misses in all).`,
       ],
-      data: { measured, unloaded, ratio, cpuRatio, standinCpuRatio, standinRatio, notationRunsDuringLoad, requestBytes: body.length, responseBytes: prime.text.length },
+      data: { idleRss, loadedRss, measured, unloaded, ratio, cpuRatio, standinCpuRatio, standinRatio, notationRunsDuringLoad, requestBytes: body.length, responseBytes: prime.text.length },
     };
   } finally {
     // `pinned` is the verifier process again: stop each process once.

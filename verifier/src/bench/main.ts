@@ -22,7 +22,7 @@ const BENCHMARKS = ['cached', 'uncached', 'pod', 'burst', 'rss', 'resolve', 'abl
 const OPT_IN: readonly Name[] = ['original'];
 type Name = (typeof BENCHMARKS)[number];
 
-const USAGE = `usage: pnpm bench [-- [${BENCHMARKS.join('|')}]… [--rounds N] [--duration SECONDS] [--requests N] [--out FILE] [--keep] [--cpu-prof DIR]]
+const USAGE = `usage: pnpm bench [-- [${BENCHMARKS.join('|')}]… [--rounds N] [--duration SECONDS] [--requests N] [--out FILE] [--keep] [--compiled] [--verifier-flag F]… [--cpu-prof DIR]]
   cached    target 1: cached /checkimages (3-container pod) vs a bare Fastify route, 50 connections
   uncached  target 2: uncached single image vs a bare \`notation verify\` of the same digest
   pod       target 3: 8 distinct images vs 1; 8 containers of one image → one notation run
@@ -36,6 +36,8 @@ const USAGE = `usage: pnpm bench [-- [${BENCHMARKS.join('|')}]… [--rounds N] [
   --requests N      requests per 'rss' run (default 200000)
   --out FILE        also write every number as JSON
   --keep            keep the scratch directory (server logs)
+  --verifier-flag F add F to the flags of every real verifier started (repeatable), e.g. --verifier-flag --notationNiceness=0
+  --compiled        run the servers under test as compiled JavaScript (verifier/dist, after pnpm build), as production does
   --cpu-prof DIR    run the servers under test with --cpu-prof, profiles written to DIR`;
 
 interface Args {
@@ -45,11 +47,14 @@ interface Args {
   requests: number;
   out?: string;
   keep: boolean;
+  compiled: boolean;
+  /** Extra flags for every real verifier the benchmarks start. */
+  verifierFlags: string[];
   cpuProf?: string;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { names: [], rounds: 5, duration: 6, requests: 200_000, keep: false };
+  const args: Args = { names: [], rounds: 5, duration: 6, requests: 200_000, keep: false, compiled: false, verifierFlags: [] };
   const number = (flag: string, value: string | undefined): number => {
     const n = Number(value);
     if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} needs a positive integer\n${USAGE}`);
@@ -63,6 +68,8 @@ function parseArgs(argv: readonly string[]): Args {
     else if (arg === '--requests') args.requests = number(arg, argv[++i]);
     else if (arg === '--out') args.out = argv[++i] ?? '';
     else if (arg === '--keep') args.keep = true;
+    else if (arg === '--compiled') args.compiled = true;
+    else if (arg === '--verifier-flag') args.verifierFlags.push(argv[++i] ?? '');
     else if (arg === '--cpu-prof') args.cpuProf = argv[++i] ?? '';
     else if (arg === '--help' || arg === '-h') {
       console.log(USAGE);
@@ -129,13 +136,20 @@ async function main(): Promise<void> {
     void stop().finally(() => process.exit(130));
   });
 
-  const options: BenchOptions = { rounds: args.rounds, dir, log, serverNodeArgs: args.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`] : [] };
+  const options: BenchOptions = {
+    rounds: args.rounds,
+    dir,
+    log,
+    serverNodeArgs: args.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`] : [],
+    serverCompiled: args.compiled,
+  };
   const reports: BenchReport[] = [];
   try {
     const needsHarness = args.names.some((n) => n !== 'rss' && n !== 'ablate' && n !== 'original');
     if (needsHarness) {
       log(`starting the signing harness (notation, olareg, fake AWS Signer API; ${describeSignerPlugin()})`);
-      fixtures = await startFixtures(dir);
+      const started = await startFixtures(dir);
+      fixtures = { ...started, verifierFlags: [...started.verifierFlags, ...args.verifierFlags] };
     }
     for (const name of args.names) {
       log(`--- ${name}`);
@@ -172,6 +186,7 @@ async function main(): Promise<void> {
   const after = machine();
   console.log(`# Verifier benchmarks\n`);
   console.log(`${before.cpu}, ${before.cores} cores, ${before.memoryGiB} GiB, Node ${before.node}; commit ${commit()}; load average ${before.loadAverage} before, ${after.loadAverage} after.`);
+  console.log(`Servers under test: ${args.compiled ? 'compiled JavaScript (verifier/dist), plain node' : 'TypeScript under tsx'}.`);
   console.log(`Command: pnpm bench -- ${process.argv.slice(2).filter((a) => a !== '--').join(' ')}`.trimEnd());
   printReport(reports);
   if (args.out) {

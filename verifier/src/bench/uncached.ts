@@ -50,7 +50,7 @@ export async function benchUncached(fixtures: Fixtures, options: BenchOptions): 
   const { log } = options;
   const [image] = await pushSigned(fixtures, 'single', 1);
   if (!image) throw new Error('no image');
-  const server = await startServer({ kind: 'verifier', flags: fixtures.verifierFlags, env: fixtures.verifierEnv }, join(options.dir, 'uncached-verifier.log'), { nodeArgs: options.serverNodeArgs });
+  const server = await startServer({ kind: 'verifier', flags: fixtures.verifierFlags, env: fixtures.verifierEnv }, join(options.dir, 'uncached-verifier.log'), { nodeArgs: options.serverNodeArgs, compiled: options.serverCompiled });
   try {
     // Warm the page cache, the registry and both code paths once; not measured.
     await bare(fixtures, image);
@@ -103,12 +103,12 @@ export async function benchPod(fixtures: Fixtures, options: BenchOptions): Promi
   const images = await pushSigned(fixtures, 'pod', 8);
   const single = images.slice(0, 1);
   const same = Array.from({ length: 8 }, () => images[0] as PodImage);
-  const server = await startServer({ kind: 'verifier', flags: fixtures.verifierFlags, env: fixtures.verifierEnv }, join(options.dir, 'pod-verifier.log'), { nodeArgs: options.serverNodeArgs });
+  const server = await startServer({ kind: 'verifier', flags: fixtures.verifierFlags, env: fixtures.verifierEnv }, join(options.dir, 'pod-verifier.log'), { nodeArgs: options.serverNodeArgs, compiled: options.serverCompiled });
   // The same pod through a verifier that runs one notation at a time: what "parallel, not serial" buys here.
   const serial = await startServer(
     { kind: 'verifier', flags: [...fixtures.verifierFlags, '--maxConcurrentVerifications=1'], env: fixtures.verifierEnv },
     join(options.dir, 'pod-serial-verifier.log'),
-    { nodeArgs: options.serverNodeArgs },
+    { nodeArgs: options.serverNodeArgs, compiled: options.serverCompiled },
   );
   try {
     await uncachedRequest(server, single);
@@ -248,6 +248,7 @@ export async function benchBurst(fixtures: Fixtures, options: BenchOptions): Pro
       servers.push(
         await startServer({ kind: 'verifier', flags: [...fixtures.verifierFlags, ...v.flags], env: fixtures.verifierEnv }, join(options.dir, `burst-${i}.log`), {
           nodeArgs: options.serverNodeArgs,
+          compiled: options.serverCompiled,
         }),
       );
     }
