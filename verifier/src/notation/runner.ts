@@ -217,6 +217,7 @@ export class NotationRunner {
           args: viaNice ? ['-n', String(niceness), notationPath, ...args] : args,
           env,
           lowerPriorityBy: viaNice ? 0 : niceness,
+          autogroupNice: niceness,
           outputLimit: OUTPUT_LIMIT,
         },
         {
