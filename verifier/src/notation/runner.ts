@@ -217,7 +217,6 @@ export class NotationRunner {
           args: viaNice ? ['-n', String(niceness), notationPath, ...args] : args,
           env,
           lowerPriorityBy: viaNice ? 0 : niceness,
-          autogroupNice: niceness,
           outputLimit: OUTPUT_LIMIT,
         },
         {

@@ -15,13 +15,6 @@ export interface SpawnRequest {
   readonly env: Readonly<Record<string, string>>;
   /** Added to the child's priority right after the spawn (os.setPriority; nice(1) is better, see runner.ts). */
   readonly lowerPriorityBy: number;
-  /**
-   * Niceness of the child's scheduling autogroup (Linux with sched_autogroup on, outside a CPU cgroup:
-   * a desktop or a shared development machine). The child leads a new session, so it gets an autogroup
-   * of its own, whose weight — not the processes' nice values — sets its share against the verifier's
-   * group; written to /proc/<pid>/autogroup right after the spawn. 0 leaves it alone.
-   */
-  readonly autogroupNice: number;
   /** Bytes of stdout and of stderr kept; the rest is read and dropped. */
   readonly outputLimit: number;
 }
@@ -41,7 +34,6 @@ const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { spawn } = require('node:child_process');
 const { getPriority, setPriority } = require('node:os');
-const { writeFileSync } = require('node:fs');
 parentPort.on('message', (m) => {
   let stdout = '';
   let stderr = '';
@@ -62,9 +54,6 @@ parentPort.on('message', (m) => {
   if (child.pid !== undefined) {
     if (m.lowerPriorityBy > 0) {
       try { setPriority(child.pid, Math.min(19, getPriority() + m.lowerPriorityBy)); } catch {}
-    }
-    if (m.autogroupNice > 0) {
-      try { writeFileSync('/proc/' + child.pid + '/autogroup', String(m.autogroupNice)); } catch {}
     }
     parentPort.postMessage({ type: 'spawned', id: m.id, pid: child.pid });
   }
