@@ -14,6 +14,8 @@ case "$command" in
   operator) shift; main=$app/operator/dist/main.js ;;
   *) echo "usage: kyverno-notation-aws verifier|operator [flags]  (--help lists the flags)" >&2; exit 2 ;;
 esac
+# `pnpm verifier:prod -- <flags>` hands the separator through.
+if [ "${1:-}" = -- ]; then shift; fi
 
 limit=""
 if [ -r /sys/fs/cgroup/memory.max ]; then
