@@ -255,7 +255,16 @@ export class SharedVerdictTier {
       // The holder finished without publishing (could-not-verify, or it died and the lock expired):
       // stop waiting; a new lock round would only delay this request further.
       const still = await this.#call('lock-check', (redis) => redis.exists(lockKey));
-      if (!still || still.value === 0) break;
+      if (!still || still.value === 0) {
+        // The holder may have published and released between the read above and this check: read once
+        // more, or this replica verifies what the other just verified.
+        const last = await this.get(key);
+        if (last) {
+          this.#observer.lock('waited');
+          return last;
+        }
+        break;
+      }
     }
     this.#observer.lock('timeout');
     return 'timeout';
