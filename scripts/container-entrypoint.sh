@@ -1,14 +1,21 @@
 #!/bin/sh
-# The image's entrypoint: `verifier [flags]` or `operator [flags]`. Node's heap limit is set from the
-# container's memory limit (cgroup v2, else v1), so V8 collects garbage before the kernel kills the container:
-# 75% of the limit, leaving the rest for buffers and code. A --max-old-space-size in NODE_OPTIONS wins.
+# The image's entrypoint, and `pnpm verifier:prod` / `pnpm operator:prod` outside it: `verifier [flags]` or
+# `operator [flags]`, run as compiled JavaScript (dist/, no TypeScript loader). Node's old-space heap limit
+# is set from the memory limit of the cgroup it runs in (v2, else v1), so V8 collects garbage before the
+# kernel kills the container: half the limit, leaving the rest for Node outside the heap (code, buffers:
+# ~80 MiB) and, for the verifier, the notation and AWS Signer plugin processes, which count against the
+# same limit (~10 MiB each, two per run, --maxConcurrentVerifications runs at once; docs/benchmarks.md).
+# A --max-old-space-size in NODE_OPTIONS wins. KNA_APP_DIR is the workspace (default /app, the image's).
 set -eu
+app=${KNA_APP_DIR:-/app}
 command=${1:-}
 case "$command" in
-  verifier) shift; main=/app/verifier/dist/main.js ;;
-  operator) shift; main=/app/operator/dist/main.js ;;
+  verifier) shift; main=$app/verifier/dist/main.js ;;
+  operator) shift; main=$app/operator/dist/main.js ;;
   *) echo "usage: kyverno-notation-aws verifier|operator [flags]  (--help lists the flags)" >&2; exit 2 ;;
 esac
+# `pnpm verifier:prod -- <flags>` hands the separator through.
+if [ "${1:-}" = -- ]; then shift; fi
 
 limit=""
 if [ -r /sys/fs/cgroup/memory.max ]; then
@@ -21,7 +28,7 @@ case "${NODE_OPTIONS:-}" in
   *)
     # "max" (v2) or a huge number (v1) means no limit: leave V8's default.
     if [ -n "$limit" ] && [ "$limit" != max ] && [ "$limit" -lt 1099511627776 ]; then
-      heap_mib=$((limit / 1048576 * 3 / 4))
+      heap_mib=$((limit / 1048576 / 2))
       [ "$heap_mib" -ge 64 ] || heap_mib=64
       export NODE_OPTIONS="${NODE_OPTIONS:-} --max-old-space-size=$heap_mib"
     fi

@@ -30,7 +30,7 @@ export async function benchAblate(options: BenchOptions & { durationSeconds: num
     const probe = await startServer({ kind: 'standins', flags: [] }, join(options.dir, 'ablate-probe.log'));
     servers.push(probe);
     const response = (await timedCheck(probe.url, body)).text;
-    for (const [i, v] of VARIANTS.entries()) servers.push(await startServer(v.config(response), join(options.dir, `ablate-${i}.log`), { nodeArgs: options.serverNodeArgs }));
+    for (const [i, v] of VARIANTS.entries()) servers.push(await startServer(v.config(response), join(options.dir, `ablate-${i}.log`), { nodeArgs: options.serverNodeArgs, compiled: options.serverCompiled }));
     const variants = servers.slice(1);
     for (const s of variants) await runLoad({ url: s.url, connections: 50, durationSeconds: 2, body }, s.pid);
     const cpu: number[][] = VARIANTS.map(() => []);

@@ -15,18 +15,19 @@ import { machine } from './proc.js';
 import type { BenchOptions, BenchReport } from './report.js';
 import { benchResolve } from './resolve.js';
 import { benchRss } from './rss.js';
-import { benchPod, benchUncached } from './uncached.js';
+import { benchBurst, benchPod, benchUncached } from './uncached.js';
 import { benchRedis } from './redis.js';
 
-const BENCHMARKS = ['cached', 'uncached', 'pod', 'rss', 'resolve', 'ablate', 'original', 'redis'] as const;
+const BENCHMARKS = ['cached', 'uncached', 'pod', 'burst', 'rss', 'resolve', 'ablate', 'original', 'redis'] as const;
 /** Run only when named: `original` needs `pnpm tools original`, root and an isolated run; `redis` is `pnpm bench:redis`. */
 const OPT_IN: readonly Name[] = ['original', 'redis'];
 type Name = (typeof BENCHMARKS)[number];
 
-const USAGE = `usage: pnpm bench [-- [${BENCHMARKS.join('|')}]… [--rounds N] [--duration SECONDS] [--requests N] [--out FILE] [--keep] [--cpu-prof DIR]]
+const USAGE = `usage: pnpm bench [-- [${BENCHMARKS.join('|')}]… [--rounds N] [--duration SECONDS] [--requests N] [--out FILE] [--keep] [--compiled] [--verifier-flag F]… [--cpu-prof DIR]]
   cached    target 1: cached /checkimages (3-container pod) vs a bare Fastify route, 50 connections
   uncached  target 2: uncached single image vs a bare \`notation verify\` of the same digest
   pod       target 3: 8 distinct images vs 1; 8 containers of one image → one notation run
+  burst     cached answers (p50/p99) while 60 uncached images are verified at once; target p99 < 50 ms
   rss       target 4: RSS over 200k requests, 50k distinct digests, --cacheMaxSize=1000 (stand-in registry and notation)
   resolve   diagnostic: one tag → digest resolution, HEAD (as the verifier does) vs GET
   ablate    diagnostic: server CPU per cached answer, on a ladder from the bare route to the verifier
@@ -37,6 +38,8 @@ const USAGE = `usage: pnpm bench [-- [${BENCHMARKS.join('|')}]… [--rounds N] [
   --requests N      requests per 'rss' run (default 200000)
   --out FILE        also write every number as JSON
   --keep            keep the scratch directory (server logs)
+  --verifier-flag F add F to the flags of every real verifier started (repeatable), e.g. --verifier-flag --notationNiceness=0
+  --compiled        run the servers under test as compiled JavaScript (verifier/dist, after pnpm build), as production does
   --cpu-prof DIR    run the servers under test with --cpu-prof, profiles written to DIR`;
 
 interface Args {
@@ -46,11 +49,14 @@ interface Args {
   requests: number;
   out?: string;
   keep: boolean;
+  compiled: boolean;
+  /** Extra flags for every real verifier the benchmarks start. */
+  verifierFlags: string[];
   cpuProf?: string;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { names: [], rounds: 5, duration: 6, requests: 200_000, keep: false };
+  const args: Args = { names: [], rounds: 5, duration: 6, requests: 200_000, keep: false, compiled: false, verifierFlags: [] };
   const number = (flag: string, value: string | undefined): number => {
     const n = Number(value);
     if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} needs a positive integer\n${USAGE}`);
@@ -64,6 +70,8 @@ function parseArgs(argv: readonly string[]): Args {
     else if (arg === '--requests') args.requests = number(arg, argv[++i]);
     else if (arg === '--out') args.out = argv[++i] ?? '';
     else if (arg === '--keep') args.keep = true;
+    else if (arg === '--compiled') args.compiled = true;
+    else if (arg === '--verifier-flag') args.verifierFlags.push(argv[++i] ?? '');
     else if (arg === '--cpu-prof') args.cpuProf = argv[++i] ?? '';
     else if (arg === '--help' || arg === '-h') {
       console.log(USAGE);
@@ -130,13 +138,20 @@ async function main(): Promise<void> {
     void stop().finally(() => process.exit(130));
   });
 
-  const options: BenchOptions = { rounds: args.rounds, dir, log, serverNodeArgs: args.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`] : [] };
+  const options: BenchOptions = {
+    rounds: args.rounds,
+    dir,
+    log,
+    serverNodeArgs: args.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`] : [],
+    serverCompiled: args.compiled,
+  };
   const reports: BenchReport[] = [];
   try {
     const needsHarness = args.names.some((n) => n !== 'rss' && n !== 'ablate' && n !== 'original');
     if (needsHarness) {
       log(`starting the signing harness (notation, olareg, fake AWS Signer API; ${describeSignerPlugin()})`);
-      fixtures = await startFixtures(dir);
+      const started = await startFixtures(dir);
+      fixtures = { ...started, verifierFlags: [...started.verifierFlags, ...args.verifierFlags] };
     }
     for (const name of args.names) {
       log(`--- ${name}`);
@@ -149,6 +164,9 @@ async function main(): Promise<void> {
           break;
         case 'pod':
           if (fixtures) reports.push(await benchPod(fixtures, options));
+          break;
+        case 'burst':
+          if (fixtures) reports.push(await benchBurst(fixtures, options));
           break;
         case 'ablate':
           reports.push(await benchAblate({ ...options, durationSeconds: Math.min(args.duration, 5) }));
@@ -173,6 +191,7 @@ async function main(): Promise<void> {
   const after = machine();
   console.log(`# Verifier benchmarks\n`);
   console.log(`${before.cpu}, ${before.cores} cores, ${before.memoryGiB} GiB, Node ${before.node}; commit ${commit()}; load average ${before.loadAverage} before, ${after.loadAverage} after.`);
+  console.log(`Servers under test: ${args.compiled ? 'compiled JavaScript (verifier/dist), plain node' : 'TypeScript under tsx'}.`);
   console.log(`Command: pnpm bench -- ${process.argv.slice(2).filter((a) => a !== '--').join(' ')}`.trimEnd());
   printReport(reports);
   if (args.out) {

@@ -56,7 +56,7 @@ export async function benchOriginal(options: BenchOptions & { durationSeconds: n
     ours = await startServer(
       { kind: 'verifier', flags: [...env.verifierFlags, '--reviewKyvernoToken=false'], env: env.verifierEnv },
       join(dir, 'original-ours.log'),
-      { nodeArgs: options.serverNodeArgs },
+      { nodeArgs: options.serverNodeArgs, compiled: options.serverCompiled },
     );
     const targets: Record<Service, Target> = { original: { url: env.original.url, pid: env.original.pid }, ours: { url: ours.url, pid: ours.pid } };
     const e = env;

@@ -34,8 +34,9 @@ export interface CpuTimes {
   readonly children: number;
 }
 
-export function cpuSeconds(pid: number): CpuTimes {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** The process's CPU times, or with `thread` one thread's (the main thread's id is the pid: its event loop). */
+export function cpuSeconds(pid: number, thread?: number): CpuTimes {
+  const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
   // Fields after the command name (which may contain spaces), numbered from field 3 (state).
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const at = (field: number) => Number(fields[field - 3] ?? 0);

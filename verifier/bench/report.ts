@@ -18,6 +18,8 @@ export interface BenchOptions {
   readonly log: (line: string) => void;
   /** Extra Node.js flags for the server processes (--cpu-prof). */
   readonly serverNodeArgs: readonly string[];
+  /** Run the servers under test from the compiled dist/ (`pnpm build` first) instead of under tsx. */
+  readonly serverCompiled: boolean;
 }
 
 export const MiB = 1024 * 1024;

@@ -72,7 +72,7 @@ async function run(options: BenchOptions, requests: number, variant: (typeof VAR
     { kind: 'standins', flags: [`--cacheMaxSize=${CACHE_MAX}`, '--logLevel=info'] },
     join(options.dir, `rss-${variant.nodeArgs.length}-${round}.log`),
     // --expose-gc only lets the benchmark ask for the two full collections below; nothing else calls gc().
-    { nodeArgs: [...options.serverNodeArgs, '--expose-gc', ...variant.nodeArgs] },
+    { nodeArgs: [...options.serverNodeArgs, '--expose-gc', ...variant.nodeArgs], compiled: options.serverCompiled },
   );
   try {
     const idle = rssBytes(server.pid) ?? 0;

@@ -1,10 +1,12 @@
 // Starts a server under test (serve.ts) in a child process and talks to it over IPC.
 import { fork, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Command, Message, ServerConfig, ServerStats } from './serve.js';
 
 const SERVE = fileURLToPath(new URL('./serve.ts', import.meta.url));
+/** serve.ts as `pnpm build` compiles it (verifier/dist/bench/serve.js), run by plain node as production runs the verifier. */
+const SERVE_COMPILED = fileURLToPath(new URL('../../dist/bench/serve.js', import.meta.url));
 
 export interface ServerProcess {
   readonly url: string;
@@ -20,11 +22,18 @@ export interface ServerProcess {
  * Forks serve.ts with this process's loader flags (tsx, --conditions=source) and `nodeArgs` (e.g.
  * --cpu-prof), its stdout (the verifier's request log) going to `logFile`.
  */
-export async function startServer(config: ServerConfig, logFile: string, options: { nodeArgs?: readonly string[] } = {}): Promise<ServerProcess> {
+export async function startServer(
+  config: ServerConfig,
+  logFile: string,
+  options: { nodeArgs?: readonly string[]; compiled?: boolean } = {},
+): Promise<ServerProcess> {
+  if (options.compiled && !existsSync(SERVE_COMPILED)) throw new Error(`${SERVE_COMPILED} is missing: run pnpm build first`);
   const log = openSync(logFile, 'a');
   let child: ChildProcess;
   try {
-    child = fork(SERVE, [JSON.stringify(config)], { execArgv: [...process.execArgv, ...(options.nodeArgs ?? [])], stdio: ['ignore', log, 'inherit', 'ipc'] });
+    child = options.compiled
+      ? fork(SERVE_COMPILED, [JSON.stringify(config)], { execArgv: [...(options.nodeArgs ?? [])], stdio: ['ignore', log, 'inherit', 'ipc'] })
+      : fork(SERVE, [JSON.stringify(config)], { execArgv: [...process.execArgv, ...(options.nodeArgs ?? [])], stdio: ['ignore', log, 'inherit', 'ipc'] });
   } finally {
     closeSync(log);
   }

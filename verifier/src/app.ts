@@ -7,7 +7,7 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { parseBindAddress } from '@kna/shared';
 import { BundleStore } from './bundle/store.js';
 import { bundleDirSource, policyDirSource, type Source } from './bundle/sources.js';
@@ -90,7 +90,9 @@ function listenUrl(app: FastifyInstance, scheme: string): string {
   return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 }
 
-function kubeConfigFor(flags: Flags, env: NodeJS.ProcessEnv): KubeConfig {
+/** Imported only when token review is on: the Kubernetes client is the largest part of the verifier's memory. */
+async function kubeConfigFor(flags: Flags, env: NodeJS.ProcessEnv): Promise<KubeConfig> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   const explicit = flags.kubeconfig !== '' ? flags.kubeconfig : env.KUBECONFIG;
   if (explicit) {
@@ -170,11 +172,14 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
   if (flags.onInfraError !== 'deny' && flags.onInfraError !== 'allow') {
     throw new VERIFIER_ERR_BAD_FLAG(`--onInfraError must be deny or allow, not ${JSON.stringify(flags.onInfraError)}`);
   }
-  for (const name of ['maxEventLoopDelay', 'maxHeapUsedBytes'] as const) {
+  for (const name of ['maxEventLoopDelay', 'maxHeapUsedBytes', 'tagCacheTTLSeconds'] as const) {
     if (flags[name] < 0) throw new VERIFIER_ERR_BAD_FLAG(`--${name} must be 0 (off) or positive, not ${flags[name]}`);
   }
   if (!(flags.maxEventLoopUtilization >= 0 && flags.maxEventLoopUtilization <= 1)) {
     throw new VERIFIER_ERR_BAD_FLAG(`--maxEventLoopUtilization is a fraction between 0 (off) and 1, not ${flags.maxEventLoopUtilization}`);
+  }
+  if (!(flags.notationNiceness >= 0 && flags.notationNiceness <= 19)) {
+    throw new VERIFIER_ERR_BAD_FLAG(`--notationNiceness is between 0 (off) and 19, not ${flags.notationNiceness}`);
   }
   if (flags.local && flags.policyDir === '') throw new VERIFIER_ERR_BAD_FLAG('--local needs --policyDir DIR (TrustPolicy/TrustStore manifests)');
   const notationPath = flags.notationPath !== '' ? resolve(flags.notationPath) : findOnPath('notation', env);
@@ -189,7 +194,7 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
   const plainHttp = flags.local || flags.notls;
   const authenticator = flags.reviewKyvernoToken
     ? new RequestAuthenticator({
-        reviewer: kubernetesTokenReviewer(kubeConfigFor(flags, env)),
+        reviewer: kubernetesTokenReviewer(await kubeConfigFor(flags, env)),
         allowedUsers: flags.allowedUsers,
         audiences: flags.tokenReviewAudiences,
         onReviewError: (err) => log.warn({ err }, 'TokenReview failed; answering 503'),
@@ -253,6 +258,8 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
     timeoutMs: flags.notationTimeoutSeconds * 1000,
     maxConcurrent: flags.maxConcurrentVerifications,
     maxSignatures: flags.maxSignatureAttempts,
+    niceness: flags.notationNiceness,
+    nicePath: findOnPath('nice', env),
     env,
   });
   const cache = new VerdictCache({

@@ -185,6 +185,38 @@ describe('request semantics', () => {
     assert.ok(res.text.includes(`(${moved}): no notation signature found`), res.text);
   });
 
+  it('with the tag cache on, a tag moved to an unsigned image keeps pinning the old verified digest within the TTL, never the new one', async () => {
+    const tagCached = await startLocalVerifier(join(harness.dir, 'policies'), ['--tagCacheTTLSeconds=3600']);
+    try {
+      const image = await pushed(harness.registry, 'harness', 'moving');
+      const body = pod({ app: { registry: image.registry, path: image.path, tag: 'moving' } });
+      const first = await check(body, tagCached.url);
+      assert.equal(first.status, 200, first.text);
+      assert.ok(first.text.includes(image.digest), first.text);
+      const { digest: moved } = await push(`${image.registry}/${image.path}:moving`);
+      assert.notEqual(moved, image.digest);
+      // Within the TTL the tag still means the image it named (the old, verified digest): with the verdict
+      // cached, and with the cache cleared, so that the pinned digest is verified again by notation.
+      for (const clear of [false, true]) {
+        if (clear) tagCached.cache.clear();
+        const runs = tagCached.runner.runs;
+        const res = await check(body, tagCached.url);
+        assert.ok(!(res.status === 200 && res.text.includes(moved)), `the unsigned digest was admitted: ${res.text}`);
+        assert.equal(res.status, 200, res.text);
+        assert.deepEqual(res.json(), {
+          verified: true,
+          results: [{ op: 'replace', path: '/spec/containers/0/image', value: `${image.registry}/${image.path}@${image.digest}` }],
+        });
+        assert.equal(tagCached.runner.runs - runs, clear ? 1 : 0, 'the pinned digest is the one notation verified');
+      }
+      // The same pod by digest of the unsigned image is denied: the tag memory changed which image the tag means, nothing else.
+      const direct = await check(pod({ app: { registry: image.registry, path: image.path, digest: moved } }), tagCached.url);
+      assert.equal(direct.status, 406, direct.text);
+    } finally {
+      await tagCached.close();
+    }
+  });
+
   it('runs notation once for eight containers of one image, and reports every failing image in order', async () => {
     const image = await pushed(harness.registry, 'harness');
     const before = verifier.runner.runs;

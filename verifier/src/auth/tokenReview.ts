@@ -8,7 +8,7 @@
 // cached briefly by a hash of the token; the token itself is never logged or kept.
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { AuthenticationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { VERIFIER_ERR_FORBIDDEN, VERIFIER_ERR_TOKEN_REVIEW, VERIFIER_ERR_UNAUTHENTICATED } from '../errors.js';
 import { describeNetworkError } from '../networkError.js';
 import { SingleFlight } from '../singleFlight.js';
@@ -24,10 +24,13 @@ export interface TokenReviewer {
 
 /** TokenReview through the Kubernetes API (needs create on tokenreviews: system:auth-delegator). */
 export function kubernetesTokenReviewer(kubeConfig: KubeConfig): TokenReviewer {
-  const api = kubeConfig.makeApiClient(AuthenticationV1Api);
+  // Loaded on first use: the Kubernetes client is ~75 MiB of a verifier's memory (docs/benchmarks.md
+  // "Production runtime"), and a verifier without token review never needs it.
+  let api: Promise<InstanceType<typeof import('@kubernetes/client-node').AuthenticationV1Api>> | undefined;
   return {
     async review(token, audiences) {
-      const review = await api.createTokenReview({
+      api ??= import('@kubernetes/client-node').then(({ AuthenticationV1Api }) => kubeConfig.makeApiClient(AuthenticationV1Api));
+      const review = await (await api).createTokenReview({
         body: {
           apiVersion: 'authentication.k8s.io/v1',
           kind: 'TokenReview',

@@ -61,9 +61,20 @@ export const FLAGS = {
     help: 'Directory holding plugins/<plugin>/notation-<plugin> (default: NOTATION_LIBEXEC, else the parent of PLUGINS_DIR).',
   },
   maxConcurrentVerifications: { type: 'int', default: 8, help: 'notation processes running at once.' },
+  notationNiceness: {
+    type: 'int',
+    default: 10,
+    help: 'CPU niceness added to notation and its plugins (0-19; 0: the verifier\'s own priority), so that cached answers stay fast while verifications saturate the CPU.',
+  },
   notationTimeoutSeconds: { type: 'int', default: 20, help: 'A notation run still going after this is killed (with its plugins).' },
   verifyTimeoutSeconds: { type: 'int', default: 25, help: 'Budget of one /checkimages request; stays below Kyverno\'s 30 s webhook timeout.' },
   negativeCacheTTLSeconds: { type: 'int', default: 10, help: 'Seconds a denial stays cached (could-not-verify is never cached).' },
+  tagCacheTTLSeconds: {
+    type: 'int',
+    default: 0,
+    help:
+      'Seconds a tag → digest resolution is reused without asking the registry (0: every request resolves its tags). The patch pins the digest that was verified, so this never admits unverified content, but after a tag moves a pod may be pinned to the previous image for up to this long.',
+  },
   onInfraError: { type: 'string', default: 'deny', help: 'What could-not-verify answers: deny (503 + Retry-After) or allow (200, image left unpinned, with a warning).' },
   tokenReviewAudiences: { type: 'list', default: [], help: 'Audiences sent with TokenReview (e.g. kyverno-svc.kyverno.io for Kyverno >= 1.16 scoped tokens); empty = the API server\'s.' },
   tokenReviewAPIServerAudience: {

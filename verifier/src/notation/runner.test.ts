@@ -3,7 +3,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NotationRunner } from './runner.js';
@@ -106,10 +106,30 @@ describe('NotationRunner', () => {
     assert.equal(runner.runs, 6);
   });
 
-  it('reports a missing executable as could-not-verify', async () => {
-    const runner = new NotationRunner({ notationPath: join(dir, 'does-not-exist'), libexecDir: dir, cacheDir: dir });
-    const result = await runner.verify(request);
-    assert.equal(result.outcome, VerifyOutcome.CouldNotVerify);
-    assert.match(result.reason, /could not be started/);
+  it('reports a missing executable as could-not-verify, started directly or through nice', async () => {
+    for (const nicePath of [undefined, '/usr/bin/nice']) {
+      const runner = new NotationRunner({ notationPath: join(dir, 'does-not-exist'), libexecDir: dir, cacheDir: dir, niceness: 5, nicePath });
+      const result = await runner.verify(request);
+      assert.equal(result.outcome, VerifyOutcome.CouldNotVerify, String(nicePath));
+      assert.match(result.reason, /could not be started/);
+    }
+  });
+
+  it('runs notation and what it starts at the added niceness, through nice(1) or by lowering the priority after the spawn', async () => {
+    const base = getPriority();
+    for (const nicePath of ['/usr/bin/nice', undefined]) {
+      const out = join(dir, `niceness-${nicePath === undefined ? 'set' : 'nice'}.txt`);
+      // The plugin stands for what notation starts: a child process, which inherits the priority.
+      const notation = script(`notation-nice-${nicePath === undefined ? 'set' : 'nice'}`, `sleep 0.5
+sh -c 'nice' > ${out}
+echo "Successfully verified signature for x"`);
+      const runner = new NotationRunner({ notationPath: notation, libexecDir: dir, cacheDir: dir, niceness: 7, nicePath, env: { PATH: process.env.PATH ?? '' } });
+      assert.equal((await runner.verify(request)).outcome, VerifyOutcome.Verified);
+      assert.equal(Number(readFileSync(out, 'utf8').trim()), Math.min(19, base + 7), String(nicePath));
+    }
+    const plain = join(dir, 'niceness-plain.txt');
+    const runner = new NotationRunner({ notationPath: script('notation-plain', `nice > ${plain}\necho "Successfully verified signature for x"`), libexecDir: dir, cacheDir: dir, env: { PATH: process.env.PATH ?? '' } });
+    await runner.verify(request);
+    assert.equal(Number(readFileSync(plain, 'utf8').trim()), base, 'niceness 0 (the runner default) leaves the priority alone');
   });
 });

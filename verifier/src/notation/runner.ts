@@ -2,9 +2,9 @@
 // registry credentials only through NOTATION_USERNAME/NOTATION_PASSWORD (never argv, which other
 // processes can read), a per-call timeout and caller cancellation that kill the whole process group
 // (notation and the plugin processes it started), and a bound on concurrent runs (docs/architecture.md "The request pipeline").
-import { spawn } from 'node:child_process';
 import { classifyVerify, FailureKind, VerifyOutcome, type Classification } from './classify.js';
 import { Semaphore } from './semaphore.js';
+import { Spawner } from './spawner.js';
 
 /** Variables passed through to notation (and from it to the AWS Signer plugin). */
 const PASSTHROUGH = [
@@ -61,6 +61,18 @@ export interface NotationRunnerOptions {
   readonly maxConcurrent?: number;
   /** notation --max-signatures (the original's --maxSignatureAttempts); default 30. */
   readonly maxSignatures?: number;
+  /**
+   * Niceness added to notation and the plugins it starts (0-19; default 0): verifications yield the CPU
+   * to the event loop, so cached answers stay fast while a burst of verifications saturates the machine
+   * (docs/benchmarks.md "burst").
+   */
+  readonly niceness?: number;
+  /**
+   * `nice(1)`: notation is started through it, so that every thread of the Go runtime (and every plugin
+   * process) starts at the lower priority. Without it the priority is lowered right after the spawn,
+   * which can miss the threads the runtime started first.
+   */
+  readonly nicePath?: string | undefined;
   /** Environment to take PASSTHROUGH and AWS_* variables from; default process.env. */
   readonly env?: NodeJS.ProcessEnv;
 }
@@ -68,9 +80,10 @@ export interface NotationRunnerOptions {
 const OUTPUT_LIMIT = 256 * 1024;
 
 export class NotationRunner {
-  readonly #options: Required<Omit<NotationRunnerOptions, 'env'>>;
+  readonly #options: Required<Omit<NotationRunnerOptions, 'env' | 'nicePath'>> & { readonly nicePath: string | undefined };
   readonly #baseEnv: Record<string, string>;
   readonly #slots: Semaphore;
+  readonly #spawner = new Spawner();
   #runs = 0;
   readonly #live = new Set<number>();
 
@@ -82,6 +95,8 @@ export class NotationRunner {
       timeoutMs: options.timeoutMs ?? 20_000,
       maxConcurrent: options.maxConcurrent ?? 8,
       maxSignatures: options.maxSignatures ?? 30,
+      niceness: Math.min(19, Math.max(0, options.niceness ?? 0)),
+      nicePath: options.nicePath,
     };
     const source = options.env ?? process.env;
     const env: Record<string, string> = { PATH: source.PATH ?? '/usr/bin:/bin' };
@@ -119,6 +134,7 @@ export class NotationRunner {
   /** Kills every run in progress (shutdown). */
   killAll(): void {
     for (const pid of this.#live) killGroup(pid);
+    this.#spawner.close();
   }
 
   #cancelled(started: number, reason: string): VerifyResult {
@@ -149,30 +165,22 @@ export class NotationRunner {
     if (request.credentials?.password !== undefined) env.NOTATION_PASSWORD = request.credentials.password;
 
     return new Promise((resolve) => {
-      // detached: the child leads a new process group, so a kill reaches the plugin processes too.
-      const child = spawn(this.#options.notationPath, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-      this.#runs++;
-      let stdout = '';
-      let stderr = '';
+      const { niceness, nicePath, notationPath } = this.#options;
+      const viaNice = niceness > 0 && nicePath !== undefined;
+      let pid: number | undefined;
       let killedFor: string | undefined;
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        if (stdout.length < OUTPUT_LIMIT) stdout += chunk;
-      });
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-        if (stderr.length < OUTPUT_LIMIT) stderr += chunk;
-      });
-      const pid = child.pid;
-      if (pid !== undefined) this.#live.add(pid);
+      let done = false;
       const kill = (why: string) => {
-        if (killedFor !== undefined || pid === undefined) return;
+        if (killedFor !== undefined) return;
         killedFor = why;
-        killGroup(pid);
+        // Before the spawn is confirmed there is no pid yet: onSpawn kills it as soon as there is.
+        if (pid !== undefined) killGroup(pid);
       };
       const timer = setTimeout(() => kill(`notation did not finish within ${this.#options.timeoutMs} ms and was stopped`), this.#options.timeoutMs);
       const onAbort = () => kill('cancelled: the request deadline was reached while notation was running');
       request.signal?.addEventListener('abort', onAbort, { once: true });
-      let done = false;
-      const finish = (exitCode: number | null, spawnError?: Error) => {
+      this.#runs++;
+      const finish = (exitCode: number | null, stdout: string, stderr: string, startError?: string) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
@@ -183,11 +191,13 @@ export class NotationRunner {
           this.#live.delete(pid);
         }
         const durationMs = performance.now() - started;
-        if (spawnError) {
+        // nice(1) answers 126/127 when it cannot run notation (notation itself exits 0 or 1).
+        const niceFailed = viaNice && (exitCode === 126 || exitCode === 127) && stdout === '';
+        if (startError !== undefined || niceFailed) {
           resolve({
             outcome: VerifyOutcome.CouldNotVerify,
             kind: FailureKind.Infrastructure,
-            reason: `notation could not be started (${this.#options.notationPath}): ${spawnError.message}`,
+            reason: `notation could not be started (${notationPath}): ${startError ?? stderr.trim()}`,
             warnings: [],
             durationMs,
             exitCode,
@@ -201,8 +211,27 @@ export class NotationRunner {
         }
         resolve({ ...classifyVerify({ exitCode, stdout, stderr }), durationMs, exitCode, stderr });
       };
-      child.once('error', (err) => finish(null, err));
-      child.once('close', (code) => finish(code));
+      this.#spawner.spawn(
+        {
+          file: viaNice ? nicePath : notationPath,
+          args: viaNice ? ['-n', String(niceness), notationPath, ...args] : args,
+          env,
+          lowerPriorityBy: viaNice ? 0 : niceness,
+          outputLimit: OUTPUT_LIMIT,
+        },
+        {
+          onSpawn: (spawned) => {
+            pid = spawned;
+            if (done) {
+              killGroup(spawned);
+              return;
+            }
+            this.#live.add(spawned);
+            if (killedFor !== undefined) killGroup(spawned);
+          },
+          onExit: ({ exitCode, stdout, stderr, error }) => finish(exitCode, stdout, stderr, error),
+        },
+      );
     });
   }
 }

@@ -13,6 +13,7 @@ import {
   chainCredentials,
   dockerConfigCredentials,
   dockerConfigFileCredentials,
+  TagResolver,
   ecrCredentials,
   type RegistryObserver,
 } from '../registry/index.js';
@@ -27,7 +28,7 @@ export interface RegistryAccess {
 }
 
 export interface RegistryAccessOptions {
-  readonly flags: Pick<Flags, 'imagePullSecrets' | 'pullSecretsDir' | 'allowInsecureRegistry'>;
+  readonly flags: Pick<Flags, 'imagePullSecrets' | 'pullSecretsDir' | 'allowInsecureRegistry' | 'tagCacheTTLSeconds'>;
   readonly env: NodeJS.ProcessEnv;
   readonly observer?: RegistryObserver;
 }
@@ -60,11 +61,13 @@ export function registryAccess(options: RegistryAccessOptions): RegistryAccess {
     allowInsecure: options.flags.allowInsecureRegistry,
     ...(options.observer && { observer: options.observer }),
   });
+  // Concurrent resolutions of one tag share one round trip; --tagCacheTTLSeconds adds a short memory.
+  const tags = new TagResolver((ref, call) => client.resolveDigest(ref, call), { ttlSeconds: options.flags.tagCacheTTLSeconds });
   return {
     client,
     resolver: {
       resolveDigest: (image, signal) =>
-        client.resolveDigest(
+        tags.resolve(
           { registry: image.registry, repository: image.repository, ...(image.tag !== undefined && { tag: image.tag }), ...(image.digest !== undefined && { digest: image.digest }) },
           { signal },
         ),

@@ -33,4 +33,5 @@ export * from './errors.js';
 export type { Descriptor, ImageIndex, ImageManifest, Manifest, Platform } from './manifest.js';
 export { MANIFEST_ACCEPT, MediaType, type ManifestMediaType } from './mediaTypes.js';
 export { ReferrersSource, type ReferrerList } from './referrers.js';
+export { TagResolver, type TagResolverOptions } from './tagResolver.js';
 export { RegistryOperation, type CallOptions, type Clock, type RegistryObserver, type TransportOptions } from './transport.js';
