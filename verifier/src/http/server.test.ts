@@ -19,7 +19,8 @@ import { SignatureCheck } from '../signature/check.js';
 import { RequestAuthenticator, type TokenReviewer } from '../auth/tokenReview.js';
 import { FailureKind, VerifyOutcome } from '../notation/classify.js';
 import type { VerifyRequest, VerifyResult } from '../notation/runner.js';
-import { buildServer, type PressureLimits } from './server.js';
+import { buildServer } from './server.js';
+import type { PressureLimits } from './loadShedding.js';
 import { skipPolicyBundle } from '../../testkit/standins.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
