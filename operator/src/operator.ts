@@ -15,7 +15,7 @@ import { BundleReconciler, type ReconcileReport, type WatchedTrustPolicy, type W
 import { DebouncedRunner } from './reconcile/runner.js';
 import { CLUSTER_POLICIES, TRUST_POLICIES, TRUST_STORES, configMapRef, releaseNames } from './resources.js';
 
-export interface WatchTuning {
+interface WatchTuning {
   backoff?: BackoffOptions;
   watchTimeoutSeconds?: number;
   watchdogGraceMs?: number;

@@ -35,7 +35,7 @@ export interface Fixtures {
 }
 
 /** Sends one call to both services: [original, ours]. */
-export type Ask = (call: Call) => Promise<readonly [Observation, Observation]>;
+type Ask = (call: Call) => Promise<readonly [Observation, Observation]>;
 
 export interface Side {
   readonly status: number | 'reset';
@@ -47,7 +47,7 @@ export interface Side {
   readonly shows?: string;
 }
 
-export type Expectation =
+type Expectation =
   | { readonly same: 'admitted'; readonly patches: (fx: Fixtures) => readonly Patch[] }
   | { readonly same: 'denied'; readonly status: number; readonly message: RegExp }
   | {
@@ -72,7 +72,7 @@ export interface CompatCase {
 
 type By = 'tag' | 'digest' | 'both';
 
-export function imageInfo(image: Image, pointer: string, by: By = 'tag'): Record<string, string> {
+function imageInfo(image: Image, pointer: string, by: By = 'tag'): Record<string, string> {
   const withTag = `${image.registry}/${image.path}:${image.tag}`;
   return {
     registry: image.registry,
@@ -93,7 +93,7 @@ function pod(containers: readonly Image[], extra: Record<string, unknown> = {}, 
   };
 }
 
-export function pinned(image: Image, path: string): Patch {
+function pinned(image: Image, path: string): Patch {
   return { op: 'replace', path, value: `${image.registry}/${image.path}@${image.digest}` };
 }
 

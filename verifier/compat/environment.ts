@@ -53,9 +53,9 @@ export const POLICY = {
 } as const;
 
 /** The namespace and ServiceAccounts of the callers: Kyverno's admission controller, and one not allowed. */
-export const KYVERNO_NAMESPACE = 'kyverno';
-export const KYVERNO_SA = 'kyverno-admission-controller';
-export const STRANGER_SA = 'not-kyverno';
+const KYVERNO_NAMESPACE = 'kyverno';
+const KYVERNO_SA = 'kyverno-admission-controller';
+const STRANGER_SA = 'not-kyverno';
 
 export interface Image {
   readonly registry: string;
@@ -91,7 +91,7 @@ export interface Environment {
  * The original's samples (configs/samples/trustpolicy.yaml, truststore.yaml) pointed at this run: the
  * sample registry and signing profile replaced by the harness's, the AWS Signer root by the harness root.
  */
-export function adaptedSamples(registry: string, profileArn: string, rootPem: string): string {
+function adaptedSamples(registry: string, profileArn: string, rootPem: string): string {
   const dir = join(originalSource(), 'configs', 'samples');
   const policies = readFileSync(join(dir, 'trustpolicy.yaml'), 'utf8').replaceAll(SAMPLE_REGISTRY, registry).replaceAll(SAMPLE_PROFILE, profileArn);
   const stores = parseAllDocuments(readFileSync(join(dir, 'truststore.yaml'), 'utf8')).map((d) => {

@@ -262,7 +262,10 @@ function observedNotation(runner: NotationRunner, flags: Flags, log: Logger, met
   };
 }
 
-/** A verifier assembled and not yet serving: `start()` loads the bundle and listens, `close()` stops everything. */
+/**
+ * A verifier assembled and not yet serving: `start()` loads the bundle and listens, `close()` stops everything.
+ * @public
+ */
 export interface Verifier {
   readonly store: BundleStore;
   readonly runner: NotationRunner;
@@ -274,7 +277,10 @@ export interface Verifier {
   close(): Promise<void>;
 }
 
-/** Checks the flags and assembles the verifier from them; nothing listens or watches until start(). */
+/**
+ * Checks the flags and assembles the verifier from them; nothing listens or watches until start().
+ * @public
+ */
 export async function buildVerifier(options: StartOptions): Promise<Verifier> {
   const { flags } = options;
   const env = options.env ?? process.env;

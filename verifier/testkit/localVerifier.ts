@@ -10,7 +10,7 @@ import { parseFlags } from '../src/config/flags.js';
 import { startVerifier, type RunningVerifier } from '../src/app.js';
 
 // The manifest builders live with the harness (the demo uses them too); tests import them from here.
-export { pluginConfigMapManifest, trustPolicyManifest, trustStoreManifest, type StatementSpec } from '@kna/e2e';
+export { pluginConfigMapManifest, trustPolicyManifest, trustStoreManifest } from '@kna/e2e';
 
 /**
  * Writes a policy directory under the harness's directory (removed with it): the harness root as trust
@@ -31,7 +31,7 @@ export function writePolicyDir(harness: Harness, name: string, options: { polici
 }
 
 /** The environment a local verifier needs to run notation and reach the fake AWS Signer API. */
-export function verifierEnv(harness: Harness, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+function verifierEnv(harness: Harness, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const tools = toolsEnv();
   return { PATH: tools.PATH, HOME: process.env.HOME, NOTATION_LIBEXEC: tools.NOTATION_LIBEXEC, ...harness.pluginEnv, ...extra };
 }

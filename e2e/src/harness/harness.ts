@@ -133,7 +133,7 @@ export interface SignResult {
   readonly output: string;
 }
 
-export class SignError extends Error {
+class SignError extends Error {
   readonly code = 'HARNESS_ERR_SIGN';
 }
 

@@ -178,7 +178,7 @@ export async function pushImage(ref: ImageRef, options: PushOptions = {}): Promi
 }
 
 /** The referrers tag schema's tag for a subject digest (OCI distribution spec, "Referrers Tag Schema"). */
-export function referrersTag(digest: string): string {
+function referrersTag(digest: string): string {
   return digest.replace(':', '-');
 }
 

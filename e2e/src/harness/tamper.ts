@@ -15,7 +15,7 @@ import {
   type Descriptor,
 } from './oci.js';
 
-export const NOTARY_SIGNATURE = 'application/vnd.cncf.notary.signature';
+const NOTARY_SIGNATURE = 'application/vnd.cncf.notary.signature';
 
 /**
  * Replaces every notation signature of `reference` (by digest) with a copy whose JWS signature bytes

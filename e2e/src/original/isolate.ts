@@ -31,7 +31,7 @@ export function isolationUnavailable(): string | undefined {
   return undefined;
 }
 
-export interface IsolatedCommand {
+interface IsolatedCommand {
   readonly command: string;
   readonly args: readonly string[];
   /** Added to this process's environment (ISOLATED_ENV is set too). */

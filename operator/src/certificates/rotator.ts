@@ -51,7 +51,7 @@ export interface CertificateState {
   readonly nextCheckAt: Date;
 }
 
-export const TLS_SECRET_TYPE = 'kubernetes.io/tls';
+const TLS_SECRET_TYPE = 'kubernetes.io/tls';
 export const PUBLISHED_AT_ANNOTATION = 'notation.nirmata.io/ca-published-at';
 const CA_BUNDLE_KEY = 'ca.crt';
 const PREVIOUS_KEY = 'tls.previous.key';
@@ -66,7 +66,7 @@ export function certificateSecretNames(serviceName: string, namespace: string): 
 }
 
 /** Every name the verifier is reached by inside the cluster. */
-export function serviceDnsNames(serviceName: string, namespace: string): string[] {
+function serviceDnsNames(serviceName: string, namespace: string): string[] {
   return [serviceName, `${serviceName}.${namespace}`, `${serviceName}.${namespace}.svc`, `${serviceName}.${namespace}.svc.cluster.local`];
 }
 

@@ -129,7 +129,6 @@ export const FLAGS = {
   },
 } as const satisfies Record<string, FlagSpec>;
 
-export type FlagName = keyof typeof FLAGS;
 export type Flags = FlagValues<typeof FLAGS>;
 export type ParsedArgs = ParsedFlags<typeof FLAGS>;
 

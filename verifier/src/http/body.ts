@@ -7,7 +7,7 @@ import { VERIFIER_ERR_BAD_REQUEST } from '../errors.js';
 import { errorMessage } from '@kna/shared';
 
 /** Deeper than any legitimate request: conditions nest a few levels inside images and attestations. */
-export const MAX_DEPTH = 64;
+const MAX_DEPTH = 64;
 
 /** Throws when `text` nests arrays/objects deeper than `max` (strings are skipped, escapes honoured). */
 export function assertDepth(text: string, max = MAX_DEPTH): void {

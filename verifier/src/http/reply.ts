@@ -4,9 +4,9 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { KnaError, Outcome } from '@kna/shared';
 
 /** Seconds every 503 of the verifier asks the caller to wait (Retry-After): could-not-verify and shed load alike. */
-export const RETRY_AFTER_SECONDS = 5;
+const RETRY_AFTER_SECONDS = 5;
 
-export function statusOf(err: KnaError): number {
+function statusOf(err: KnaError): number {
   switch (err.code) {
     case 'VERIFIER_ERR_UNAUTHENTICATED':
       return 401;

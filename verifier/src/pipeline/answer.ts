@@ -15,7 +15,7 @@ const jsonPatchOp = {
   properties: { op: { const: 'replace' }, path: { type: 'string' }, value: { type: 'string' } },
 } as const satisfies JSONSchema;
 
-export type JsonPatchOp = FromSchema<typeof jsonPatchOp>;
+type JsonPatchOp = FromSchema<typeof jsonPatchOp>;
 
 /**
  * The 200 answer's JSON: the patches pinning every verified image to its digest, warnings, and in audit
@@ -48,7 +48,7 @@ export const answerJsonSchema = {
   },
 } as const satisfies JSONSchema;
 
-export type AnswerJson = FromSchema<typeof answerJsonSchema>;
+type AnswerJson = FromSchema<typeof answerJsonSchema>;
 
 export interface AnswerOptions {
   readonly mode: 'enforce' | 'audit';
@@ -78,14 +78,14 @@ function hintFor(report: ImageReport): string {
 }
 
 /** `container "app" image repo:v1 (sha256:…): <reason>; <hint>` */
-export function describeFailure(report: ImageReport): string {
+function describeFailure(report: ImageReport): string {
   const digest = report.digest !== undefined ? ` (${report.digest})` : '';
   const stage = report.stage === Stage.Resolve ? 'could not resolve the image to a digest: ' : report.stage === Stage.Attestation ? 'attestation check failed: ' : '';
   const prefix = report.outcome === 'could-not-verify' ? 'could not be verified: ' : '';
   return `${ImageGroup[report.group]} ${JSON.stringify(report.container)} image ${report.image}${digest}: ${prefix}${stage}${report.reason}; ${hintFor(report)}`;
 }
 
-export function patchesOf(reports: readonly ImageReport[]): JsonPatchOp[] {
+function patchesOf(reports: readonly ImageReport[]): JsonPatchOp[] {
   return reports.flatMap((r) => (r.outcome === 'verified' && r.pinned !== undefined ? [{ op: 'replace' as const, path: r.jsonPointer, value: r.pinned }] : []));
 }
 

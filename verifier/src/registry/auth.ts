@@ -284,7 +284,7 @@ export function parseTokenResponse(body: unknown, subject: string, maxTtlMs: num
   return { token, ttlMs: Math.min(expiresIn * 1000, maxTtlMs) };
 }
 
-export function basicHeader(username: string, password: string): string {
+function basicHeader(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
 }
 
@@ -301,7 +301,7 @@ function fingerprint(credentials: Credentials | undefined): string {
 }
 
 /** Waits for a shared promise, but lets this caller leave when its own signal fires. */
-export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
   let onAbort: () => void = () => undefined;
   const aborted = new Promise<never>((_, reject) => {

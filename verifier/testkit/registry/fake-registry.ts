@@ -55,7 +55,7 @@ interface StoredManifest {
   readonly digest: string;
 }
 
-export function sha256(data: Buffer | string): string {
+function sha256(data: Buffer | string): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
