@@ -95,7 +95,7 @@ async function bare(responseBody: string): Promise<Running> {
 async function httpLayer(responseBody: string, logged: boolean): Promise<Running> {
   const result = fixedResult(responseBody);
   const limits = { requestTimeoutMs: 30_000, maxRequestBytes: 1 << 20 };
-  const app = Fastify(serverOptions({ ...limits, logger: createLogger(logged ? 'info' : 'warn') })) as unknown as FastifyInstance;
+  const app = Fastify(serverOptions({ ...limits, logger: createLogger(logged ? 'info' : 'warn') }));
   await app.register(checkImagesApi, {
     ...limits,
     check: () => Promise.resolve(result),

@@ -87,8 +87,8 @@ export const checkImagesApi = fp(checkImagesApiPlugin, { name: 'kna-checkimages-
 
 /** The request listener, not yet listening: the pipeline behind POST /checkimages. */
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
-  // The options carry https, which Fastify's types take only through its https overload.
-  const app = Fastify(serverOptions(options)) as unknown as FastifyInstance;
+  // With https in the options Fastify makes an HTTPS server at run time; its type stays http.Server.
+  const app = Fastify(serverOptions(options));
   await app.register(checkImagesApi, {
     check: (request, signal) => checkImages(options.pipeline, request, signal),
     authenticator: options.authenticator,
