@@ -1,11 +1,11 @@
-// The whole test suite (`pnpm test`): type check, lint, then every *.test.ts of the workspace under
+// The whole test suite (`pnpm test`): type check, lint, format check, then every *.test.ts of the workspace under
 // node:test with coverage, against the real components that `pnpm tools` builds.
 //
 //   pnpm test                          everything CI runs (npm test on a fresh clone)
 //   pnpm test:unit                     only the pure tests (files not named *.int.test.ts), no tools needed
 //   pnpm test:all --only PATTERN       the test files whose path contains PATTERN (after the checks);
 //                                      repeat --only for more patterns
-//   pnpm test:all --skip-checks        no type check / lint
+//   pnpm test:all --skip-checks        no type check / lint / format check
 // `pnpm test:all -- --only X` and `npm test -- --only X` work too (pnpm hands the `--` through).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -91,6 +91,7 @@ if (values.tier !== 'unit') {
 if (!values['skip-checks']) {
   step('type check (tsc -b)', 'pnpm', ['exec', 'tsc', '-b']);
   step('lint (eslint)', 'pnpm', ['exec', 'eslint', '.', '--max-warnings=0']);
+  step('format check (prettier; `pnpm format` rewrites)', 'pnpm', ['exec', 'prettier', '--check', '.']);
 }
 
 console.log(`\n▶ ${files.length} test files (concurrency ${values.concurrency})`);
