@@ -74,7 +74,9 @@ let files = PACKAGES.flatMap((p) => findTests(join(root, p))).sort();
 if (values.tier === 'unit') files = files.filter((f) => !f.endsWith('.int.test.ts'));
 if (values.only?.length) files = files.filter((f) => values.only?.some((pattern) => f.includes(pattern)));
 if (files.length === 0) {
-  console.error(`no test files selected${values.only?.length ? ` (no test file's path contains ${values.only.map((o) => JSON.stringify(o)).join(' or ')})` : ''}`);
+  console.error(
+    `no test files selected${values.only?.length ? ` (no test file's path contains ${values.only.map((o) => JSON.stringify(o)).join(' or ')})` : ''}`,
+  );
   process.exit(1);
 }
 

@@ -31,7 +31,8 @@ export async function benchAblate(options: BenchOptions & { durationSeconds: num
     const probe = await startServer({ kind: 'standins', flags: [] }, join(options.dir, 'ablate-probe.log'));
     servers.push(probe);
     const response = (await timedCheck(probe.url, body)).text;
-    for (const [i, v] of VARIANTS.entries()) servers.push(await startServer(v.config(response), join(options.dir, `ablate-${i}.log`), { nodeArgs: options.serverNodeArgs }));
+    for (const [i, v] of VARIANTS.entries())
+      servers.push(await startServer(v.config(response), join(options.dir, `ablate-${i}.log`), { nodeArgs: options.serverNodeArgs }));
     const variants = servers.slice(1);
     for (const s of variants) await runLoad({ url: s.url, connections: 50, durationSeconds: 2, body }, s.pid);
     const cpu: number[][] = VARIANTS.map(() => []);
@@ -46,7 +47,9 @@ export async function benchAblate(options: BenchOptions & { durationSeconds: num
         if (m.non2xx > 0 || m.errors > 0) throw new Error(`ablate: ${VARIANTS[i]?.name}: ${m.non2xx} non-2xx, ${m.errors} errors`);
         cpu[i]?.push((m.serverCpuSeconds * 1e6) / m.ok);
         rps[i]?.push(m.rps);
-        options.log(`ablate: round ${round + 1} ${VARIANTS[i]?.name}: ${m.rps.toFixed(0)} req/s, ${((m.serverCpuSeconds * 1e6) / m.ok).toFixed(0)} µs server CPU per request`);
+        options.log(
+          `ablate: round ${round + 1} ${VARIANTS[i]?.name}: ${m.rps.toFixed(0)} req/s, ${((m.serverCpuSeconds * 1e6) / m.ok).toFixed(0)} µs server CPU per request`,
+        );
       }
     }
     return {

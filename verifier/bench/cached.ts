@@ -30,9 +30,16 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
   const images = await pushSigned(fixtures, 'cached', 3);
   const body = podRequest(images);
   const pinnedBody = podRequest(images, { pinned: true });
-  const servers: Record<'bare' | 'verifier' | 'standins' | 'pinned', ServerProcess | undefined> = { bare: undefined, verifier: undefined, standins: undefined, pinned: undefined };
+  const servers: Record<'bare' | 'verifier' | 'standins' | 'pinned', ServerProcess | undefined> = {
+    bare: undefined,
+    verifier: undefined,
+    standins: undefined,
+    pinned: undefined,
+  };
   try {
-    const verifier = await startServer({ kind: 'verifier', flags: fixtures.verifierFlags, env: fixtures.verifierEnv }, join(dir, 'cached-verifier.log'), { nodeArgs: options.serverNodeArgs });
+    const verifier = await startServer({ kind: 'verifier', flags: fixtures.verifierFlags, env: fixtures.verifierEnv }, join(dir, 'cached-verifier.log'), {
+      nodeArgs: options.serverNodeArgs,
+    });
     servers.verifier = verifier;
     servers.pinned = verifier;
     const prime = await timedCheck(verifier.url, body);
@@ -52,7 +59,12 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
     const bodyOf = (name: keyof typeof servers) => (name === 'pinned' ? pinnedBody : body);
     const load = (name: keyof typeof servers, server: ServerProcess, durationSeconds: number, connections = CONNECTIONS) =>
       runLoad({ url: server.url, connections, durationSeconds, body: bodyOf(name) }, server.pid);
-    for (const [name, server] of [['bare', bare], ['verifier', verifier], ['standins', standins], ['pinned', verifier]] as const) {
+    for (const [name, server] of [
+      ['bare', bare],
+      ['verifier', verifier],
+      ['standins', standins],
+      ['pinned', verifier],
+    ] as const) {
       const warm = await load(name, server, 3);
       log(`cached: warm-up ${name}: ${warm.rps.toFixed(0)} req/s`);
     }
@@ -132,7 +144,17 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
         `CPU-per-request ratio (bare ÷ server, the throughput ratio each would reach on an equal core): verifier ${formatSummary(cpuRatio)}; with the registry stand-in ${formatSummary(standinCpuRatio)}.`,
         `notation runs during the measured load: ${notationRunsDuringLoad} (every answer came from the cache: ${after.cacheHits} hits, ${after.cacheMisses} misses in all).`,
       ],
-      data: { measured, unloaded, ratio, cpuRatio, standinCpuRatio, standinRatio, notationRunsDuringLoad, requestBytes: body.length, responseBytes: prime.text.length },
+      data: {
+        measured,
+        unloaded,
+        ratio,
+        cpuRatio,
+        standinCpuRatio,
+        standinRatio,
+        notationRunsDuringLoad,
+        requestBytes: body.length,
+        responseBytes: prime.text.length,
+      },
     };
   } finally {
     // `pinned` is the verifier process again: stop each process once.

@@ -155,12 +155,22 @@ async function standins(argv: readonly string[], withMetrics: boolean): Promise<
   const app = await buildServer({
     pipeline: {
       bundle: () => store.current,
-      resolver: { resolveDigest: (ref) => Promise.resolve({ digest: standInDigest(`${ref.registry}/${ref.repository}:${ref.tag ?? ''}@${ref.digest ?? ''}`) }) },
+      resolver: {
+        resolveDigest: (ref) => Promise.resolve({ digest: standInDigest(`${ref.registry}/${ref.repository}:${ref.tag ?? ''}@${ref.digest ?? ''}`) }),
+      },
       signatures: new SignatureCheck({
         notation: {
           verify: () => {
             notationRuns++;
-            return Promise.resolve({ outcome: VerifyOutcome.Verified, kind: FailureKind.None, reason: 'signature verified', warnings: [], durationMs: 0, exitCode: 0, stderr: '' });
+            return Promise.resolve({
+              outcome: VerifyOutcome.Verified,
+              kind: FailureKind.None,
+              reason: 'signature verified',
+              warnings: [],
+              durationMs: 0,
+              exitCode: 0,
+              stderr: '',
+            });
           },
         },
         cache,

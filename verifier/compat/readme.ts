@@ -33,7 +33,7 @@ export function compatibilitySection(): string {
     '',
     ...same.map((c) => `- ${cell(c.title)}${'same' in c.expect && c.expect.same === 'denied' ? ` → ${c.expect.status}` : ' → 200'}`),
     '',
-    '**Messages.** A denial\'s text differs on every case: the original writes `failed to verify container <image name>:',
+    "**Messages.** A denial's text differs on every case: the original writes `failed to verify container <image name>:",
     'failed to verify image {{{<Go struct>}} <pointer>}: <notation error>`; this verifier names the container, the image as',
     'written, the digest, the failing stage and a hint. Kyverno shows either as `HTTP 406 Not Acceptable: <text>`; no policy',
     'reads it. The suite asserts that both texts carry the same cause (e.g. `invalid license version`, the image name).',
@@ -42,7 +42,9 @@ export function compatibilitySection(): string {
     '',
     '| case | original v1.1 | this verifier | why | change to a v1.1 policy |',
     '|---|---|---|---|---|',
-    ...differs.map(({ c, e }) => `| ${cell(c.title)} | ${answer(e.differs.original)} | ${answer(e.differs.ours)} | ${cell(e.reason)} | ${cell(e.policyChange)} |`),
+    ...differs.map(
+      ({ c, e }) => `| ${cell(c.title)} | ${answer(e.differs.original)} | ${answer(e.differs.ours)} | ${cell(e.reason)} | ${cell(e.policyChange)} |`,
+    ),
     END,
   ];
   return lines.join('\n');

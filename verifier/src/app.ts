@@ -133,7 +133,12 @@ export function sharedTierFromFlags(flags: Flags, log: SharedTierLog, observer?:
     );
   }
   // A trailing newline from `echo >` or a Secret created from a file is not part of the key.
-  const hmacKey = Buffer.from(readFlagFile('cacheHMACKeyFile', flags.cacheHMACKeyFile).toString('latin1').replace(/\r?\n$/, ''), 'latin1');
+  const hmacKey = Buffer.from(
+    readFlagFile('cacheHMACKeyFile', flags.cacheHMACKeyFile)
+      .toString('latin1')
+      .replace(/\r?\n$/, ''),
+    'latin1',
+  );
   if (hmacKey.length < MIN_HMAC_KEY_BYTES) {
     throw new VERIFIER_ERR_BAD_FLAG(`--cacheHMACKeyFile: the key is ${hmacKey.length} bytes; use at least ${MIN_HMAC_KEY_BYTES} random bytes`);
   }
@@ -142,7 +147,12 @@ export function sharedTierFromFlags(flags: Flags, log: SharedTierLog, observer?:
     if (flags[name] <= 0) throw new VERIFIER_ERR_BAD_FLAG(`--${name} must be positive, not ${flags[name]}`);
   }
   if (flags.redisLockWaitMilliseconds < 0) throw new VERIFIER_ERR_BAD_FLAG(`--redisLockWaitMilliseconds must be 0 or positive`);
-  const password = flags.redisPasswordFile !== '' ? readFlagFile('redisPasswordFile', flags.redisPasswordFile).toString('utf8').replace(/\r?\n$/, '') : undefined;
+  const password =
+    flags.redisPasswordFile !== ''
+      ? readFlagFile('redisPasswordFile', flags.redisPasswordFile)
+          .toString('utf8')
+          .replace(/\r?\n$/, '')
+      : undefined;
   const ca = flags.redisCAFile !== '' ? readFlagFile('redisCAFile', flags.redisCAFile).toString('utf8') : undefined;
   return new SharedVerdictTier({
     url: flags.redisURL,

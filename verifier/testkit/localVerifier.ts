@@ -37,7 +37,11 @@ function verifierEnv(harness: Harness, extra: NodeJS.ProcessEnv = {}): NodeJS.Pr
 }
 
 /** A local-mode verifier on a free loopback port, without token review, probes, metrics or load shedding. Close it in an after hook. */
-export async function startLocalVerifier(harness: Harness, policyDir: string, options: { flags?: readonly string[]; env?: NodeJS.ProcessEnv } = {}): Promise<RunningVerifier> {
+export async function startLocalVerifier(
+  harness: Harness,
+  policyDir: string,
+  options: { flags?: readonly string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunningVerifier> {
   const { flags } = parseFlags([
     '--local',
     `--policyDir=${policyDir}`,

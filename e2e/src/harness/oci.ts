@@ -201,11 +201,7 @@ export async function listReferrers(ref: ImageRef, digest: string): Promise<Desc
 }
 
 /** Rewrites the tag-schema index of a subject: `update` gets the current entries and returns the new ones. */
-export async function updateReferrersTagIndex(
-  ref: ImageRef,
-  subjectDigest: string,
-  update: (entries: Descriptor[]) => Descriptor[],
-): Promise<void> {
+export async function updateReferrersTagIndex(ref: ImageRef, subjectDigest: string, update: (entries: Descriptor[]) => Descriptor[]): Promise<void> {
   const current = await getManifest(ref, referrersTag(subjectDigest));
   const entries = update((current?.json.manifests as Descriptor[] | undefined) ?? []);
   await pushManifest(ref, referrersTag(subjectDigest), { schemaVersion: 2, mediaType: MediaType.ImageIndex, manifests: entries }, MediaType.ImageIndex);

@@ -47,9 +47,7 @@ export async function tamperSignatures(reference: string): Promise<string[]> {
     replaced.push({ old: signature.digest, entry: { ...signature, digest: desc.digest, size: desc.size } });
   }
   if (!apiRegistry) {
-    await updateReferrersTagIndex(ref, subject, (entries) =>
-      entries.map((e) => replaced.find((r) => r.old === e.digest)?.entry ?? e),
-    );
+    await updateReferrersTagIndex(ref, subject, (entries) => entries.map((e) => replaced.find((r) => r.old === e.digest)?.entry ?? e));
   }
   return replaced.map((r) => r.entry.digest);
 }

@@ -167,7 +167,8 @@ export function planCertificates(observed: ObservedCertificates, now: Date, opti
   if (!leaf) reason = 'no serving certificate';
   else if (!leaf.usable) reason = 'the serving certificate is unusable (key or DNS names)';
   else if (leaf.notAfter.getTime() <= t) reason = 'the serving certificate expired';
-  else if (leafIssuer === undefined || !valid.some((ca) => ca.id === leafIssuer)) reason = 'the serving certificate is not signed by a valid CA of the CA Secret';
+  else if (leafIssuer === undefined || !valid.some((ca) => ca.id === leafIssuer))
+    reason = 'the serving certificate is not signed by a valid CA of the CA Secret';
   else if (t >= renewAt(leaf)) reason = 'the serving certificate passed 2/3 of its validity';
   else if (leafIssuer !== signerId) reason = `moving the serving certificate to CA ${signerId}`;
   let leafPlan: LeafPlan;

@@ -179,7 +179,11 @@ export class ReferrerAttestationVerifier implements AttestationVerifier {
     return {
       outcome: first.outcome === 'denied' ? 'denied' : 'could-not-verify',
       kind: first.kind,
-      reason: failing.slice(0, limit).map((r) => r.reason).join('; ') + more,
+      reason:
+        failing
+          .slice(0, limit)
+          .map((r) => r.reason)
+          .join('; ') + more,
     };
   }
 

@@ -100,20 +100,28 @@ describe('two verifier replicas sharing Redis', () => {
     for (let round = 0; round < 3; round++) {
       for (const image of images) {
         for (const replica of replicas) {
-          asks.push(postCheckImages(replica.url, podRequest({ app: { registry: harness.registry, path: image.path, tag: image.tag } }, { trustPolicy: policy })));
+          asks.push(
+            postCheckImages(replica.url, podRequest({ app: { registry: harness.registry, path: image.path, tag: image.tag } }, { trustPolicy: policy })),
+          );
         }
       }
     }
     const answers = await Promise.all(asks);
     for (const a of answers) assert.equal(a.status, 200, a.text);
 
-    const runs = readFileSync(runsFile, 'utf8').split('\n').filter((l) => l !== '');
+    const runs = readFileSync(runsFile, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
     const perImage = new Map<string, number>();
     for (const image of images) {
       const ref = `${harness.registry}/${image.path}@${image.digest}`;
       perImage.set(ref, runs.filter((line) => line.includes(ref)).length);
     }
-    assert.deepEqual([...perImage.entries()].filter(([, n]) => n !== 1), [], `notation runs per image: ${JSON.stringify([...perImage])}`);
+    assert.deepEqual(
+      [...perImage.entries()].filter(([, n]) => n !== 1),
+      [],
+      `notation runs per image: ${JSON.stringify([...perImage])}`,
+    );
     assert.equal(runs.length, IMAGES);
   });
 
@@ -121,7 +129,10 @@ describe('two verifier replicas sharing Redis', () => {
     const before = readFileSync(runsFile, 'utf8');
     for (const r of replicas) r.cache.clear();
     for (const image of images) {
-      const res = await postCheckImages(replicas[0]!.url, podRequest({ app: { registry: harness.registry, path: image.path, digest: image.digest } }, { trustPolicy: policy }));
+      const res = await postCheckImages(
+        replicas[0]!.url,
+        podRequest({ app: { registry: harness.registry, path: image.path, digest: image.digest } }, { trustPolicy: policy }),
+      );
       assert.equal(res.status, 200, res.text);
     }
     assert.equal(readFileSync(runsFile, 'utf8'), before, 'notation ran although Redis held every verdict');

@@ -43,7 +43,12 @@ describe('NotationRunner', () => {
     });
     const result = await runner.verify({ ...request, credentials: { username: 'u', password: 'p@ss word' } });
     assert.equal(result.outcome, VerifyOutcome.Verified);
-    const env = Object.fromEntries(readFileSync(envFile, 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const env = Object.fromEntries(
+      readFileSync(envFile, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
     assert.equal(env.NOTATION_USERNAME, 'u');
     assert.equal(env.NOTATION_PASSWORD, 'p@ss word');
     assert.equal(env.NOTATION_CONFIG, request.configDir);

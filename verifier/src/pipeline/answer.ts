@@ -73,14 +73,18 @@ const HINTS: Record<string, string> = {
 };
 
 function hintFor(report: ImageReport): string {
-  if (report.stage === Stage.Attestation) return report.outcome === 'could-not-verify' ? (HINTS[FailureKind.Infrastructure] ?? '') : 'attach a signed attestation that meets the conditions';
-  return HINTS[report.kind ?? ''] ?? (report.outcome === 'could-not-verify' ? (HINTS[FailureKind.Infrastructure] ?? '') : 'check the trust policy and the signature');
+  if (report.stage === Stage.Attestation)
+    return report.outcome === 'could-not-verify' ? (HINTS[FailureKind.Infrastructure] ?? '') : 'attach a signed attestation that meets the conditions';
+  return (
+    HINTS[report.kind ?? ''] ?? (report.outcome === 'could-not-verify' ? (HINTS[FailureKind.Infrastructure] ?? '') : 'check the trust policy and the signature')
+  );
 }
 
 /** `container "app" image repo:v1 (sha256:…): <reason>; <hint>` */
 function describeFailure(report: ImageReport): string {
   const digest = report.digest !== undefined ? ` (${report.digest})` : '';
-  const stage = report.stage === Stage.Resolve ? 'could not resolve the image to a digest: ' : report.stage === Stage.Attestation ? 'attestation check failed: ' : '';
+  const stage =
+    report.stage === Stage.Resolve ? 'could not resolve the image to a digest: ' : report.stage === Stage.Attestation ? 'attestation check failed: ' : '';
   const prefix = report.outcome === 'could-not-verify' ? 'could not be verified: ' : '';
   return `${ImageGroup[report.group]} ${JSON.stringify(report.container)} image ${report.image}${digest}: ${prefix}${stage}${report.reason}; ${hintFor(report)}`;
 }

@@ -65,7 +65,12 @@ export function registryAccess(options: RegistryAccessOptions): RegistryAccess {
     resolver: {
       resolveDigest: (image, signal) =>
         client.resolveDigest(
-          { registry: image.registry, repository: image.repository, ...(image.tag !== undefined && { tag: image.tag }), ...(image.digest !== undefined && { digest: image.digest }) },
+          {
+            registry: image.registry,
+            repository: image.repository,
+            ...(image.tag !== undefined && { tag: image.tag }),
+            ...(image.digest !== undefined && { digest: image.digest }),
+          },
           { signal },
         ),
     },
