@@ -4,8 +4,8 @@
 // the same trust policy, plugin configuration and registry.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pluginConfigArgs, push, runNotation, sign, startHarness, toolsEnv, writeVerifyConfig, type Harness } from '@kna/e2e';
-import { pluginConfigMapManifest, trustPolicyManifest, trustStoreManifest } from '../testkit/localVerifier.js';
+import { pluginConfigArgs, push, runNotation, sign, startHarness, writeVerifyConfig, type Harness } from '@kna/e2e';
+import { localVerifierEnv, localVerifierFlags, pluginConfigMapManifest, trustPolicyManifest, trustStoreManifest } from '../testkit/localVerifier.js';
 import { cpuSeconds } from './proc.js';
 
 /** The trust policy every benchmark request names (also the stand-in server's policy name). */
@@ -56,24 +56,8 @@ export async function startFixtures(dir: string): Promise<Fixtures> {
     trustStores: { [`signingAuthority:${STORE}`]: [rootPem] },
   });
 
-  const tools = toolsEnv();
-  const verifierEnv: Record<string, string> = {
-    PATH: tools.PATH,
-    HOME: process.env.HOME ?? dir,
-    NOTATION_LIBEXEC: tools.NOTATION_LIBEXEC,
-    DEFAULT_TRUST_POLICY: POLICY,
-    ...harness.pluginEnv,
-  };
-  const verifierFlags = [
-    '--local',
-    `--policyDir=${policyDir}`,
-    `--workDir=${join(dir, 'verifier-work')}`,
-    '--httpPort=0',
-    '--bindAddress=127.0.0.1',
-    '--reviewKyvernoToken=false',
-    '--health-probe-bind-address=0',
-    '--metrics-bind-address=0',
-  ];
+  const verifierEnv = localVerifierEnv(harness, { DEFAULT_TRUST_POLICY: POLICY });
+  const verifierFlags = localVerifierFlags(policyDir, [`--workDir=${join(dir, 'verifier-work')}`]);
   mkdirSync(join(dir, 'verifier-work'), { recursive: true });
   return { harness, policyDir, verifierFlags, verifierEnv, bareConfigDir };
 }

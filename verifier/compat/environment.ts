@@ -21,7 +21,6 @@ import {
   startOriginal,
   startTestControlPlane,
   startTlsRegistry,
-  toolsEnv,
   trustPolicyManifest,
   trustStoreManifest,
   pluginConfigMapManifest,
@@ -33,6 +32,7 @@ import {
 } from '@kna/e2e';
 import { createLogger, startVerifier, type RunningVerifier } from '../src/app.js';
 import { parseFlags } from '../src/config/flags.js';
+import { localVerifierEnv, localVerifierFlags } from '../testkit/localVerifier.js';
 
 /** The sample policy's registry and signing profile, replaced by the harness's in the samples. */
 const SAMPLE_REGISTRY = '844333597536.dkr.ecr.us-west-2.amazonaws.com';
@@ -179,27 +179,14 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     await waitForTrustPolicies(original.url, Object.values(POLICY), auth);
 
     log('starting this verifier');
-    const tools = toolsEnv();
-    const verifierEnv: Record<string, string> = {
-      PATH: tools.PATH,
-      HOME: process.env.HOME ?? dir,
-      NOTATION_LIBEXEC: tools.NOTATION_LIBEXEC,
-      DEFAULT_TRUST_POLICY: POLICY.default,
-      ...pluginEnv,
-    };
+    const verifierEnv = localVerifierEnv({ pluginEnv }, { DEFAULT_TRUST_POLICY: POLICY.default });
     mkdirSync(join(dir, 'verifier-work'), { recursive: true });
-    const verifierFlags = [
-      '--local',
-      `--policyDir=${policyDir}`,
+    const verifierFlags = localVerifierFlags(policyDir, [
       `--workDir=${join(dir, 'verifier-work')}`,
-      '--httpPort=0',
-      '--bindAddress=127.0.0.1',
       '--reviewKyvernoToken=true',
       `--kubeconfig=${verifierKubeconfig}`,
-      '--health-probe-bind-address=0',
-      '--metrics-bind-address=0',
       ...(options.verifierArgs ?? []),
-    ];
+    ]);
     const verifier = await startVerifier({ flags: parseFlags(verifierFlags).flags, env: verifierEnv, logger: createLogger('warn') });
     stops.push(() => verifier.close());
 

@@ -40,7 +40,7 @@ import {
   startHarness,
   startKubeletMirror,
   startKyverno,
-  startOnFreePort,
+  startOperatorProcess,
   startProcess,
   toolsEnv,
   useTestControlPlane,
@@ -139,21 +139,10 @@ describe('Kyverno → verifier, with the operator', () => {
     );
 
     // The operator, out of cluster: the README's command (`pnpm operator -- …`).
-    operator = await startOnFreePort((operatorProbe) => ({
-      name: 'operator',
-      command: process.execPath,
-      args: [
-        '--conditions=source',
-        '--import',
-        'tsx',
-        join(ROOT, 'operator/src/main.ts'),
-        ...kyvernoReadmeArgs('operator', 'pnpm operator --', { KUBECONFIG: kube().kubeconfig, OPERATOR_PROBE_PORT: String(operatorProbe) }),
-      ],
-      cwd: ROOT,
+    operator = await startOperatorProcess({
+      args: (probe) => kyvernoReadmeArgs('operator', 'pnpm operator --', { KUBECONFIG: kube().kubeconfig, OPERATOR_PROBE_PORT: String(probe) }),
       logFile: join(dir, 'operator.log'),
-      ready: () => answers(`http://127.0.0.1:${operatorProbe}/readyz`),
-      readyTimeoutMs: 120_000,
-    }));
+    });
 
     // The pod's volumes: the bundle ConfigMap and the serving pair, projected as the kubelet does.
     const kubeConfig = kube().kubeConfig();

@@ -2,6 +2,7 @@
 // directory, a local-mode verifier started in-process against the signing harness (real notation, the
 // AWS Signer plugin, the fake AWS Signer API), and the requests Kyverno would send.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { pluginConfigMapManifest, toolsEnv, trustPolicyManifest, trustStoreManifest, type Harness } from '@kna/e2e';
@@ -31,9 +32,27 @@ export function writePolicyDir(harness: Harness, name: string, options: { polici
 }
 
 /** The environment a local verifier needs to run notation and reach the fake AWS Signer API. */
-function verifierEnv(harness: Harness, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+export function localVerifierEnv(harness: Pick<Harness, 'pluginEnv'>, extra: Readonly<Record<string, string>> = {}): Record<string, string> {
   const tools = toolsEnv();
-  return { PATH: tools.PATH, HOME: process.env.HOME, NOTATION_LIBEXEC: tools.NOTATION_LIBEXEC, ...harness.pluginEnv, ...extra };
+  return { PATH: tools.PATH, HOME: process.env.HOME ?? tmpdir(), NOTATION_LIBEXEC: tools.NOTATION_LIBEXEC, ...harness.pluginEnv, ...extra };
+}
+
+/**
+ * The flags of a local-mode verifier serving `policyDir` on a free loopback port, without token review or
+ * probe and metrics listeners: the tests, the benchmarks and the differential suite all start it so. Later
+ * flags win, so `extra` can turn any of these back.
+ */
+export function localVerifierFlags(policyDir: string, extra: readonly string[] = []): string[] {
+  return [
+    '--local',
+    `--policyDir=${policyDir}`,
+    '--httpPort=0',
+    '--bindAddress=127.0.0.1',
+    '--reviewKyvernoToken=false',
+    '--health-probe-bind-address=0',
+    '--metrics-bind-address=0',
+    ...extra,
+  ];
 }
 
 /** A local-mode verifier on a free loopback port, without token review, probes, metrics or load shedding. Close it in an after hook. */
@@ -42,20 +61,15 @@ export async function startLocalVerifier(
   policyDir: string,
   options: { flags?: readonly string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<RunningVerifier> {
-  const { flags } = parseFlags([
-    '--local',
-    `--policyDir=${policyDir}`,
-    '--httpPort=0',
-    '--bindAddress=127.0.0.1',
-    '--reviewKyvernoToken=false',
-    '--health-probe-bind-address=0',
-    '--metrics-bind-address=0',
-    // No load shedding: these tests are about verification, and a loaded test machine must not turn
-    // their answers into 503s (server.test.ts proves shedding itself).
-    '--maxEventLoopDelay=0',
-    ...(options.flags ?? []),
-  ]);
-  return startVerifier({ flags, env: verifierEnv(harness, options.env), logger: pino({ level: 'silent' }) });
+  const { flags } = parseFlags(
+    localVerifierFlags(policyDir, [
+      // No load shedding: these tests are about verification, and a loaded test machine must not turn
+      // their answers into 503s (server.test.ts proves shedding itself).
+      '--maxEventLoopDelay=0',
+      ...(options.flags ?? []),
+    ]),
+  );
+  return startVerifier({ flags, env: { ...localVerifierEnv(harness), ...options.env }, logger: pino({ level: 'silent' }) });
 }
 
 export interface PodImage {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiException, AppsV1Api, AuthenticationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { answers, startOnFreePort } from '../harness/processes.js';
+import { startOperatorProcess } from '../kube/operatorProcess.js';
 import { REPO_ROOT } from '../harness/tools-env.js';
 import { createServiceAccount, serviceAccountToken } from '../kube/serviceAccounts.js';
 import { eventually, schemalessCrd, useTestControlPlane } from '../kube/testing.js';
@@ -443,26 +443,17 @@ spec:
     const kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, kube().kubeConfigForToken(token).exportConfig(), { mode: 0o600 });
     const logFile = join(dir, 'operator.log');
-    const operator = await startOnFreePort((probe) => ({
-      name: 'operator',
-      command: process.execPath,
-      args: [
-        '--conditions=source',
-        '--import',
-        'tsx',
-        join(REPO_ROOT, 'operator/src/main.ts'),
+    const operator = await startOperatorProcess({
+      args: (probe) => [
         ...chartArgs,
         `--kubeconfig=${kubeconfig}`,
         '--identity=chart-rbac-test',
         '--metrics-bind-address=0',
         `--health-probe-bind-address=127.0.0.1:${probe}`,
       ],
-      cwd: REPO_ROOT,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? dir },
       logFile,
-      ready: () => answers(`http://127.0.0.1:${probe}/readyz`),
-      readyTimeoutMs: 120_000,
-    }));
+    });
     try {
       await eventually(
         async () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createPrivateKey } from 'node:crypto';
 import { DEFAULT_ACCOUNT, DEFAULT_REGION, SIGNER_HOST, startFakeSigner, type FakeSigner, type SigningJob } from './fake-signer.js';
 import { createSigningChain } from './pki.js';
-import { AWS_PLUGIN, pluginConfigArgs, runNotation } from './notation.js';
+import { AWS_PLUGIN, pluginConfigArgs, runNotation, type NotationResult } from './notation.js';
 import { attachReferrer, copyImage, formatRef, parseRef, pushImage, registryOrigin, type AttachOptions, type Descriptor, type PushOptions } from './oci.js';
 import { startReferrersRegistry, startTagSchemaRegistry } from './registries.js';
 import { isAlive, stopGroup, type RunningProcess } from './processes.js';
@@ -127,26 +127,44 @@ class SignError extends Error {
   readonly code = 'HARNESS_ERR_SIGN';
 }
 
+/**
+ * The AWS SDK for Go that the plugin (v1.0.350) is built with drops the connection of a SignPayload call
+ * whose answer arrives before the HTTP transport has finished its own bookkeeping of the request body: the
+ * SDK closes the request body as soon as the response headers are in, the transport's last read of that body
+ * then fails and it closes the connection, and reading the (200) answer fails with "use of closed network
+ * connection". It happens against any fast endpoint, more often on a loaded machine; nothing was signed or
+ * pushed, and later SDK releases retry it. Signing is the harness's business (the verifier's plugin calls have
+ * no request body), so the harness retries exactly that failure.
+ */
+const SIGN_RACE_RETRIES = 2;
+
+export function isSignPayloadBodyRace(result: NotationResult): boolean {
+  return result.code !== 0 && /SignPayload, https response error StatusCode: 200,.*use of closed network connection/s.test(result.stderr);
+}
+
 /** Signs `ref` (tag or digest) with real notation + the AWS Signer plugin against the fake Signer API. */
 export async function sign(state: HarnessState, ref: string, options: SignOptions = {}): Promise<SignResult> {
   parseRef(ref);
   const configDir = join(state.dir, 'notation-sign');
   mkdirSync(configDir, { recursive: true });
-  const result = await runNotation({
-    configDir,
-    env: state.pluginEnv,
-    args: [
-      'sign',
-      '--plugin',
-      AWS_PLUGIN,
-      '--id',
-      options.profileArn ?? state.profileArn,
-      ...pluginConfigArgs(state.pluginConfig),
-      // Referrers API where the registry has it, the tag schema where it does not.
-      '--force-referrers-tag=false',
-      ref,
-    ],
-  });
+  const run = (): Promise<NotationResult> =>
+    runNotation({
+      configDir,
+      env: state.pluginEnv,
+      args: [
+        'sign',
+        '--plugin',
+        AWS_PLUGIN,
+        '--id',
+        options.profileArn ?? state.profileArn,
+        ...pluginConfigArgs(state.pluginConfig),
+        // Referrers API where the registry has it, the tag schema where it does not.
+        '--force-referrers-tag=false',
+        ref,
+      ],
+    });
+  let result = await run();
+  for (let retry = 0; retry < SIGN_RACE_RETRIES && isSignPayloadBodyRace(result); retry++) result = await run();
   if (result.code !== 0) throw new SignError(`notation sign ${ref} failed (${result.code}):\n${result.stderr.trim()}`);
   const signed = /Successfully signed (\S+)/.exec(result.stdout)?.[1];
   if (!signed) throw new SignError(`notation sign ${ref}: unexpected output:\n${result.stdout}`);
