@@ -1,11 +1,11 @@
-// The whole test suite (`pnpm test`): type check, lint, then every *.test.ts of the workspace under
+// The whole test suite (`pnpm test`): type check, lint, format check, then every *.test.ts of the workspace under
 // node:test with coverage, against the real components that `pnpm tools` builds.
 //
 //   pnpm test                          everything CI runs (npm test on a fresh clone)
 //   pnpm test:unit                     only the pure tests (files not named *.int.test.ts), no tools needed
 //   pnpm test:all --only PATTERN       the test files whose path contains PATTERN (after the checks);
 //                                      repeat --only for more patterns
-//   pnpm test:all --skip-checks        no type check / lint
+//   pnpm test:all --skip-checks        no type check / lint / format check
 // `pnpm test:all -- --only X` and `npm test -- --only X` work too (pnpm hands the `--` through).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -74,7 +74,9 @@ let files = PACKAGES.flatMap((p) => findTests(join(root, p))).sort();
 if (values.tier === 'unit') files = files.filter((f) => !f.endsWith('.int.test.ts'));
 if (values.only?.length) files = files.filter((f) => values.only?.some((pattern) => f.includes(pattern)));
 if (files.length === 0) {
-  console.error(`no test files selected${values.only?.length ? ` (no test file's path contains ${values.only.map((o) => JSON.stringify(o)).join(' or ')})` : ''}`);
+  console.error(
+    `no test files selected${values.only?.length ? ` (no test file's path contains ${values.only.map((o) => JSON.stringify(o)).join(' or ')})` : ''}`,
+  );
   process.exit(1);
 }
 
@@ -91,6 +93,7 @@ if (values.tier !== 'unit') {
 if (!values['skip-checks']) {
   step('type check (tsc -b)', 'pnpm', ['exec', 'tsc', '-b']);
   step('lint (eslint)', 'pnpm', ['exec', 'eslint', '.', '--max-warnings=0']);
+  step('format check (prettier; `pnpm format` rewrites)', 'pnpm', ['exec', 'prettier', '--check', '.']);
 }
 
 console.log(`\n▶ ${files.length} test files (concurrency ${values.concurrency})`);

@@ -151,7 +151,11 @@ describe('the README, followed on a fresh clone', { timeout: 60 * 60_000 }, () =
     assert.equal(run.code, 0, tail(run.output));
     assert.match(run.output, /^PASS: the conditions hold$/m);
     assert.doesNotMatch(run.output, /message:/, 'no messages on PASS');
-    const nested = await runBlock('pnpm -s verifier conditions --payload sbom.json --conditions sbom-conditions.yaml', join(clone, 'examples/attestations'), shell);
+    const nested = await runBlock(
+      'pnpm -s verifier conditions --payload sbom.json --conditions sbom-conditions.yaml',
+      join(clone, 'examples/attestations'),
+      shell,
+    );
     assert.equal(nested.code, 0, tail(nested.output));
     assert.match(nested.output, /^PASS: the conditions hold$/m);
   });
@@ -166,7 +170,12 @@ describe('the README, followed on a fresh clone', { timeout: 60 * 60_000 }, () =
       }
     }
     let output = '';
-    const verifier: ChildProcess = spawn('bash', ['-e', '-c', block('verifier')], { cwd: clone, env: shell, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const verifier: ChildProcess = spawn('bash', ['-e', '-c', block('verifier')], {
+      cwd: clone,
+      env: shell,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     verifier.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     verifier.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
@@ -185,7 +194,10 @@ describe('the README, followed on a fresh clone', { timeout: 60 * 60_000 }, () =
       assert.equal(question.code, 0, tail(question.output));
       assert.match(question.output, /^HTTP\/1\.1 503 /m);
       assert.match(question.output, /^retry-after: 5\r?$/im);
-      assert.match(question.output, /container "app" image 127\.0\.0\.1:1\/demo\/app:v1: could not be verified: could not resolve the image to a digest: .*connection refused/);
+      assert.match(
+        question.output,
+        /container "app" image 127\.0\.0\.1:1\/demo\/app:v1: could not be verified: could not resolve the image to a digest: .*connection refused/,
+      );
       // What the README says the log shows.
       const loggedBy = Date.now() + READY_TIMEOUT_MS;
       while (!(output.includes('"msg":"verifier listening"') && output.includes('"trustPolicies":["aws-signer-tp"]'))) {

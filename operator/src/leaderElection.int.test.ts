@@ -33,7 +33,9 @@ rules:
   - level: None
 `,
 );
-const kube = useTestControlPlane({ extraApiServerArgs: [`--audit-policy-file=${join(auditDir, 'policy.yaml')}`, `--audit-log-path=${auditLog}`, '--audit-log-mode=blocking'] });
+const kube = useTestControlPlane({
+  extraApiServerArgs: [`--audit-policy-file=${join(auditDir, 'policy.yaml')}`, `--audit-log-path=${auditLog}`, '--audit-log-mode=blocking'],
+});
 
 interface AuditEntry {
   verb: string;
@@ -118,7 +120,9 @@ describe('leader election between operator processes', () => {
       const reconciled = (name: string) =>
         eventually(
           async () => {
-            const tp = (await co.getClusterCustomObject({ group: 'notation.nirmata.io', version: 'v1alpha1', plural: 'trustpolicies', name })) as { status?: { conditions?: { status: string }[] } };
+            const tp = (await co.getClusterCustomObject({ group: 'notation.nirmata.io', version: 'v1alpha1', plural: 'trustpolicies', name })) as {
+              status?: { conditions?: { status: string }[] };
+            };
             assert.equal(tp.status?.conditions?.[0]?.status, 'True');
           },
           { timeoutMs: 90_000 },
@@ -168,13 +172,32 @@ describe('leader election between operator processes', () => {
         const by = (user: string, lease: boolean) => writes.filter((w) => w.user === user && (w.resource === 'leases') === lease);
         const span = (user: string) => by(user, false).map((w) => w.at);
         assert.ok(span('op-a').length > 0 && span('op-b').length > 0 && span('op-a2').length > 0 && span('op-c').length > 0, 'every leader wrote something');
-        assert.ok(span('op-a').every((t) => t <= killedAt), 'op-a wrote only before it was killed');
-        assert.ok(span('op-b').every((t) => t > killedAt && t <= terminatedAt), 'op-b wrote only while it led');
-        assert.ok(span('op-a2').every((t) => t > terminatedAt && t <= stoppedAt), 'op-a2 wrote only while it led');
-        assert.ok(span('op-c').every((t) => t > stoppedAt), 'op-c wrote only after it took over');
+        assert.ok(
+          span('op-a').every((t) => t <= killedAt),
+          'op-a wrote only before it was killed',
+        );
+        assert.ok(
+          span('op-b').every((t) => t > killedAt && t <= terminatedAt),
+          'op-b wrote only while it led',
+        );
+        assert.ok(
+          span('op-a2').every((t) => t > terminatedAt && t <= stoppedAt),
+          'op-a2 wrote only while it led',
+        );
+        assert.ok(
+          span('op-c').every((t) => t > stoppedAt),
+          'op-c wrote only after it took over',
+        );
         // Standbys do not even touch the Lease while it is held; the paused leader writes nothing after it resumes.
-        assert.ok(by('op-b', true).every((t) => t.at > killedAt), 'op-b did not write the Lease while op-a held it');
-        assert.deepEqual(writes.filter((w) => w.user === 'op-a2' && w.at >= resumedAt), [], 'op-a2 wrote nothing after SIGCONT');
+        assert.ok(
+          by('op-b', true).every((t) => t.at > killedAt),
+          'op-b did not write the Lease while op-a held it',
+        );
+        assert.deepEqual(
+          writes.filter((w) => w.user === 'op-a2' && w.at >= resumedAt),
+          [],
+          'op-a2 wrote nothing after SIGCONT',
+        );
       } finally {
         for (const p of processes) {
           p.child.kill('SIGCONT');

@@ -28,21 +28,46 @@ export class OperatorMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
-    this.#bundleWrites = new Counter({ name: 'kna_operator_bundle_writes_total', help: 'Writes of the bundle ConfigMap (created, updated)', labelNames: ['outcome'], registers });
+    this.#bundleWrites = new Counter({
+      name: 'kna_operator_bundle_writes_total',
+      help: 'Writes of the bundle ConfigMap (created, updated)',
+      labelNames: ['outcome'],
+      registers,
+    });
     this.#bundleBytes = new Gauge({ name: 'kna_operator_bundle_bytes', help: 'Size of the last rendered bundle', registers });
-    this.#bundleInfo = new Gauge({ name: 'kna_operator_bundle_info', help: 'The last rendered bundle (value 1, version label)', labelNames: ['version'], registers });
+    this.#bundleInfo = new Gauge({
+      name: 'kna_operator_bundle_info',
+      help: 'The last rendered bundle (value 1, version label)',
+      labelNames: ['version'],
+      registers,
+    });
     this.#objects = new Gauge({ name: 'kna_operator_objects', help: 'TrustPolicies and TrustStores by Ready', labelNames: ['kind', 'ready'], registers });
     this.#statusWrites = new Counter({ name: 'kna_operator_status_writes_total', help: 'Status subresource writes', registers });
     this.#leader = new Gauge({ name: 'kna_operator_leader', help: '1 while this process holds the Lease and may write', registers });
-    this.#notAfter = new Gauge({ name: 'kna_operator_certificate_not_after_seconds', help: 'Expiry (Unix seconds) of the certificate in each Secret', labelNames: ['secret'], registers });
+    this.#notAfter = new Gauge({
+      name: 'kna_operator_certificate_not_after_seconds',
+      help: 'Expiry (Unix seconds) of the certificate in each Secret',
+      labelNames: ['secret'],
+      registers,
+    });
     this.#watchRestarts = new Counter({
       name: 'kna_operator_watch_restarts_total',
       help: 'Watches restarted, by resource and reason (closed, gone, error, stalled, resync)',
       labelNames: ['resource', 'reason'],
       registers,
     });
-    this.#listFailures = new Counter({ name: 'kna_operator_list_failures_total', help: 'Failed lists by resource and HTTP status (0: no answer)', labelNames: ['resource', 'status'], registers });
-    this.#injections = new Counter({ name: 'kna_operator_ca_injections_total', help: 'ClusterPolicy updates by CA injection (updated, error)', labelNames: ['outcome'], registers });
+    this.#listFailures = new Counter({
+      name: 'kna_operator_list_failures_total',
+      help: 'Failed lists by resource and HTTP status (0: no answer)',
+      labelNames: ['resource', 'status'],
+      registers,
+    });
+    this.#injections = new Counter({
+      name: 'kna_operator_ca_injections_total',
+      help: 'ClusterPolicy updates by CA injection (updated, error)',
+      labelNames: ['outcome'],
+      registers,
+    });
   }
 
   observeReconcile(report: ReconcileReport | undefined, outcome: string, durationMs: number): void {

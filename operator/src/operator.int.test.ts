@@ -11,7 +11,16 @@ import { eventually, useTestControlPlane, withNamespace } from '@kna/e2e';
 import { BUNDLE_KEY, parseBundle } from '@kna/shared';
 import { createCa } from './certificates/pki.js';
 import { BUNDLE_VERSION_LABEL, ORIGINAL_FINALIZER } from './resources.js';
-import { CLUSTER_POLICY_CRD, applyProductCrds, countConfigMapWrites, startTestOperator, testFlags, trustPolicy, trustStore, waitReady } from './testing/cluster.js';
+import {
+  CLUSTER_POLICY_CRD,
+  applyProductCrds,
+  countConfigMapWrites,
+  startTestOperator,
+  testFlags,
+  trustPolicy,
+  trustStore,
+  waitReady,
+} from './testing/cluster.js';
 import { startOperator } from './operator.js';
 
 const YEAR = 365 * 24 * 3_600_000;
@@ -20,7 +29,10 @@ const kube = useTestControlPlane();
 /** `kubectl get <kind>` as rows of cells keyed by NAME. */
 async function rows(kind: string, wide = false): Promise<Map<string, string[]>> {
   const out = await kube().kubectl(['get', kind, ...(wide ? ['-o', 'wide'] : [])]);
-  const lines = out.stdout.trim().split('\n').map((l) => l.trim().split(/\s{2,}/));
+  const lines = out.stdout
+    .trim()
+    .split('\n')
+    .map((l) => l.trim().split(/\s{2,}/));
   return new Map(lines.slice(1).map((cells) => [cells[0] ?? '', cells]));
 }
 
@@ -30,7 +42,10 @@ async function readyOf(plural: string, name: string): Promise<{ status?: string;
     status?: { bundleVersion?: string; conditions?: { type: string; status: string; reason: string; message: string }[] };
   };
   const ready = object.status?.conditions?.find((c) => c.type === 'Ready');
-  return { ...(ready && { status: ready.status, reason: ready.reason, message: ready.message }), ...(object.status?.bundleVersion !== undefined && { bundleVersion: object.status.bundleVersion }) };
+  return {
+    ...(ready && { status: ready.status, reason: ready.reason, message: ready.message }),
+    ...(object.status?.bundleVersion !== undefined && { bundleVersion: object.status.bundleVersion }),
+  };
 }
 
 describe('the operator', () => {
@@ -112,13 +127,18 @@ describe('the operator', () => {
 
         // The original's finalizer is gone, so deletes do not hang.
         const co = kube().kubeConfig().makeApiClient(CustomObjectsApi);
-        const good = (await co.getClusterCustomObject({ group: 'notation.nirmata.io', version: 'v1alpha1', plural: 'truststores', name: 'good' })) as { metadata: { finalizers?: string[] } };
+        const good = (await co.getClusterCustomObject({ group: 'notation.nirmata.io', version: 'v1alpha1', plural: 'truststores', name: 'good' })) as {
+          metadata: { finalizers?: string[] };
+        };
         assert.deepEqual(good.metadata.finalizers ?? [], []);
 
         // Ready transitions are Events (cluster-scoped objects: the API server accepts them only in namespace default).
         await eventually(async () => {
           const events = await core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.name=tp-star' });
-          assert.ok(events.items.some((e) => e.reason === 'WildcardIdentityNotSupported' && e.type === 'Warning'), JSON.stringify(events.items.map((e) => e.reason)));
+          assert.ok(
+            events.items.some((e) => e.reason === 'WildcardIdentityNotSupported' && e.type === 'Warning'),
+            JSON.stringify(events.items.map((e) => e.reason)),
+          );
         });
 
         await eventually(() => assert.equal(bundleWrites.writes.length, 1, `writes at ${bundleWrites.writes.join(',')}`));
@@ -134,9 +154,22 @@ describe('the operator', () => {
           assert.equal(again.metadata?.resourceVersion, cm.metadata.resourceVersion);
 
           // A status-only change of an object (someone edits the status): no bundle write, the status is restored.
-          await kube().kubectl(['patch', 'tp', 'tp-good', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { policyVersion: 'tampered' } })]);
+          await kube().kubectl([
+            'patch',
+            'tp',
+            'tp-good',
+            '--subresource=status',
+            '--type=merge',
+            '-p',
+            JSON.stringify({ status: { policyVersion: 'tampered' } }),
+          ]);
           await eventually(async () => {
-            const object = (await co.getClusterCustomObject({ group: 'notation.nirmata.io', version: 'v1alpha1', plural: 'trustpolicies', name: 'tp-good' })) as { status?: { policyVersion?: string } };
+            const object = (await co.getClusterCustomObject({
+              group: 'notation.nirmata.io',
+              version: 'v1alpha1',
+              plural: 'trustpolicies',
+              name: 'tp-good',
+            })) as { status?: { policyVersion?: string } };
             assert.equal(object.status?.policyVersion, bundle.trustPolicies['tp-good']?.version);
           });
 
@@ -182,13 +215,18 @@ describe('the operator', () => {
             spec: { rules: urls.map((u, i) => ({ ...rule(u), name: `r${i}` })) },
           });
         const target = `https://svc.${namespace}.svc/checkimages`;
-        await eventually(() => kube().kubectl(['apply', '-f', '-'], { input: policy(`annotated-${namespace}`, true, [target, 'https://other.example/x', `https://svc.${namespace}:443/y`]) }));
+        await eventually(() =>
+          kube().kubectl(['apply', '-f', '-'], {
+            input: policy(`annotated-${namespace}`, true, [target, 'https://other.example/x', `https://svc.${namespace}:443/y`]),
+          }),
+        );
         await kube().kubectl(['apply', '-f', '-'], { input: policy(`plain-${namespace}`, false, [target]) });
 
         const core = kube().kubeConfig().makeApiClient(CoreV1Api);
         const co = kube().kubeConfig().makeApiClient(CustomObjectsApi);
         type Policy = { spec: { rules: { context: { apiCall: { service: { url: string; caBundle?: string } } }[] }[] } };
-        const read = async (name: string) => (await co.getClusterCustomObject({ group: 'kyverno.io', version: 'v1', plural: 'clusterpolicies', name })) as Policy;
+        const read = async (name: string) =>
+          (await co.getClusterCustomObject({ group: 'kyverno.io', version: 'v1', plural: 'clusterpolicies', name })) as Policy;
         const caBundles = (p: Policy) => p.spec.rules.map((r) => r.context[0]?.apiCall.service.caBundle);
         const injected = await eventually(
           async () => {
@@ -236,7 +274,10 @@ describe('the operator', () => {
         const bundle = parseBundle((await core.readNamespacedConfigMap({ name: 'kyverno-notation-aws-bundle', namespace })).data?.[BUNDLE_KEY] ?? '');
         assert.ok(Object.keys(bundle.trustPolicies).includes(`during-${namespace}`));
         const metrics = await (await fetch(`${operator.metricsUrl ?? ''}/metrics`)).text();
-        assert.match(metrics, /kna_operator_list_failures_total\{resource="trustpolicies",status="0"\} [1-9]|kna_operator_watch_restarts_total\{resource="trustpolicies",reason="(error|gone)"\} [1-9]/);
+        assert.match(
+          metrics,
+          /kna_operator_list_failures_total\{resource="trustpolicies",status="0"\} [1-9]|kna_operator_watch_restarts_total\{resource="trustpolicies",reason="(error|gone)"\} [1-9]/,
+        );
         assert.ok(operator.isLeader(), 'still the leader: the same process recovered');
       } finally {
         await operator.stop();
@@ -260,7 +301,10 @@ describe('the operator', () => {
       try {
         await eventually(
           async () => {
-            for (const [plural, name] of [['trustpolicies', `large-${namespace}`], ['truststores', `large-${namespace}`]] as const) {
+            for (const [plural, name] of [
+              ['trustpolicies', `large-${namespace}`],
+              ['truststores', `large-${namespace}`],
+            ] as const) {
               const ready = await readyOf(plural, name);
               assert.deepEqual([ready.status, ready.reason], ['False', 'BundleTooLarge'], ready.message);
               assert.match(ready.message ?? '', /over the 1000-byte limit of its ConfigMap, so it was not written/);
@@ -271,7 +315,10 @@ describe('the operator', () => {
         // The statuses are written inside the reconcile; its report is recorded when the whole run ends.
         await eventually(() => assert.equal(operator.lastReport()?.bundle, 'too-large'), { timeoutMs: 60_000 });
         const core = kube().kubeConfig().makeApiClient(CoreV1Api);
-        await assert.rejects(core.readNamespacedConfigMap({ name: 'kyverno-notation-aws-bundle', namespace }), (err: unknown) => (err as { code?: number }).code === 404);
+        await assert.rejects(
+          core.readNamespacedConfigMap({ name: 'kyverno-notation-aws-bundle', namespace }),
+          (err: unknown) => (err as { code?: number }).code === 404,
+        );
       } finally {
         await operator.stop();
       }

@@ -3,7 +3,18 @@
 import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { hostname } from 'node:os';
-import { LeaderElector, ListWatcher, kubeListWatchSource, parseBindAddress, reuseConnections, type BackoffOptions, type KubeObject, type ListWatchEvent, type ObjectChange, type ResourceRef } from '@kna/shared';
+import {
+  LeaderElector,
+  ListWatcher,
+  kubeListWatchSource,
+  parseBindAddress,
+  reuseConnections,
+  type BackoffOptions,
+  type KubeObject,
+  type ListWatchEvent,
+  type ObjectChange,
+  type ResourceRef,
+} from '@kna/shared';
 import { CertificateRotator } from './certificates/index.js';
 import { extraServiceHosts, type Flags } from './config/flags.js';
 import { OPERATOR_ERR_BAD_FLAG } from './errors.js';
@@ -15,7 +26,7 @@ import { BundleReconciler, type ReconcileReport, type WatchedTrustPolicy, type W
 import { DebouncedRunner } from './reconcile/runner.js';
 import { CLUSTER_POLICIES, TRUST_POLICIES, TRUST_STORES, configMapRef, releaseNames } from './resources.js';
 
-export interface WatchTuning {
+interface WatchTuning {
   backoff?: BackoffOptions;
   watchTimeoutSeconds?: number;
   watchdogGraceMs?: number;
@@ -92,7 +103,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
   // ---- watches ----
   const watchers: ListWatcher<KubeObject>[] = [];
-  const watch = <T extends KubeObject>(ref: ResourceRef, onChange: (change?: ObjectChange<T>) => void, onEvent?: (event: ListWatchEvent) => void): ListWatcher<T> => {
+  const watch = <T extends KubeObject>(
+    ref: ResourceRef,
+    onChange: (change?: ObjectChange<T>) => void,
+    onEvent?: (event: ListWatchEvent) => void,
+  ): ListWatcher<T> => {
     const source = kubeListWatchSource<T>(kubeConfig, ref);
     const watcher = new ListWatcher<T>({
       source,
@@ -104,8 +119,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       onEvent: (event) => {
         metrics.observeWatch(ref.plural, event);
         if (onEvent) onEvent(event);
-        else if (event.type === 'list-failed') log.warn({ resource: source.description, status: event.statusCode, err: event.error, retryInMs: event.retryInMs }, 'list failed; retrying');
-        else if (event.type === 'restart' && event.reason !== 'closed') log.info({ resource: source.description, reason: event.reason, err: event.error, retryInMs: event.retryInMs }, 'watch restarted');
+        else if (event.type === 'list-failed')
+          log.warn({ resource: source.description, status: event.statusCode, err: event.error, retryInMs: event.retryInMs }, 'list failed; retrying');
+        else if (event.type === 'restart' && event.reason !== 'closed')
+          log.info({ resource: source.description, reason: event.reason, err: event.error, retryInMs: event.retryInMs }, 'watch restarted');
       },
     });
     watchers.push(watcher);
@@ -148,7 +165,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   };
   const trustPolicies = watch<WatchedTrustPolicy>(TRUST_POLICIES, onObjectChange);
   const trustStores = watch<WatchedTrustStore>(TRUST_STORES, onObjectChange);
-  const pluginConfig = flags.pluginConfigMap === '' ? undefined : { name: flags.pluginConfigMap, watcher: watch<V1ConfigMap>(configMapRef(namespace, flags.pluginConfigMap), () => bundleRunner.trigger()) };
+  const pluginConfig =
+    flags.pluginConfigMap === ''
+      ? undefined
+      : { name: flags.pluginConfigMap, watcher: watch<V1ConfigMap>(configMapRef(namespace, flags.pluginConfigMap), () => bundleRunner.trigger()) };
   const reconciler = new BundleReconciler({
     core,
     custom,
@@ -167,7 +187,14 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   let caBundle = '';
   const rotator = new CertificateRotator(
     core,
-    { namespace, serviceName: flags.serviceName, caConfigMapName: names.ca, caValidityMs: flags.caValidity, certValidityMs: flags.certValidity, extraHosts: extraServiceHosts(flags) },
+    {
+      namespace,
+      serviceName: flags.serviceName,
+      caConfigMapName: names.ca,
+      caValidityMs: flags.caValidity,
+      certValidityMs: flags.certValidity,
+      extraHosts: extraServiceHosts(flags),
+    },
     log.child({ component: 'certificates' }),
   );
   let injectionRunner: DebouncedRunner | undefined;
@@ -191,12 +218,13 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       () => injectionRunner?.trigger(),
       (event) => {
         if (event.type === 'list-failed' && event.statusCode === 404) {
-          if (!crdMissing) log.info('Kyverno\'s ClusterPolicy CRD (clusterpolicies.kyverno.io/v1) is not installed: CA injection is off until it appears');
+          if (!crdMissing) log.info("Kyverno's ClusterPolicy CRD (clusterpolicies.kyverno.io/v1) is not installed: CA injection is off until it appears");
           crdMissing = true;
-        } else if (event.type === 'list-failed') log.warn({ resource: 'clusterpolicies.kyverno.io', status: event.statusCode, err: event.error }, 'list failed; retrying');
+        } else if (event.type === 'list-failed')
+          log.warn({ resource: 'clusterpolicies.kyverno.io', status: event.statusCode, err: event.error }, 'list failed; retrying');
         else if (event.type === 'listed' && crdMissing) {
           crdMissing = false;
-          log.info('Kyverno\'s ClusterPolicy CRD appeared: CA injection is on');
+          log.info("Kyverno's ClusterPolicy CRD appeared: CA injection is on");
         }
       },
     );
@@ -250,7 +278,17 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       })
     : (startLeading(), new Promise<string>(() => undefined));
   const leaderLost = lost.then((reason) => (reason === 'stopped' ? new Promise<string>(() => undefined) : reason));
-  log.info({ identity, namespace, bundle: names.bundle, lease: flags['leader-elect'] ? names.lease : undefined, probes: probeListener?.url, metrics: metricsListener?.url }, 'operator started');
+  log.info(
+    {
+      identity,
+      namespace,
+      bundle: names.bundle,
+      lease: flags['leader-elect'] ? names.lease : undefined,
+      probes: probeListener?.url,
+      metrics: metricsListener?.url,
+    },
+    'operator started',
+  );
 
   let stopped: Promise<void> | undefined;
   return {

@@ -21,7 +21,7 @@ describe('a TrustPolicy edit', () => {
   });
   after(() => harness.stop());
 
-  it('changes a running verifier\'s answer through the mirrored bundle', async () => {
+  it("changes a running verifier's answer through the mirrored bundle", async () => {
     await withNamespace(kube(), async (namespace) => {
       const repository = `${harness.registry}/demo/app`;
       const { digest } = await push(`${repository}:v1`);
@@ -30,18 +30,47 @@ describe('a TrustPolicy edit', () => {
       const store = `harness-root-${namespace}`;
       await apply(trustStore(store, readFileSync(harness.rootCert, 'utf8')));
       await apply(trustPolicy(`tp-${namespace}`, { store, scopes: [repository], identities: [harness.profileArn] }));
-      await kube().kubectl(['-n', namespace, 'create', 'configmap', 'notation-plugin-config', ...Object.entries(harness.pluginConfig).map(([k, v]) => `--from-literal=${k}=${v}`)]);
+      await kube().kubectl([
+        '-n',
+        namespace,
+        'create',
+        'configmap',
+        'notation-plugin-config',
+        ...Object.entries(harness.pluginConfig).map(([k, v]) => `--from-literal=${k}=${v}`),
+      ]);
 
       const scratch = mkdtempSync(join(tmpdir(), 'kna-answer-'));
       const operator = await startTestOperator(kube(), namespace, ['--inject-ca=false']);
-      const mirror = await startKubeletMirror({ kubeConfig: kube().kubeConfig(), namespace, kind: 'ConfigMap', name: 'kyverno-notation-aws-bundle', dir: join(scratch, 'bundle') });
+      const mirror = await startKubeletMirror({
+        kubeConfig: kube().kubeConfig(),
+        namespace,
+        kind: 'ConfigMap',
+        name: 'kyverno-notation-aws-bundle',
+        dir: join(scratch, 'bundle'),
+      });
       const port = await freePort();
       const log = openSync(join(scratch, 'verifier.log'), 'a');
       const tools = toolsEnv();
       const verifier = spawn(
         process.execPath,
-        ['--import', 'tsx', '--conditions=source', 'verifier/src/main.ts', `--bundleDir=${mirror.dir}`, '--notls', `--httpPort=${port}`, '--bindAddress=127.0.0.1', '--reviewKyvernoToken=false', '--health-probe-bind-address=0', '--metrics-bind-address=0'],
-        { cwd: ROOT, stdio: ['ignore', log, log], env: { PATH: tools.PATH, HOME: process.env.HOME, NOTATION_LIBEXEC: tools.NOTATION_LIBEXEC, ...harness.pluginEnv } },
+        [
+          '--import',
+          'tsx',
+          '--conditions=source',
+          'verifier/src/main.ts',
+          `--bundleDir=${mirror.dir}`,
+          '--notls',
+          `--httpPort=${port}`,
+          '--bindAddress=127.0.0.1',
+          '--reviewKyvernoToken=false',
+          '--health-probe-bind-address=0',
+          '--metrics-bind-address=0',
+        ],
+        {
+          cwd: ROOT,
+          stdio: ['ignore', log, log],
+          env: { PATH: tools.PATH, HOME: process.env.HOME, NOTATION_LIBEXEC: tools.NOTATION_LIBEXEC, ...harness.pluginEnv },
+        },
       );
       closeSync(log);
       const exited = new Promise((resolve) => verifier.once('exit', resolve));
@@ -52,7 +81,9 @@ describe('a TrustPolicy edit', () => {
             method: 'POST',
             body: JSON.stringify({
               trustPolicy: `tp-${namespace}`,
-              images: { containers: { app: { registry: harness.registry, path: 'demo/app', name: 'app', tag: 'v1', jsonPointer: '/spec/containers/0/image' } } },
+              images: {
+                containers: { app: { registry: harness.registry, path: 'demo/app', name: 'app', tag: 'v1', jsonPointer: '/spec/containers/0/image' } },
+              },
             }),
           });
           return { status: res.status, text: await res.text() };
@@ -68,7 +99,9 @@ describe('a TrustPolicy edit', () => {
         assert.match(first.text, /"verified":true/);
 
         // The same image is no longer trusted once the policy names another signing profile.
-        await apply(trustPolicy(`tp-${namespace}`, { store, scopes: [repository], identities: ['arn:aws:signer:us-west-2:111122223333:/signing-profiles/someone-else'] }));
+        await apply(
+          trustPolicy(`tp-${namespace}`, { store, scopes: [repository], identities: ['arn:aws:signer:us-west-2:111122223333:/signing-profiles/someone-else'] }),
+        );
         const denied = await eventually(
           async () => {
             const answer = await ask();

@@ -37,7 +37,10 @@ describe('@kna/shared subpath exports', () => {
       assert.ok(target, `${subpath} is exported`);
       const loaded = [...closure(join(SHARED, target.source))].map((f) => f.slice(SHARED.length + 1));
       assert.ok(loaded.length > 0);
-      assert.deepEqual(loaded.filter((f) => f.startsWith('src/conditions/') || f.startsWith('src/jmespath/')), []);
+      assert.deepEqual(
+        loaded.filter((f) => f.startsWith('src/conditions/') || f.startsWith('src/jmespath/')),
+        [],
+      );
     });
   }
 
@@ -45,6 +48,9 @@ describe('@kna/shared subpath exports', () => {
     const target = exportsMap['./conditions'];
     assert.ok(target);
     const loaded = [...closure(join(SHARED, target.source))].map((f) => f.slice(SHARED.length + 1));
-    assert.ok(loaded.some((f) => f.startsWith('src/jmespath/')), loaded.join(', '));
+    assert.ok(
+      loaded.some((f) => f.startsWith('src/jmespath/')),
+      loaded.join(', '),
+    );
   });
 });

@@ -1,7 +1,8 @@
 // Not a target: where the CPU of a cached /checkimages answer goes. A ladder from the bare route to
 // the stand-in verifier (real listener, pipeline, cache, answer, metrics; registry and notation
-// stand-ins): the bare route with the verifier's Fastify set-up added, then its per-request deadline
-// and log line, then the real thing, and the real thing without its log line and metrics. Each is
+// stand-ins): the bare route, the verifier's HTTP layer (its plugins) around a fixed pipeline result
+// without and with its log line and metrics, then the real thing, and the real thing without its log
+// line and metrics. Each is
 // saturated by 50 connections; the server's CPU per answered request is the measure.
 import { join } from 'node:path';
 import { podRequest, timedCheck } from './fixtures.js';
@@ -14,10 +15,10 @@ import type { ServerConfig } from './serve.js';
 const VARIANTS: readonly { readonly name: string; readonly config: (response: string) => ServerConfig }[] = [
   { name: 'bare Fastify route', config: (responseBody) => ({ kind: 'bare', responseBody }) },
   {
-    name: '+ the verifier’s Fastify set-up (server options, under-pressure, body parser, onRequest hook, body schema)',
-    config: (responseBody) => ({ kind: 'bare', responseBody, features: 'fastify' }),
+    name: '+ the verifier’s HTTP layer (server options, under-pressure, body parser, auth hook, schemas, deadline, answer), no pipeline',
+    config: (responseBody) => ({ kind: 'http', responseBody, logged: false }),
   },
-  { name: '+ deadline controller and timer, pino logger, request log line (no pipeline)', config: (responseBody) => ({ kind: 'bare', responseBody, features: 'listener' }) },
+  { name: '+ request log line and metrics (no pipeline)', config: (responseBody) => ({ kind: 'http', responseBody, logged: true }) },
   { name: 'the stand-in verifier (+ pipeline, cache, answer, metrics)', config: () => ({ kind: 'standins', flags: [] }) },
   { name: 'the stand-in verifier without request log line and metrics', config: () => ({ kind: 'standins', flags: ['--logLevel=warn'], metrics: false }) },
 ];
@@ -30,7 +31,10 @@ export async function benchAblate(options: BenchOptions & { durationSeconds: num
     const probe = await startServer({ kind: 'standins', flags: [] }, join(options.dir, 'ablate-probe.log'));
     servers.push(probe);
     const response = (await timedCheck(probe.url, body)).text;
-    for (const [i, v] of VARIANTS.entries()) servers.push(await startServer(v.config(response), join(options.dir, `ablate-${i}.log`), { nodeArgs: options.serverNodeArgs, compiled: options.serverCompiled }));
+    for (const [i, v] of VARIANTS.entries())
+      servers.push(
+        await startServer(v.config(response), join(options.dir, `ablate-${i}.log`), { nodeArgs: options.serverNodeArgs, compiled: options.serverCompiled }),
+      );
     const variants = servers.slice(1);
     for (const s of variants) await runLoad({ url: s.url, connections: 50, durationSeconds: 2, body }, s.pid);
     const cpu: number[][] = VARIANTS.map(() => []);
@@ -45,7 +49,9 @@ export async function benchAblate(options: BenchOptions & { durationSeconds: num
         if (m.non2xx > 0 || m.errors > 0) throw new Error(`ablate: ${VARIANTS[i]?.name}: ${m.non2xx} non-2xx, ${m.errors} errors`);
         cpu[i]?.push((m.serverCpuSeconds * 1e6) / m.ok);
         rps[i]?.push(m.rps);
-        options.log(`ablate: round ${round + 1} ${VARIANTS[i]?.name}: ${m.rps.toFixed(0)} req/s, ${((m.serverCpuSeconds * 1e6) / m.ok).toFixed(0)} µs server CPU per request`);
+        options.log(
+          `ablate: round ${round + 1} ${VARIANTS[i]?.name}: ${m.rps.toFixed(0)} req/s, ${((m.serverCpuSeconds * 1e6) / m.ok).toFixed(0)} µs server CPU per request`,
+        );
       }
     }
     return {

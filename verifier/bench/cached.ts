@@ -43,7 +43,10 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
     tagCached: undefined,
   };
   try {
-    const verifier = await startServer({ kind: 'verifier', flags: fixtures.verifierFlags, env: fixtures.verifierEnv }, join(dir, 'cached-verifier.log'), { nodeArgs: options.serverNodeArgs, compiled: options.serverCompiled });
+    const verifier = await startServer({ kind: 'verifier', flags: fixtures.verifierFlags, env: fixtures.verifierEnv }, join(dir, 'cached-verifier.log'), {
+      nodeArgs: options.serverNodeArgs,
+      compiled: options.serverCompiled,
+    });
     servers.verifier = verifier;
     servers.pinned = verifier;
     const prime = await timedCheck(verifier.url, body);
@@ -52,13 +55,19 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
     if (pinnedAnswer.text !== prime.text) throw new Error(`the pinned pod got a different answer (${pinnedAnswer.status}): ${pinnedAnswer.text}`);
     const idleRss = rssBytes(verifier.pid) ?? Number.NaN;
     log(`cached: primed the cache in ${prime.ms.toFixed(0)} ms (${(await verifier.stats()).notationRuns} notation runs); response ${prime.text.length} bytes`);
-    const standins = await startServer({ kind: 'standins', flags: [] }, join(dir, 'cached-standins.log'), { nodeArgs: options.serverNodeArgs, compiled: options.serverCompiled });
+    const standins = await startServer({ kind: 'standins', flags: [] }, join(dir, 'cached-standins.log'), {
+      nodeArgs: options.serverNodeArgs,
+      compiled: options.serverCompiled,
+    });
     servers.standins = standins;
     const standinAnswer = await timedCheck(standins.url, body);
     if (standinAnswer.status !== 200 || standinAnswer.text.length !== prime.text.length) {
       throw new Error(`the stand-in server answered ${standinAnswer.status} with ${standinAnswer.text.length} bytes, not ${prime.text.length}`);
     }
-    const bare = await startServer({ kind: 'bare', responseBody: prime.text }, join(dir, 'cached-bare.log'), { nodeArgs: options.serverNodeArgs, compiled: options.serverCompiled });
+    const bare = await startServer({ kind: 'bare', responseBody: prime.text }, join(dir, 'cached-bare.log'), {
+      nodeArgs: options.serverNodeArgs,
+      compiled: options.serverCompiled,
+    });
     servers.bare = bare;
     const tagCached = await startServer(
       { kind: 'verifier', flags: [...fixtures.verifierFlags, `--tagCacheTTLSeconds=${TAG_CACHE_TTL_SECONDS}`], env: fixtures.verifierEnv },
@@ -72,7 +81,13 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
     const bodyOf = (name: keyof typeof servers) => (name === 'pinned' ? pinnedBody : body);
     const load = (name: keyof typeof servers, server: ServerProcess, durationSeconds: number, connections = CONNECTIONS) =>
       runLoad({ url: server.url, connections, durationSeconds, body: bodyOf(name) }, server.pid);
-    for (const [name, server] of [['bare', bare], ['verifier', verifier], ['standins', standins], ['pinned', verifier], ['tagCached', tagCached]] as const) {
+    for (const [name, server] of [
+      ['bare', bare],
+      ['verifier', verifier],
+      ['standins', standins],
+      ['pinned', verifier],
+      ['tagCached', tagCached],
+    ] as const) {
       const warm = await load(name, server, 3);
       log(`cached: warm-up ${name}: ${warm.rps.toFixed(0)} req/s`);
     }
@@ -160,7 +175,19 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
           `(${options.serverCompiled ? 'compiled JavaScript, plain node' : 'under tsx'}).`,
         `notation runs during the measured load: ${notationRunsDuringLoad} (every answer came from the cache: ${after.cacheHits} hits, ${after.cacheMisses} misses in all).`,
       ],
-      data: { idleRss, loadedRss, measured, unloaded, ratio, cpuRatio, standinCpuRatio, standinRatio, notationRunsDuringLoad, requestBytes: body.length, responseBytes: prime.text.length },
+      data: {
+        idleRss,
+        loadedRss,
+        measured,
+        unloaded,
+        ratio,
+        cpuRatio,
+        standinCpuRatio,
+        standinRatio,
+        notationRunsDuringLoad,
+        requestBytes: body.length,
+        responseBytes: prime.text.length,
+      },
     };
   } finally {
     // `pinned` is the verifier process again: stop each process once.

@@ -190,9 +190,16 @@ async function main(): Promise<void> {
   }
   const after = machine();
   console.log(`# Verifier benchmarks\n`);
-  console.log(`${before.cpu}, ${before.cores} cores, ${before.memoryGiB} GiB, Node ${before.node}; commit ${commit()}; load average ${before.loadAverage} before, ${after.loadAverage} after.`);
+  console.log(
+    `${before.cpu}, ${before.cores} cores, ${before.memoryGiB} GiB, Node ${before.node}; commit ${commit()}; load average ${before.loadAverage} before, ${after.loadAverage} after.`,
+  );
   console.log(`Servers under test: ${args.compiled ? 'compiled JavaScript (verifier/dist), plain node' : 'TypeScript under tsx'}.`);
-  console.log(`Command: pnpm bench -- ${process.argv.slice(2).filter((a) => a !== '--').join(' ')}`.trimEnd());
+  console.log(
+    `Command: pnpm bench -- ${process.argv
+      .slice(2)
+      .filter((a) => a !== '--')
+      .join(' ')}`.trimEnd(),
+  );
   printReport(reports);
   if (args.out) {
     writeFileSync(args.out, `${JSON.stringify({ machine: { before, after }, commit: commit(), argv: process.argv.slice(2), reports }, null, 2)}\n`);

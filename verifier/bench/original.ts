@@ -82,7 +82,8 @@ export async function benchOriginal(options: BenchOptions & { durationSeconds: n
     }
     if (answers.original !== answers.ours) throw new Error(`the services patch different numbers of containers: ${JSON.stringify(answers)}`);
 
-    const load = (s: Service, body: string, connections: number, durationSeconds: number) => runLoad({ url: targets[s].url, connections, durationSeconds, body }, targets[s].pid);
+    const load = (s: Service, body: string, connections: number, durationSeconds: number) =>
+      runLoad({ url: targets[s].url, connections, durationSeconds, body }, targets[s].pid);
     for (const s of SERVICES) {
       const warm = await load(s, bodies.tag, 10, 3);
       log(`original: warm-up ${s}: ${warm.rps.toFixed(0)} req/s`);
@@ -102,7 +103,9 @@ export async function benchOriginal(options: BenchOptions & { durationSeconds: n
               : await load(s, key.startsWith('pod-tag') ? bodies.tag : bodies.digest, Number(key.split('-')[2]), options.durationSeconds);
           if (m.non2xx > 0 || m.errors > 0) throw new Error(`original bench: ${s} ${key}: ${m.non2xx} non-2xx, ${m.errors} errors`);
           (measured[s][key] ??= []).push(m);
-          log(`original: round ${round + 1} ${key} ${s}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, server CPU ${(m.serverCpuSeconds / m.durationSeconds).toFixed(2)} cores`);
+          log(
+            `original: round ${round + 1} ${key} ${s}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, server CPU ${(m.serverCpuSeconds / m.durationSeconds).toFixed(2)} cores`,
+          );
         }
       }
     }
@@ -145,9 +148,13 @@ export async function benchOriginal(options: BenchOptions & { durationSeconds: n
       name: 'original',
       target: 'against the original v1.1 in the same run: cached answers ≥ 2 × its throughput, uncached no slower',
       verdicts: [
-        { clause: 'cached pod by digest, 50 connections: ≥ 2 × the original\'s throughput', met: throughput50.median >= 2, measured: `${f(throughput50)} ×` },
-        { clause: 'cached pod by tag, 50 connections: ≥ 2 × the original\'s throughput', met: throughputTag50.median >= 2, measured: `${f(throughputTag50)} ×` },
-        { clause: 'uncached single image: no slower than the original (ours ÷ original ≤ 1)', met: uncachedRatio.median <= 1, measured: `${f(uncachedRatio)} ×` },
+        { clause: "cached pod by digest, 50 connections: ≥ 2 × the original's throughput", met: throughput50.median >= 2, measured: `${f(throughput50)} ×` },
+        { clause: "cached pod by tag, 50 connections: ≥ 2 × the original's throughput", met: throughputTag50.median >= 2, measured: `${f(throughputTag50)} ×` },
+        {
+          clause: 'uncached single image: no slower than the original (ours ÷ original ≤ 1)',
+          met: uncachedRatio.median <= 1,
+          measured: `${f(uncachedRatio)} ×`,
+        },
       ],
       details: [
         `${options.rounds} rounds, the two services alternating within each measurement; pods ${options.durationSeconds} s per run, the single image ${SINGLE_SECONDS} s with one connection. ` +

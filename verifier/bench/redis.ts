@@ -64,7 +64,9 @@ export async function benchRedis(fixtures: Fixtures, options: BenchOptions & { d
     const workDir = join(dir, `redis-${name}-work`);
     mkdirSync(workDir, { recursive: true });
     const flags = [...fixtures.verifierFlags, `--workDir=${workDir}`, `--redisURL=${redis.url}`, `--cacheHMACKeyFile=${hmacKeyFile}`, ...extra];
-    const server = await startServer({ kind: 'verifier', flags, env: fixtures.verifierEnv }, join(dir, `redis-${name}.log`), { nodeArgs: options.serverNodeArgs });
+    const server = await startServer({ kind: 'verifier', flags, env: fixtures.verifierEnv }, join(dir, `redis-${name}.log`), {
+      nodeArgs: options.serverNodeArgs,
+    });
     servers.push(server);
     return server;
   };
@@ -82,7 +84,9 @@ export async function benchRedis(fixtures: Fixtures, options: BenchOptions & { d
     const runs = (await a.stats()).notationRuns + (await b.stats()).notationRuns;
     const runsPerImage = runs / IMAGES;
     const openedDuringTwoReplicas = breakerOpenings();
-    log(`redis: two replicas, ${asks.length} concurrent requests about ${IMAGES} images: ${runs} notation runs (${runsPerImage.toFixed(2)} per image); breaker openings ${JSON.stringify(openedDuringTwoReplicas)}`);
+    log(
+      `redis: two replicas, ${asks.length} concurrent requests about ${IMAGES} images: ${runs} notation runs (${runsPerImage.toFixed(2)} per image); breaker openings ${JSON.stringify(openedDuringTwoReplicas)}`,
+    );
 
     const cold = await start('l2only', ['--cacheMaxSize=1']);
     await connected();
@@ -153,9 +157,21 @@ export async function benchRedis(fixtures: Fixtures, options: BenchOptions & { d
       name: 'redis',
       target: 'shared cache: a cached answer with L2 only and during a Redis pause, against L1; two replicas run notation once per distinct image',
       verdicts: [
-        { clause: 'two replicas: notation runs per distinct image = 1.0', met: runs === IMAGES, measured: `${runsPerImage.toFixed(2)} (${runs} runs, ${IMAGES} images)` },
-        { clause: 'L2 only: every answer from Redis (no notation run)', met: coldRunsHealthy === 0, measured: `${coldRunsHealthy} runs in ${l2.reduce((n, m) => n + m.responses, 0)} answers` },
-        { clause: 'Redis paused: cached (L1) answers as fast as with Redis up (p99 within 2×)', met: s(pausedL1, 'p99').median <= 2 * s(l1, 'p99').median, measured: formatSummary(s(pausedL1, 'p99'), 2, ' ms') },
+        {
+          clause: 'two replicas: notation runs per distinct image = 1.0',
+          met: runs === IMAGES,
+          measured: `${runsPerImage.toFixed(2)} (${runs} runs, ${IMAGES} images)`,
+        },
+        {
+          clause: 'L2 only: every answer from Redis (no notation run)',
+          met: coldRunsHealthy === 0,
+          measured: `${coldRunsHealthy} runs in ${l2.reduce((n, m) => n + m.responses, 0)} answers`,
+        },
+        {
+          clause: 'Redis paused: cached (L1) answers as fast as with Redis up (p99 within 2×)',
+          met: s(pausedL1, 'p99').median <= 2 * s(l1, 'p99').median,
+          measured: formatSummary(s(pausedL1, 'p99'), 2, ' ms'),
+        },
       ],
       details: [
         `${options.rounds} rounds × ${options.durationSeconds} s per measurement; ${IMAGES} signed images, requests cycle through them (one container, pinned by digest); medians (min–max):`,
@@ -173,7 +189,18 @@ export async function benchRedis(fixtures: Fixtures, options: BenchOptions & { d
           `breaker openings meanwhile ${JSON.stringify(openedDuringTwoReplicas)} (an opening makes a replica verify locally for 5 s).`,
         `Breaker openings over the whole run (the pauses open it on purpose): ${JSON.stringify(breakerOpenings())}.`,
       ],
-      data: { runs, images: IMAGES, l1, l2, pausedL1, pausedCold, coldRunsHealthy, coldRunsPaused, openedDuringTwoReplicas, breakerOpenings: breakerOpenings() },
+      data: {
+        runs,
+        images: IMAGES,
+        l1,
+        l2,
+        pausedL1,
+        pausedCold,
+        coldRunsHealthy,
+        coldRunsPaused,
+        openedDuringTwoReplicas,
+        breakerOpenings: breakerOpenings(),
+      },
     };
   } finally {
     redis.resume();

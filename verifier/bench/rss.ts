@@ -140,8 +140,16 @@ export async function benchRss(options: BenchOptions & { requests?: number }): P
     name: 'rss',
     target: `RSS flat (± 10%) over ${requests} requests with ${DISTINCT} distinct digests and --cacheMaxSize=${CACHE_MAX} (registry and notation stand-ins)`,
     verdicts: [
-      { clause: `RSS within ± 10% of its baseline (${plain})`, met: of(plain).every((r) => r.maxDeviation <= 0.1), measured: `max deviation ${formatSummary(deviation(plain), 1, '%')}` },
-      { clause: `RSS within ± 10% of its baseline (${limited})`, met: of(limited).every((r) => r.maxDeviation <= 0.1), measured: `max deviation ${formatSummary(deviation(limited), 1, '%')}` },
+      {
+        clause: `RSS within ± 10% of its baseline (${plain})`,
+        met: of(plain).every((r) => r.maxDeviation <= 0.1),
+        measured: `max deviation ${formatSummary(deviation(plain), 1, '%')}`,
+      },
+      {
+        clause: `RSS within ± 10% of its baseline (${limited})`,
+        met: of(limited).every((r) => r.maxDeviation <= 0.1),
+        measured: `max deviation ${formatSummary(deviation(limited), 1, '%')}`,
+      },
     ],
     details: [
       `${rounds} runs per V8 setting, a fresh server each; ${CONNECTIONS} connections; one-container pods cycling through ${DISTINCT} repositories, so every digest comes back ` +

@@ -1,7 +1,7 @@
 // A server under test, in its own process (started by servers.ts): the clients that load it run in
-// other processes, so they never take its event loop. Three kinds:
-//   bare      a bare Fastify route answering POST /checkimages with a fixed JSON body (the yardstick),
-//             optionally with the verifier's listener features around it (ablate.ts);
+// other processes, so they never take its event loop. Four kinds:
+//   bare      a bare Fastify route answering POST /checkimages with a fixed JSON body (the yardstick);
+//   http      the verifier's HTTP layer (the same plugins) around a fixed pipeline result (ablate.ts);
 //   standins  the real request listener, pipeline, cache, metrics and logger (buildServer), with the
 //             pipeline's two edges, the registry and notation, replaced by instant stand-ins;
 //   verifier  the real verifier (startVerifier, local mode) with its real registry client and notation.
@@ -12,32 +12,22 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import underPressure from '@fastify/under-pressure';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { createLogger, pressureLimits, startVerifier } from '../src/app.js';
 import { BundleStore } from '../src/bundle/store.js';
 import { VerdictCache } from '../src/cache/verdicts.js';
 import { SignatureCheck } from '../src/signature/check.js';
 import { parseFlags } from '../src/config/flags.js';
-import { parseBody } from '../src/http/body.js';
-import { checkImagesRequestSchema } from '../src/request/schema.js';
-import { buildServer } from '../src/http/server.js';
+import { buildServer, checkImagesApi, serverOptions } from '../src/http/server.js';
+import type { PipelineResult } from '../src/pipeline/checkImages.js';
 import { VerifierMetrics } from '../src/metrics.js';
 import { skipPolicyBundle } from '../testkit/standins.js';
 import { FailureKind, VerifyOutcome } from '../src/notation/classify.js';
 
 export type ServerConfig =
-  | {
-      readonly kind: 'bare';
-      readonly responseBody: string;
-      /**
-       * ablate.ts: the bare route with the verifier's listener features added — `fastify`: server.ts's
-       * server options, under-pressure, string body parser, async onRequest hook, body schema;
-       * `listener`: also the per-request deadline controller, timer and close listener, and the pino
-       * logger with one log line per request. No pipeline.
-       */
-      readonly features?: 'fastify' | 'listener';
-    }
+  | { readonly kind: 'bare'; readonly responseBody: string }
+  /** ablate.ts: the verifier's HTTP layer without the pipeline (httpLayer below). */
+  | { readonly kind: 'http'; readonly responseBody: string; readonly logged: boolean }
   | { readonly kind: 'standins'; readonly flags: readonly string[]; /** Prometheus metrics (default true). */ readonly metrics?: boolean }
   | { readonly kind: 'verifier'; readonly flags: readonly string[]; readonly env: Readonly<Record<string, string>> };
 
@@ -89,51 +79,53 @@ function memory(): Pick<ServerStats, 'heapUsedBytes' | 'heapTotalBytes' | 'exter
   return { heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external, rssBytes: m.rss };
 }
 
-async function bare(responseBody: string, features?: 'fastify' | 'listener'): Promise<Running> {
-  if (features) return listenerOnly(responseBody, features === 'listener');
+async function bare(responseBody: string): Promise<Running> {
   const app = Fastify({ logger: false });
   app.post('/checkimages', async (_request, reply) => reply.type('application/json; charset=utf-8').send(responseBody));
   return running(app);
 }
 
-/** Mirrors what server.ts sets up around the pipeline (keep in step with it), answering a fixed body. */
-async function listenerOnly(responseBody: string, full: boolean): Promise<Running> {
-  const timeouts = { requestTimeout: 30_000, connectionTimeout: 30_000, return503OnClosing: true, forceCloseConnections: 'idle' as const };
-  const ajv = { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, useDefaults: false } };
-  const app = full
-    ? (Fastify({ loggerInstance: createLogger('info'), logController: new LogController({ disableRequestLogging: true }), ...timeouts, ajv }) as unknown as FastifyInstance)
-    : Fastify({ logger: false, ...timeouts, ajv });
-  await app.register(underPressure, { maxEventLoopDelay: 3_000, maxEventLoopUtilization: 0, maxHeapUsedBytes: 0, eventLoopUtilizationMode: 'interval', retryAfter: 5 });
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 1 << 20 }, (_request, body, done) => {
-    try {
-      done(null, parseBody(body as string));
-    } catch (err) {
-      done(err as Error, undefined);
-    }
-  });
-  app.addHook('onRequest', async (request) => {
-    if (request.routeOptions.url !== '/checkimages' || request.method !== 'POST') return;
-    await Promise.resolve();
-  });
-  app.post('/checkimages', { schema: { body: checkImagesRequestSchema } }, async (request, reply) => {
-    if (full) {
-      const started = performance.now();
-      const cancel = new AbortController();
-      const deadline = setTimeout(() => cancel.abort(), 25_000);
-      reply.raw.once('close', () => {
-        if (!reply.raw.writableFinished) cancel.abort();
-      });
-      await Promise.resolve(cancel.signal);
-      clearTimeout(deadline);
-      request.log.info(
-        { status: 200, trustPolicy: STANDIN_POLICY, policyVersion: 'c'.repeat(12), images: { verified: 3 }, cache: ['l1', 'l1', 'l1'], durationMs: Math.round(performance.now() - started) },
-        'checkimages',
-      );
-    }
-    return reply.code(200).type('application/json; charset=utf-8').send(responseBody);
+/**
+ * The verifier's HTTP layer (server options and the checkImagesApi plugin: load shedding, body parser,
+ * authentication hook, request schema, deadline, answer and its response schema), registered as the
+ * verifier registers it, with the pipeline replaced by a fixed result that answers `responseBody`.
+ * `logged`: the production logger at info (one line per request) and Prometheus metrics; otherwise the
+ * logger at warn and no metrics.
+ */
+async function httpLayer(responseBody: string, logged: boolean): Promise<Running> {
+  const result = fixedResult(responseBody);
+  const limits = { requestTimeoutMs: 30_000, maxRequestBytes: 1 << 20 };
+  const app = Fastify(serverOptions({ ...limits, logger: createLogger(logged ? 'info' : 'warn') }));
+  await app.register(checkImagesApi, {
+    ...limits,
+    check: () => Promise.resolve(result),
+    // An authentication hook that admits every caller, so that the hook's cost is measured.
+    authenticator: { authenticate: () => Promise.resolve() },
+    onInfraError: 'deny',
+    pressure: { maxEventLoopDelayMs: 3_000, maxEventLoopUtilization: 0, maxHeapUsedBytes: 0 },
+    ...(logged && { metrics: new VerifierMetrics() }),
   });
   return running(app);
+}
+
+/** A pipeline result whose answer is `responseBody` (a 200 with patches): one verified image per patch. */
+function fixedResult(responseBody: string): PipelineResult {
+  const { results } = JSON.parse(responseBody) as { results: { path: string; value: string }[] };
+  return {
+    trustPolicy: STANDIN_POLICY,
+    policyVersion: 'c'.repeat(64),
+    warnings: [],
+    reports: results.map((patch, i) => ({
+      group: 'containers',
+      container: `c${i}`,
+      image: patch.value,
+      jsonPointer: patch.path,
+      outcome: VerifyOutcome.Verified,
+      reason: 'signature verified',
+      pinned: patch.value,
+      cache: 'l1',
+    })),
+  };
 }
 
 async function running(app: FastifyInstance): Promise<Running> {
@@ -163,12 +155,22 @@ async function standins(argv: readonly string[], withMetrics: boolean): Promise<
   const app = await buildServer({
     pipeline: {
       bundle: () => store.current,
-      resolver: { resolveDigest: (ref) => Promise.resolve({ digest: standInDigest(`${ref.registry}/${ref.repository}:${ref.tag ?? ''}@${ref.digest ?? ''}`) }) },
+      resolver: {
+        resolveDigest: (ref) => Promise.resolve({ digest: standInDigest(`${ref.registry}/${ref.repository}:${ref.tag ?? ''}@${ref.digest ?? ''}`) }),
+      },
       signatures: new SignatureCheck({
         notation: {
           verify: () => {
             notationRuns++;
-            return Promise.resolve({ outcome: VerifyOutcome.Verified, kind: FailureKind.None, reason: 'signature verified', warnings: [], durationMs: 0, exitCode: 0, stderr: '' });
+            return Promise.resolve({
+              outcome: VerifyOutcome.Verified,
+              kind: FailureKind.None,
+              reason: 'signature verified',
+              warnings: [],
+              durationMs: 0,
+              exitCode: 0,
+              stderr: '',
+            });
           },
         },
         cache,
@@ -230,7 +232,14 @@ function send(message: Message): void {
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as ServerConfig;
-  const running = config.kind === 'bare' ? await bare(config.responseBody, config.features) : config.kind === 'standins' ? await standins(config.flags, config.metrics ?? true) : await verifier(config.flags, config.env);
+  const running =
+    config.kind === 'bare'
+      ? await bare(config.responseBody)
+      : config.kind === 'http'
+        ? await httpLayer(config.responseBody, config.logged)
+        : config.kind === 'standins'
+          ? await standins(config.flags, config.metrics ?? true)
+          : await verifier(config.flags, config.env);
   process.on('message', (raw: Command) => {
     switch (raw.cmd) {
       case 'stats':

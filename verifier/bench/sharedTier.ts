@@ -28,7 +28,9 @@ function percentile(sorted: number[], p: number): number {
 function report(name: string, samples: number[]): void {
   const sorted = [...samples].sort((a, b) => a - b);
   const fmt = (ms: number) => `${(ms * 1000).toFixed(0)} µs`;
-  console.log(`${name.padEnd(28)} n=${String(samples.length).padEnd(6)} p50 ${fmt(percentile(sorted, 50)).padEnd(9)} p99 ${fmt(percentile(sorted, 99)).padEnd(9)} max ${fmt(sorted.at(-1) ?? NaN)}`);
+  console.log(
+    `${name.padEnd(28)} n=${String(samples.length).padEnd(6)} p50 ${fmt(percentile(sorted, 50)).padEnd(9)} p99 ${fmt(percentile(sorted, 99)).padEnd(9)} max ${fmt(sorted.at(-1) ?? NaN)}`,
+  );
 }
 
 async function freePort(): Promise<number> {
@@ -103,13 +105,15 @@ try {
   for (let i = 0; i < 50; i++) {
     const k = `kna:v1:bench-lock-${i}:registry.bench/app@sha256:0`;
     let publishedAt = 0;
-    const first = a.getOrCompute(k, async () => {
-      await new Promise((r) => setTimeout(r, 100));
-      return verdict;
-    }).then((x) => {
-      publishedAt = performance.now();
-      return x;
-    });
+    const first = a
+      .getOrCompute(k, async () => {
+        await new Promise((r) => setTimeout(r, 100));
+        return verdict;
+      })
+      .then((x) => {
+        publishedAt = performance.now();
+        return x;
+      });
     await new Promise((r) => setTimeout(r, 5));
     const second = await b.getOrCompute(k, () => Promise.reject(new Error('B verified although A held the lock')));
     const doneAt = performance.now();
@@ -126,7 +130,8 @@ try {
     return verdict;
   };
   const asks: Promise<unknown>[] = [];
-  for (let round = 0; round < 5; round++) for (let i = 0; i < 20; i++) for (const c of [a, b]) asks.push(c.getOrCompute(`kna:v1:bench-two:registry.bench/app${i}@sha256:0`, slow));
+  for (let round = 0; round < 5; round++)
+    for (let i = 0; i < 20; i++) for (const c of [a, b]) asks.push(c.getOrCompute(`kna:v1:bench-two:registry.bench/app${i}@sha256:0`, slow));
   await Promise.all(asks);
   console.log(`two replicas: ${computations} computations for 20 distinct keys = ${(computations / 20).toFixed(2)} per key`);
   await a.close();

@@ -50,7 +50,10 @@ export async function benchUncached(fixtures: Fixtures, options: BenchOptions): 
   const { log } = options;
   const [image] = await pushSigned(fixtures, 'single', 1);
   if (!image) throw new Error('no image');
-  const server = await startServer({ kind: 'verifier', flags: fixtures.verifierFlags, env: fixtures.verifierEnv }, join(options.dir, 'uncached-verifier.log'), { nodeArgs: options.serverNodeArgs, compiled: options.serverCompiled });
+  const server = await startServer({ kind: 'verifier', flags: fixtures.verifierFlags, env: fixtures.verifierEnv }, join(options.dir, 'uncached-verifier.log'), {
+    nodeArgs: options.serverNodeArgs,
+    compiled: options.serverCompiled,
+  });
   try {
     // Warm the page cache, the registry and both code paths once; not measured.
     await bare(fixtures, image);
@@ -70,9 +73,16 @@ export async function benchUncached(fixtures: Fixtures, options: BenchOptions): 
       const s = service.at(-1);
       const b = bareRuns.at(-1);
       if (s?.runs !== 1) throw new Error(`an uncached single-image request started ${s?.runs} notation runs, not 1`);
-      log(`uncached: ${i + 1}/${iterations}: service ${s.ms.toFixed(0)} ms (notation inside ${s.notationMs.toFixed(0)} ms), bare notation ${b?.ms.toFixed(0)} ms`);
+      log(
+        `uncached: ${i + 1}/${iterations}: service ${s.ms.toFixed(0)} ms (notation inside ${s.notationMs.toFixed(0)} ms), bare notation ${b?.ms.toFixed(0)} ms`,
+      );
     }
-    const ratio = summarize(ratios(service.map((s) => s.ms), bareRuns.map((b) => b.ms)));
+    const ratio = summarize(
+      ratios(
+        service.map((s) => s.ms),
+        bareRuns.map((b) => b.ms),
+      ),
+    );
     const overhead = summarize(service.map((s) => s.ms - s.notationMs));
     return {
       name: 'uncached',
@@ -103,7 +113,10 @@ export async function benchPod(fixtures: Fixtures, options: BenchOptions): Promi
   const images = await pushSigned(fixtures, 'pod', 8);
   const single = images.slice(0, 1);
   const same = Array.from({ length: 8 }, () => images[0] as PodImage);
-  const server = await startServer({ kind: 'verifier', flags: fixtures.verifierFlags, env: fixtures.verifierEnv }, join(options.dir, 'pod-verifier.log'), { nodeArgs: options.serverNodeArgs, compiled: options.serverCompiled });
+  const server = await startServer({ kind: 'verifier', flags: fixtures.verifierFlags, env: fixtures.verifierEnv }, join(options.dir, 'pod-verifier.log'), {
+    nodeArgs: options.serverNodeArgs,
+    compiled: options.serverCompiled,
+  });
   // The same pod through a verifier that runs one notation at a time: what "parallel, not serial" buys here.
   const serial = await startServer(
     { kind: 'verifier', flags: [...fixtures.verifierFlags, '--maxConcurrentVerifications=1'], env: fixtures.verifierEnv },
@@ -136,8 +149,18 @@ export async function benchPod(fixtures: Fixtures, options: BenchOptions): Promi
           `8 × the same image ${sameImage.at(-1)?.ms.toFixed(0)} ms with ${sameImage.at(-1)?.runs} notation run(s); 8 distinct, serial ${eightSerial.at(-1)?.ms.toFixed(0)} ms`,
       );
     }
-    const ratio = summarize(ratios(eight.map((r) => r.ms), one.map((r) => r.ms)));
-    const serialRatio = summarize(ratios(eightSerial.map((r) => r.ms), one.map((r) => r.ms)));
+    const ratio = summarize(
+      ratios(
+        eight.map((r) => r.ms),
+        one.map((r) => r.ms),
+      ),
+    );
+    const serialRatio = summarize(
+      ratios(
+        eightSerial.map((r) => r.ms),
+        one.map((r) => r.ms),
+      ),
+    );
     const runsSame = sameImage.map((r) => r.runs);
     const cores = machine().cores;
     const cpuEight = median(eight.map((r) => r.notationCpuSeconds * 1000));
@@ -148,7 +171,11 @@ export async function benchPod(fixtures: Fixtures, options: BenchOptions): Promi
       target: 'pod of 8 distinct images ≤ 2.5 × the single-image time; 8 containers of one image: one notation run',
       verdicts: [
         { clause: '8 distinct images ≤ 2.5 × 1 image (uncached)', met: ratio.median <= 2.5, measured: `${formatSummary(ratio)} ×` },
-        { clause: '8 containers, one image: 1 notation run', met: runsSame.every((r) => r === 1), measured: `${runsSame.join(', ')} run(s) in ${runsSame.length} requests` },
+        {
+          clause: '8 containers, one image: 1 notation run',
+          met: runsSame.every((r) => r === 1),
+          measured: `${runsSame.join(', ')} run(s) in ${runsSame.length} requests`,
+        },
       ],
       details: [
         `${iterations} iterations; the cache is cleared before every request; --maxConcurrentVerifications=8 (default).`,
@@ -246,10 +273,14 @@ export async function benchBurst(fixtures: Fixtures, options: BenchOptions): Pro
   try {
     for (const [i, v] of variants.entries()) {
       servers.push(
-        await startServer({ kind: 'verifier', flags: [...fixtures.verifierFlags, ...v.flags], env: fixtures.verifierEnv }, join(options.dir, `burst-${i}.log`), {
-          nodeArgs: options.serverNodeArgs,
-          compiled: options.serverCompiled,
-        }),
+        await startServer(
+          { kind: 'verifier', flags: [...fixtures.verifierFlags, ...v.flags], env: fixtures.verifierEnv },
+          join(options.dir, `burst-${i}.log`),
+          {
+            nodeArgs: options.serverNodeArgs,
+            compiled: options.serverCompiled,
+          },
+        ),
       );
     }
     // One burst per verifier first, not measured: the first notation runs of a process (and the code

@@ -35,7 +35,7 @@ export interface Fixtures {
 }
 
 /** Sends one call to both services: [original, ours]. */
-export type Ask = (call: Call) => Promise<readonly [Observation, Observation]>;
+type Ask = (call: Call) => Promise<readonly [Observation, Observation]>;
 
 export interface Side {
   readonly status: number | 'reset';
@@ -47,7 +47,7 @@ export interface Side {
   readonly shows?: string;
 }
 
-export type Expectation =
+type Expectation =
   | { readonly same: 'admitted'; readonly patches: (fx: Fixtures) => readonly Patch[] }
   | { readonly same: 'denied'; readonly status: number; readonly message: RegExp }
   | {
@@ -72,7 +72,7 @@ export interface CompatCase {
 
 type By = 'tag' | 'digest' | 'both';
 
-export function imageInfo(image: Image, pointer: string, by: By = 'tag'): Record<string, string> {
+function imageInfo(image: Image, pointer: string, by: By = 'tag'): Record<string, string> {
   const withTag = `${image.registry}/${image.path}:${image.tag}`;
   return {
     registry: image.registry,
@@ -93,7 +93,7 @@ function pod(containers: readonly Image[], extra: Record<string, unknown> = {}, 
   };
 }
 
-export function pinned(image: Image, path: string): Patch {
+function pinned(image: Image, path: string): Patch {
   return { op: 'replace', path, value: `${image.registry}/${image.path}@${image.digest}` };
 }
 
@@ -101,7 +101,12 @@ export function pinned(image: Image, path: string): Patch {
 const SAMPLE_ATTESTATIONS = [
   {
     imageReference: '*',
-    type: [{ name: SBOM_TYPE, conditions: { all: [{ key: '{{creationInfo.licenseListVersion}}', operator: 'Equals', value: '3.17', message: 'invalid license version' }] } }],
+    type: [
+      {
+        name: SBOM_TYPE,
+        conditions: { all: [{ key: '{{creationInfo.licenseListVersion}}', operator: 'Equals', value: '3.17', message: 'invalid license version' }] },
+      },
+    ],
   },
 ];
 
@@ -132,8 +137,10 @@ function samplePod(fx: Fixtures, app: Image, extra: Record<string, unknown> = {}
   };
 }
 
-const MALFORMED = 'malformed request: the original answers 406 to everything it refuses; 400 says the caller sent something wrong (and where), so it is not mistaken for a verification failure';
-const INFRA = 'could not verify (registry unreachable): the original answers 406 as if the image were unsigned; 503 with Retry-After says nothing was denied and the call can be retried — Kyverno still fails the rule (any non-2xx does), unless `--onInfraError=allow` is chosen';
+const MALFORMED =
+  'malformed request: the original answers 406 to everything it refuses; 400 says the caller sent something wrong (and where), so it is not mistaken for a verification failure';
+const INFRA =
+  'could not verify (registry unreachable): the original answers 406 as if the image were unsigned; 503 with Retry-After says nothing was denied and the call can be retried — Kyverno still fails the rule (any non-2xx does), unless `--onInfraError=allow` is chosen';
 
 export const CASES: readonly CompatCase[] = [
   // ---- the original's samples ----
@@ -145,7 +152,7 @@ export const CASES: readonly CompatCase[] = [
   },
   {
     id: 'sample-pod-validate',
-    title: 'configs/samples: validate-policy.yaml\'s call is the same request; its deny on `response.verified == false` never fires (failures are non-2xx)',
+    title: "configs/samples: validate-policy.yaml's call is the same request; its deny on `response.verified == false` never fires (failures are non-2xx)",
     call: (fx) => ({ body: samplePod(fx, fx.images.sampleUnsigned) }),
     expect: { same: 'denied', status: 406, message: /signature/ },
   },
@@ -164,7 +171,9 @@ export const CASES: readonly CompatCase[] = [
   {
     id: 'sample-missing-attestation-type',
     title: 'configs/samples: the policy asks for an attestation type the image does not have',
-    call: (fx) => ({ body: samplePod(fx, fx.images.app, { attestations: [{ imageReference: '*', type: [{ name: 'vulnerability/example' }] }], trustPolicy: POLICY.default }) }),
+    call: (fx) => ({
+      body: samplePod(fx, fx.images.app, { attestations: [{ imageReference: '*', type: [{ name: 'vulnerability/example' }] }], trustPolicy: POLICY.default }),
+    }),
     expect: { same: 'denied', status: 406, message: /vulnerability\/example/ },
   },
   {
@@ -286,7 +295,8 @@ export const CASES: readonly CompatCase[] = [
     call: (fx) => ({ body: pod([fx.images.app], { trustPolicy: 'tp-nobody' }) }),
     expect: {
       differs: { original: { status: 406, message: /no trust policy found for trust policy tp-nobody/ }, ours: { status: 400, message: /tp-nobody/ } },
-      reason: 'a trust policy that is not loaded is a configuration mistake (the policy names it, the cluster lacks it), not an unsigned image: 400, and the message lists the loaded trust policies',
+      reason:
+        'a trust policy that is not loaded is a configuration mistake (the policy names it, the cluster lacks it), not an unsigned image: 400, and the message lists the loaded trust policies',
       policyChange: 'nothing: the call fails either way',
     },
   },
@@ -300,8 +310,9 @@ export const CASES: readonly CompatCase[] = [
         ours: { status: 200, patches: (fx) => [pinned(fx.images.app, '/spec/containers/0/image')], shows: 'image verified and pinned (DEFAULT_TRUST_POLICY)' },
       },
       reason:
-        'the original decodes JSON keys case-insensitively (Go\'s encoding/json), so `TrustPolicy` selected tp-compat-skip there; this verifier reads the keys as the request format spells them, ignores the unknown `TrustPolicy` and uses DEFAULT_TRUST_POLICY',
-      policyChange: 'write the `data` keys as the samples and README do (`images`, `imageReferences`, `trustPolicy`, `attestations`); a policy with another spelling selects DEFAULT_TRUST_POLICY',
+        "the original decodes JSON keys case-insensitively (Go's encoding/json), so `TrustPolicy` selected tp-compat-skip there; this verifier reads the keys as the request format spells them, ignores the unknown `TrustPolicy` and uses DEFAULT_TRUST_POLICY",
+      policyChange:
+        'write the `data` keys as the samples and README do (`images`, `imageReferences`, `trustPolicy`, `attestations`); a policy with another spelling selects DEFAULT_TRUST_POLICY',
     },
   },
   {
@@ -336,7 +347,9 @@ export const CASES: readonly CompatCase[] = [
     title: 'a condition key naming a path the payload does not have',
     call: (fx) => ({
       body: pod([fx.images.sample], {
-        attestations: [{ imageReference: '*', type: [{ name: SBOM_TYPE, conditions: { all: [{ key: '{{creationInfo.nothing}}', operator: 'Equals', value: 'x' }] } }] }],
+        attestations: [
+          { imageReference: '*', type: [{ name: SBOM_TYPE, conditions: { all: [{ key: '{{creationInfo.nothing}}', operator: 'Equals', value: 'x' }] } }] },
+        ],
       }),
     }),
     expect: { same: 'denied', status: 406, message: /nothing/ },
@@ -353,39 +366,65 @@ export const CASES: readonly CompatCase[] = [
     id: 'no-images',
     title: 'no image in any group',
     call: () => ({ body: { images: { containers: {}, initContainers: {} } } }),
-    expect: { differs: { original: { status: 406, message: /atleast one image/ }, ours: { status: 400, message: /image/ } }, reason: MALFORMED, policyChange: 'nothing: the call fails either way' },
+    expect: {
+      differs: { original: { status: 406, message: /atleast one image/ }, ours: { status: 400, message: /image/ } },
+      reason: MALFORMED,
+      policyChange: 'nothing: the call fails either way',
+    },
   },
   {
     id: 'not-json',
     title: 'a body that is not JSON',
     call: () => ({ body: '{"images": ' }),
-    expect: { differs: { original: { status: 406, message: /unexpected end of JSON/ }, ours: { status: 400, message: /JSON/i } }, reason: MALFORMED, policyChange: 'nothing: the call fails either way' },
+    expect: {
+      differs: { original: { status: 406, message: /unexpected end of JSON/ }, ours: { status: 400, message: /JSON/i } },
+      reason: MALFORMED,
+      policyChange: 'nothing: the call fails either way',
+    },
   },
   {
     id: 'empty-body',
     title: 'an empty body',
     call: () => ({ body: '' }),
-    expect: { differs: { original: { status: 406, message: /unexpected end of JSON/ }, ours: { status: 400, message: /./ } }, reason: MALFORMED, policyChange: 'nothing: the call fails either way' },
+    expect: {
+      differs: { original: { status: 406, message: /unexpected end of JSON/ }, ours: { status: 400, message: /./ } },
+      reason: MALFORMED,
+      policyChange: 'nothing: the call fails either way',
+    },
   },
   {
     id: 'wrong-type',
     title: '`imageReferences` as a string instead of a list',
     call: (fx) => ({ body: pod([fx.images.app], { imageReferences: 'ghcr.io/*' }) }),
-    expect: { differs: { original: { status: 406, message: /imageReferences/ }, ours: { status: 400, message: /imageReferences/ } }, reason: MALFORMED, policyChange: 'nothing: the call fails either way' },
+    expect: {
+      differs: { original: { status: 406, message: /imageReferences/ }, ours: { status: 400, message: /imageReferences/ } },
+      reason: MALFORMED,
+      policyChange: 'nothing: the call fails either way',
+    },
   },
   {
     id: 'attestation-without-name',
     title: 'an attestation type without a name',
     call: (fx) => ({ body: pod([fx.images.app], { attestations: [{ imageReference: '*', type: [{ conditions: {} }] }] }) }),
-    expect: { differs: { original: { status: 406, message: /attestation name cannot be empty/ }, ours: { status: 400, message: /name/ } }, reason: MALFORMED, policyChange: 'nothing: the call fails either way' },
+    expect: {
+      differs: { original: { status: 406, message: /attestation name cannot be empty/ }, ours: { status: 400, message: /name/ } },
+      reason: MALFORMED,
+      policyChange: 'nothing: the call fails either way',
+    },
   },
   {
     id: 'condition-without-key',
     title: 'a condition without a key',
     call: (fx) => ({
-      body: pod([fx.images.app], { attestations: [{ imageReference: '*', type: [{ name: SBOM_TYPE, conditions: { all: [{ operator: 'Equals', value: 'x' }] } }] }] }),
+      body: pod([fx.images.app], {
+        attestations: [{ imageReference: '*', type: [{ name: SBOM_TYPE, conditions: { all: [{ operator: 'Equals', value: 'x' }] } }] }],
+      }),
     }),
-    expect: { differs: { original: { status: 406, message: /condition key cannot be empty/ }, ours: { status: 400, message: /key/ } }, reason: MALFORMED, policyChange: 'nothing: the call fails either way' },
+    expect: {
+      differs: { original: { status: 406, message: /condition key cannot be empty/ }, ours: { status: 400, message: /key/ } },
+      reason: MALFORMED,
+      policyChange: 'nothing: the call fails either way',
+    },
   },
 
   // ---- methods and authentication ----
@@ -433,7 +472,8 @@ export const CASES: readonly CompatCase[] = [
     call: (fx) => ({ body: pod([fx.images.app]), authorization: 'Basic a3l2ZXJubzpzZWNyZXQ=' }),
     expect: {
       differs: { original: { status: 'reset' }, ours: { status: 401, message: /[Bb]earer/ } },
-      reason: 'the original\'s handler panics on a header without `Bearer ` and drops the connection; this verifier answers 401 and says a bearer token is needed',
+      reason:
+        "the original's handler panics on a header without `Bearer ` and drops the connection; this verifier answers 401 and says a bearer token is needed",
       policyChange: 'nothing',
     },
   },
@@ -442,8 +482,16 @@ export const CASES: readonly CompatCase[] = [
   {
     id: 'registry-unreachable',
     title: 'an image on a registry that does not answer',
-    call: () => ({ body: { images: { containers: { app: { registry: '127.0.0.3:9', path: 'compat/app', name: 'app', tag: 'v1', jsonPointer: '/spec/containers/0/image' } } } } }),
-    expect: { differs: { original: { status: 406, message: /127\.0\.0\.3:9/ }, ours: { status: 503, message: /127\.0\.0\.3:9/ } }, reason: INFRA, policyChange: 'nothing (a policy with `failurePolicy: Ignore` and Kyverno\'s own retries behave as before)' },
+    call: () => ({
+      body: {
+        images: { containers: { app: { registry: '127.0.0.3:9', path: 'compat/app', name: 'app', tag: 'v1', jsonPointer: '/spec/containers/0/image' } } },
+      },
+    }),
+    expect: {
+      differs: { original: { status: 406, message: /127\.0\.0\.3:9/ }, ours: { status: 503, message: /127\.0\.0\.3:9/ } },
+      reason: INFRA,
+      policyChange: "nothing (a policy with `failurePolicy: Ignore` and Kyverno's own retries behave as before)",
+    },
   },
   {
     id: 'missing-tag',
@@ -455,15 +503,21 @@ export const CASES: readonly CompatCase[] = [
     id: 'metadata-bypass',
     title: '`metadata` claiming an unsigned digest is already verified',
     call: (fx) => ({
-      body: pod([fx.images.unsigned], { metadata: JSON.stringify({ [`${fx.images.unsigned.registry}/${fx.images.unsigned.path}@${fx.images.unsigned.digest}`]: true }) }, 'digest'),
+      body: pod(
+        [fx.images.unsigned],
+        { metadata: JSON.stringify({ [`${fx.images.unsigned.registry}/${fx.images.unsigned.path}@${fx.images.unsigned.digest}`]: true }) },
+        'digest',
+      ),
     }),
     expect: {
       differs: {
         original: { status: 200, patches: (fx) => [pinned(fx.images.unsigned, '/spec/containers/0/image')], shows: 'unsigned image admitted and pinned' },
         ours: { status: 406, message: /signature/ },
       },
-      reason: 'security: `metadata` comes from the caller (a pod annotation in the venafi variant); the original admits an unsigned digest it names without verifying it, this verifier accepts the field and verifies anyway',
-      policyChange: 'none for policies that call the service for verification; a policy that relied on `metadata` to skip verification now gets the image verified',
+      reason:
+        'security: `metadata` comes from the caller (a pod annotation in the venafi variant); the original admits an unsigned digest it names without verifying it, this verifier accepts the field and verifies anyway',
+      policyChange:
+        'none for policies that call the service for verification; a policy that relied on `metadata` to skip verification now gets the image verified',
     },
   },
   {
@@ -471,7 +525,8 @@ export const CASES: readonly CompatCase[] = [
     title: 'a tag moved to another signed image after both services cached it',
     before: async (fx, ask) => {
       const [original, ours] = await ask({ body: pod([fx.images.moving]) });
-      if (original.status !== 200 || ours.status !== 200) throw new Error(`priming compat/moving:v1 failed: original ${original.status} ${original.message}, ours ${ours.status} ${ours.message}`);
+      if (original.status !== 200 || ours.status !== 200)
+        throw new Error(`priming compat/moving:v1 failed: original ${original.status} ${original.message}, ours ${ours.status} ${ours.message}`);
       await fx.moveTag();
     },
     call: (fx) => ({ body: pod([fx.images.moving]) }),
@@ -482,7 +537,7 @@ export const CASES: readonly CompatCase[] = [
       },
       reason:
         'the original caches by (trust policy, reference as written), so a moved tag keeps being pinned to the digest it had when first verified, until the cache TTL (whose default overflows to ~91 years); this verifier resolves every tag on every request and pins the digest the tag names now, verified',
-      policyChange: 'nothing: the patch pins the image the tag names now, as Kyverno\'s own verifyImages does',
+      policyChange: "nothing: the patch pins the image the tag names now, as Kyverno's own verifyImages does",
     },
   },
 ];

@@ -15,7 +15,12 @@ const log = (line: string) => console.log(`[compat ${new Date().toISOString().sl
 
 function assertSide(label: string, seen: Observation, side: Side, fx: Fixtures): void {
   assert.equal(seen.status, side.status, `${label}: status ${seen.status} (${seen.message}), expected ${side.status}`);
-  if (side.patches) assert.deepEqual(seen.patches, [...side.patches(fx)].sort((a, b) => a.path.localeCompare(b.path)), `${label}: patches`);
+  if (side.patches)
+    assert.deepEqual(
+      seen.patches,
+      [...side.patches(fx)].sort((a, b) => a.path.localeCompare(b.path)),
+      `${label}: patches`,
+    );
   if (side.message) assert.match(seen.message, side.message, `${label}: message`);
 }
 
@@ -84,7 +89,11 @@ void describe('side by side with kyverno-notation-aws v1.1', () => {
         assert.deepEqual(ours.patches, original.patches, `patches differ:\n${shown}`);
         if (e.same === 'admitted') {
           assert.equal(ours.status, 200, `not admitted:\n${shown}`);
-          assert.deepEqual(ours.patches, [...e.patches(f)].sort((a, b) => a.path.localeCompare(b.path)), `unexpected patches:\n${shown}`);
+          assert.deepEqual(
+            ours.patches,
+            [...e.patches(f)].sort((a, b) => a.path.localeCompare(b.path)),
+            `unexpected patches:\n${shown}`,
+          );
         } else {
           assert.equal(ours.status, e.status, `unexpected status:\n${shown}`);
           assert.match(original.message, e.message, `the original's message:\n${shown}`);
@@ -94,7 +103,9 @@ void describe('side by side with kyverno-notation-aws v1.1', () => {
         assertSide('original', original, e.differs.original, f);
         assertSide('ours', ours, e.differs.ours, f);
       }
-      console.log(`${c.id}\n  original: ${original.status} ${original.message || JSON.stringify(original.patches)}\n  ours:     ${ours.status} ${ours.message || JSON.stringify(ours.patches)}`);
+      console.log(
+        `${c.id}\n  original: ${original.status} ${original.message || JSON.stringify(original.patches)}\n  ours:     ${ours.status} ${ours.message || JSON.stringify(ours.patches)}`,
+      );
     });
   }
 });

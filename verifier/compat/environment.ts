@@ -53,9 +53,9 @@ export const POLICY = {
 } as const;
 
 /** The namespace and ServiceAccounts of the callers: Kyverno's admission controller, and one not allowed. */
-export const KYVERNO_NAMESPACE = 'kyverno';
-export const KYVERNO_SA = 'kyverno-admission-controller';
-export const STRANGER_SA = 'not-kyverno';
+const KYVERNO_NAMESPACE = 'kyverno';
+const KYVERNO_SA = 'kyverno-admission-controller';
+const STRANGER_SA = 'not-kyverno';
 
 export interface Image {
   readonly registry: string;
@@ -91,7 +91,7 @@ export interface Environment {
  * The original's samples (configs/samples/trustpolicy.yaml, truststore.yaml) pointed at this run: the
  * sample registry and signing profile replaced by the harness's, the AWS Signer root by the harness root.
  */
-export function adaptedSamples(registry: string, profileArn: string, rootPem: string): string {
+function adaptedSamples(registry: string, profileArn: string, rootPem: string): string {
   const dir = join(originalSource(), 'configs', 'samples');
   const policies = readFileSync(join(dir, 'trustpolicy.yaml'), 'utf8').replaceAll(SAMPLE_REGISTRY, registry).replaceAll(SAMPLE_PROFILE, profileArn);
   const stores = parseAllDocuments(readFileSync(join(dir, 'truststore.yaml'), 'utf8')).map((d) => {
@@ -123,7 +123,10 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
   try {
     log('starting the control plane, the signing harness and the TLS registry');
     const [cp, harness] = await Promise.all([startTestControlPlane({ dir: join(dir, 'kube') }), startHarness({ dir: join(dir, 'harness') })]);
-    stops.push(() => cp.stop(), () => harness.stop());
+    stops.push(
+      () => cp.stop(),
+      () => harness.stop(),
+    );
     const tls = await startTlsRegistry({ dir, pki });
     stops.push(() => tls.stop());
     const registry = tls.host;
@@ -144,7 +147,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     writeFileSync(join(policyDir, 'policies.yaml'), manifests.join('\n---\n'));
     writeFileSync(join(policyDir, 'plugin.yaml'), pluginConfigMapManifest(harness.pluginConfig));
 
-    log('installing the original (CRDs, configs/install.yaml) and the callers\' ServiceAccounts');
+    log("installing the original (CRDs, configs/install.yaml) and the callers' ServiceAccounts");
     await installOriginal(cp, harness.pluginConfig);
     await cp.kubectl(['apply', '-f', '-'], { input: manifests.join('\n---\n') });
     await cp.kubectl(['create', 'namespace', KYVERNO_NAMESPACE]);
@@ -157,11 +160,20 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     const token = async (sa: string) => (await cp.kubectl(['-n', KYVERNO_NAMESPACE, 'create', 'token', sa, '--duration=7200s'])).stdout.trim();
     const tokens = { kyverno: await token(KYVERNO_SA), stranger: await token(STRANGER_SA) };
     const verifierKubeconfig = join(dir, 'verifier.kubeconfig');
-    writeFileSync(verifierKubeconfig, kubeconfigYaml({ server: cp.server, caPem: readFileSync(cp.caFile, 'utf8'), credentials: { token: await token('kna-verifier') } }));
+    writeFileSync(
+      verifierKubeconfig,
+      kubeconfigYaml({ server: cp.server, caPem: readFileSync(cp.caFile, 'utf8'), credentials: { token: await token('kna-verifier') } }),
+    );
 
     log('starting the original service');
     const pluginEnv = { ...harness.pluginEnv, ...tlsEnv };
-    const original = await startOriginal({ cp, dir: join(dir, 'original'), env: pluginEnv, defaultTrustPolicy: POLICY.default, extraArgs: options.originalArgs ?? [] });
+    const original = await startOriginal({
+      cp,
+      dir: join(dir, 'original'),
+      env: pluginEnv,
+      defaultTrustPolicy: POLICY.default,
+      extraArgs: options.originalArgs ?? [],
+    });
     stops.push(() => original.stop());
     const auth = { authorization: `Bearer ${tokens.kyverno}` };
     await waitForTrustPolicies(original.url, Object.values(POLICY), auth);

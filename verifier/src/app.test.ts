@@ -13,7 +13,11 @@ const silent = pino({ level: 'silent' });
 const empty = mkdtempSync(join(tmpdir(), 'app-test-'));
 after(() => rmSync(empty, { recursive: true, force: true }));
 const start = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-  startVerifier({ flags: parseFlags(['--httpPort=0', '--health-probe-bind-address=0', '--metrics-bind-address=0', ...args]).flags, env: { PATH: '/usr/bin:/bin', HOME: empty, ...env }, logger: silent });
+  startVerifier({
+    flags: parseFlags(['--httpPort=0', '--health-probe-bind-address=0', '--metrics-bind-address=0', ...args]).flags,
+    env: { PATH: '/usr/bin:/bin', HOME: empty, ...env },
+    logger: silent,
+  });
 
 describe('startVerifier refuses a configuration it cannot serve', () => {
   it('local mode without --policyDir', async () => {
@@ -47,7 +51,9 @@ describe('startVerifier refuses a configuration it cannot serve', () => {
 
   it('HTTPS without a serving certificate', async () => {
     await assert.rejects(
-      start([`--bundleDir=${empty}`, '--reviewKyvernoToken=false', '--notationPath=/bin/true', `--tlsCertFile=${join(empty, 'tls.crt')}`], { NOTATION_LIBEXEC: empty }),
+      start([`--bundleDir=${empty}`, '--reviewKyvernoToken=false', '--notationPath=/bin/true', `--tlsCertFile=${join(empty, 'tls.crt')}`], {
+        NOTATION_LIBEXEC: empty,
+      }),
       /cannot load the serving certificate \(--tlsCertFile .*tls\.crt.*ENOENT.*or serve plain HTTP with --notls/,
     );
   });
@@ -63,7 +69,16 @@ describe('a policy directory that cannot be read', () => {
       },
     });
     const verifier = await startVerifier({
-      flags: parseFlags(['--local', `--policyDir=${join(empty, 'missing')}`, '--reviewKyvernoToken=false', '--notationPath=/bin/true', '--httpPort=0', '--bindAddress=127.0.0.1', '--health-probe-bind-address=0', '--metrics-bind-address=0']).flags,
+      flags: parseFlags([
+        '--local',
+        `--policyDir=${join(empty, 'missing')}`,
+        '--reviewKyvernoToken=false',
+        '--notationPath=/bin/true',
+        '--httpPort=0',
+        '--bindAddress=127.0.0.1',
+        '--health-probe-bind-address=0',
+        '--metrics-bind-address=0',
+      ]).flags,
       env: { PATH: '/usr/bin:/bin', HOME: empty, NOTATION_LIBEXEC: empty },
       logger: pino({ level: 'info' }, sink),
     });

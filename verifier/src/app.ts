@@ -1,6 +1,6 @@
-// Assembles a running verifier from parsed flags: bundle source, registry client, notation runner,
-// cache, authentication, the request listener and the probe and metrics listeners. main.ts is the
-// command line around it; tests start it in-process.
+// Assembles a verifier from parsed flags: bundle source, registry client, notation runner, cache,
+// authentication, the request listener and the probe and metrics listeners (buildVerifier), then
+// serves (start) and stops (close). main.ts is the command line around it; tests start it in-process.
 import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
@@ -15,8 +15,10 @@ import { VerdictCache } from './cache/verdicts.js';
 import { SharedVerdictTier, type SharedTierLog } from './cache/shared.js';
 import type { Flags } from './config/flags.js';
 import { VERIFIER_ERR_BAD_FLAG } from './errors.js';
-import { buildServer, type PressureLimits } from './http/server.js';
+import { buildServer } from './http/server.js';
+import type { PressureLimits } from './http/loadShedding.js';
 import { loadServingPair, watchServingPair, type ServingPair } from './http/tls.js';
+import { metricsRoute, probeRoutes } from './http/probes.js';
 import { VerifierMetrics } from './metrics.js';
 import { NotationRunner } from './notation/runner.js';
 import { RequestAuthenticator, kubernetesTokenReviewer } from './auth/tokenReview.js';
@@ -133,7 +135,12 @@ export function sharedTierFromFlags(flags: Flags, log: SharedTierLog, observer?:
     );
   }
   // A trailing newline from `echo >` or a Secret created from a file is not part of the key.
-  const hmacKey = Buffer.from(readFlagFile('cacheHMACKeyFile', flags.cacheHMACKeyFile).toString('latin1').replace(/\r?\n$/, ''), 'latin1');
+  const hmacKey = Buffer.from(
+    readFlagFile('cacheHMACKeyFile', flags.cacheHMACKeyFile)
+      .toString('latin1')
+      .replace(/\r?\n$/, ''),
+    'latin1',
+  );
   if (hmacKey.length < MIN_HMAC_KEY_BYTES) {
     throw new VERIFIER_ERR_BAD_FLAG(`--cacheHMACKeyFile: the key is ${hmacKey.length} bytes; use at least ${MIN_HMAC_KEY_BYTES} random bytes`);
   }
@@ -142,7 +149,12 @@ export function sharedTierFromFlags(flags: Flags, log: SharedTierLog, observer?:
     if (flags[name] <= 0) throw new VERIFIER_ERR_BAD_FLAG(`--${name} must be positive, not ${flags[name]}`);
   }
   if (flags.redisLockWaitMilliseconds < 0) throw new VERIFIER_ERR_BAD_FLAG(`--redisLockWaitMilliseconds must be 0 or positive`);
-  const password = flags.redisPasswordFile !== '' ? readFlagFile('redisPasswordFile', flags.redisPasswordFile).toString('utf8').replace(/\r?\n$/, '') : undefined;
+  const password =
+    flags.redisPasswordFile !== ''
+      ? readFlagFile('redisPasswordFile', flags.redisPasswordFile)
+          .toString('utf8')
+          .replace(/\r?\n$/, '')
+      : undefined;
   const ca = flags.redisCAFile !== '' ? readFlagFile('redisCAFile', flags.redisCAFile).toString('utf8') : undefined;
   return new SharedVerdictTier({
     url: flags.redisURL,
@@ -164,13 +176,25 @@ export function pressureLimits(flags: Flags): PressureLimits {
   return { maxEventLoopDelayMs: flags.maxEventLoopDelay, maxEventLoopUtilization: flags.maxEventLoopUtilization, maxHeapUsedBytes: flags.maxHeapUsedBytes };
 }
 
-export async function startVerifier(options: StartOptions): Promise<RunningVerifier> {
-  const { flags } = options;
-  const env = options.env ?? process.env;
-  const log = options.logger ?? createLogger(flags.logLevel);
+/** Where notation and its plugins are, from the flags and the environment; refuses what cannot serve. */
+function notationLocation(flags: Flags, env: NodeJS.ProcessEnv): { notationPath: string; libexec: string } {
+  const notationPath = flags.notationPath !== '' ? resolve(flags.notationPath) : findOnPath('notation', env);
+  if (notationPath === undefined || !existsSync(notationPath)) {
+    throw new VERIFIER_ERR_BAD_FLAG('notation was not found on PATH; install notation v1.3 or pass --notationPath');
+  }
+  const libexec =
+    flags.notationLibexec !== '' ? flags.notationLibexec : (env.NOTATION_LIBEXEC ?? (env.PLUGINS_DIR !== undefined ? dirname(env.PLUGINS_DIR) : undefined));
+  if (libexec === undefined) {
+    throw new VERIFIER_ERR_BAD_FLAG('no notation plugin directory: set --notationLibexec (or NOTATION_LIBEXEC / PLUGINS_DIR) to where plugins/<name>/ lives');
+  }
+  return { notationPath, libexec };
+}
 
-  if (flags.onInfraError !== 'deny' && flags.onInfraError !== 'allow') {
-    throw new VERIFIER_ERR_BAD_FLAG(`--onInfraError must be deny or allow, not ${JSON.stringify(flags.onInfraError)}`);
+/** Checks the flags that need no file or service; returns --onInfraError, checked. */
+function checkFlags(flags: Flags): 'deny' | 'allow' {
+  const { onInfraError } = flags;
+  if (onInfraError !== 'deny' && onInfraError !== 'allow') {
+    throw new VERIFIER_ERR_BAD_FLAG(`--onInfraError must be deny or allow, not ${JSON.stringify(onInfraError)}`);
   }
   for (const name of ['maxEventLoopDelay', 'maxHeapUsedBytes', 'tagCacheTTLSeconds'] as const) {
     if (flags[name] < 0) throw new VERIFIER_ERR_BAD_FLAG(`--${name} must be 0 (off) or positive, not ${flags[name]}`);
@@ -182,52 +206,39 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
     throw new VERIFIER_ERR_BAD_FLAG(`--notationNiceness is between 0 (off) and 19, not ${flags.notationNiceness}`);
   }
   if (flags.local && flags.policyDir === '') throw new VERIFIER_ERR_BAD_FLAG('--local needs --policyDir DIR (TrustPolicy/TrustStore manifests)');
-  const notationPath = flags.notationPath !== '' ? resolve(flags.notationPath) : findOnPath('notation', env);
-  if (notationPath === undefined || !existsSync(notationPath)) {
-    throw new VERIFIER_ERR_BAD_FLAG('notation was not found on PATH; install notation v1.3 or pass --notationPath');
-  }
-  const libexec =
-    flags.notationLibexec !== '' ? flags.notationLibexec : (env.NOTATION_LIBEXEC ?? (env.PLUGINS_DIR !== undefined ? dirname(env.PLUGINS_DIR) : undefined));
-  if (libexec === undefined) {
-    throw new VERIFIER_ERR_BAD_FLAG('no notation plugin directory: set --notationLibexec (or NOTATION_LIBEXEC / PLUGINS_DIR) to where plugins/<name>/ lives');
-  }
-  const plainHttp = flags.local || flags.notls;
-  const authenticator = flags.reviewKyvernoToken
-    ? new RequestAuthenticator({
-        reviewer: kubernetesTokenReviewer(await kubeConfigFor(flags, env)),
-        allowedUsers: flags.allowedUsers,
-        audiences: flags.tokenReviewAudiences,
-        onReviewError: (err) => log.warn({ err }, 'TokenReview failed; answering 503'),
-        apiServerAudience: flags.tokenReviewAPIServerAudience,
-      })
-    : undefined;
-  if (!authenticator) log.warn('token review is disabled (--reviewKyvernoToken=false): any caller can use the verifier');
+  return onInfraError;
+}
 
-  let servingPair: ServingPair | undefined;
-  if (!plainHttp) {
-    try {
-      servingPair = loadServingPair(flags.tlsCertFile, flags.tlsKeyFile);
-    } catch (err) {
-      throw new VERIFIER_ERR_BAD_FLAG(
-        `cannot load the serving certificate (--tlsCertFile ${flags.tlsCertFile}, --tlsKeyFile ${flags.tlsKeyFile}): ` +
-          `${errorMessage(err)}; mount the tls-pair Secret there, or serve plain HTTP with --notls`,
-      );
-    }
+/** TokenReview of every caller (--reviewKyvernoToken), or undefined when it is off. */
+async function authenticatorFromFlags(flags: Flags, env: NodeJS.ProcessEnv, log: Logger): Promise<RequestAuthenticator | undefined> {
+  if (!flags.reviewKyvernoToken) {
+    log.warn('token review is disabled (--reviewKyvernoToken=false): any caller can use the verifier');
+    return undefined;
   }
-
-  const metrics = new VerifierMetrics();
-  // Checked with the other flags, before anything is started; the connection is made in the background
-  // and Redis is never part of readiness (a request without it verifies locally).
-  const shared = flags.cacheEnabled ? sharedTierFromFlags(flags, log, metrics) : undefined;
-  const registry = registryAccess({
-    flags,
-    env,
-    observer: { onResponse: (_host, operation, status, durationMs) => metrics.observeRegistry(operation, status, durationMs) },
+  return new RequestAuthenticator({
+    reviewer: kubernetesTokenReviewer(await kubeConfigFor(flags, env)),
+    allowedUsers: flags.allowedUsers,
+    audiences: flags.tokenReviewAudiences,
+    onReviewError: (err) => log.warn({ err }, 'TokenReview failed; answering 503'),
+    apiServerAudience: flags.tokenReviewAPIServerAudience,
   });
-  // Made after every check that can refuse the configuration. A directory the verifier made itself is
-  // its own to remove on close; a --workDir is left as found.
-  const ownWorkDir = flags.workDir === '';
-  const workDir = ownWorkDir ? mkdtempSync(join(tmpdir(), 'kna-verifier-')) : flags.workDir;
+}
+
+/** The serving certificate (--tlsCertFile, --tlsKeyFile), or undefined for plain HTTP (--local, --notls). */
+function servingPairFromFlags(flags: Flags): ServingPair | undefined {
+  if (flags.local || flags.notls) return undefined;
+  try {
+    return loadServingPair(flags.tlsCertFile, flags.tlsKeyFile);
+  } catch (err) {
+    throw new VERIFIER_ERR_BAD_FLAG(
+      `cannot load the serving certificate (--tlsCertFile ${flags.tlsCertFile}, --tlsKeyFile ${flags.tlsKeyFile}): ` +
+        `${errorMessage(err)}; mount the tls-pair Secret there, or serve plain HTTP with --notls`,
+    );
+  }
+}
+
+/** The bundle store, logging and counting what it loads and rejects, and the source that feeds it. */
+function bundleFromFlags(flags: Flags, workDir: string, log: Logger, metrics: VerifierMetrics): { store: BundleStore; source: Source } {
   const store = new BundleStore({ workDir, retainReplacedMs: (flags.verifyTimeoutSeconds + 30) * 1000 });
   store.on('loaded', (bundle) => {
     metrics.observeBundle('loaded', bundle.version);
@@ -249,8 +260,68 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
         },
       })
     : bundleDirSource(flags.bundleDir, store);
-  source.refresh();
+  return { store, source };
+}
 
+/** notation runs with their metrics and log lines. */
+function observedNotation(runner: NotationRunner, flags: Flags, log: Logger, metrics: VerifierMetrics): SignatureVerifier {
+  return {
+    verify: async (request) => {
+      const result = await runner.verify(request);
+      metrics.observeNotation(result.outcome, result.durationMs);
+      if (flags.debug) log.debug({ reference: request.reference, outcome: result.outcome, stderr: result.stderr }, 'notation verify');
+      // The answer says what failed in product terms; notation's own words (request URLs…) are kept here.
+      else if (result.outcome === 'could-not-verify') log.warn({ reference: request.reference, stderr: result.stderr }, 'notation could not verify');
+      return result;
+    },
+  };
+}
+
+/**
+ * A verifier assembled and not yet serving: `start()` loads the bundle and listens, `close()` stops everything.
+ * @public
+ */
+export interface Verifier {
+  readonly store: BundleStore;
+  readonly runner: NotationRunner;
+  readonly cache: VerdictCache;
+  readonly metrics: VerifierMetrics;
+  /** Loads the bundle and opens the listeners; on an error (a port in use) closes what it opened and throws. */
+  start(): Promise<RunningVerifier>;
+  /** Flips readiness off and closes every listener and watcher; kills notation runs. */
+  close(): Promise<void>;
+}
+
+/**
+ * Checks the flags and assembles the verifier from them; nothing listens or watches until start().
+ * @public
+ */
+export async function buildVerifier(options: StartOptions): Promise<Verifier> {
+  const { flags } = options;
+  const env = options.env ?? process.env;
+  const log = options.logger ?? createLogger(flags.logLevel);
+
+  const onInfraError = checkFlags(flags);
+  const { notationPath, libexec } = notationLocation(flags, env);
+  const authenticator = await authenticatorFromFlags(flags, env, log);
+  const servingPair = servingPairFromFlags(flags);
+  const probeBind = bindAddress('health-probe-bind-address', flags['health-probe-bind-address']);
+  const metricsBind = bindAddress('metrics-bind-address', flags['metrics-bind-address']);
+
+  const metrics = new VerifierMetrics();
+  // Checked with the other flags, before anything is started; the connection is made in the background
+  // and Redis is never part of readiness (a request without it verifies locally).
+  const shared = flags.cacheEnabled ? sharedTierFromFlags(flags, log, metrics) : undefined;
+  const registry = registryAccess({
+    flags,
+    env,
+    observer: { onResponse: (_host, operation, status, durationMs) => metrics.observeRegistry(operation, status, durationMs) },
+  });
+  // Made after every check that can refuse the configuration. A directory the verifier made itself is
+  // its own to remove on close; a --workDir is left as found.
+  const ownWorkDir = flags.workDir === '';
+  const workDir = ownWorkDir ? mkdtempSync(join(tmpdir(), 'kna-verifier-')) : flags.workDir;
+  const { store, source } = bundleFromFlags(flags, workDir, log, metrics);
   const runner = new NotationRunner({
     notationPath,
     libexecDir: libexec,
@@ -270,18 +341,15 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
     observer: metrics,
     ...(shared && { shared }),
   });
+  const signatures = new SignatureCheck({
+    notation: observedNotation(runner, flags, log, metrics),
+    cache,
+    credentials: registry.notationCredentials,
+    insecureRegistry: registry.insecure,
+  });
 
-  const notation: SignatureVerifier = {
-    verify: async (request) => {
-      const result = await runner.verify(request);
-      metrics.observeNotation(result.outcome, result.durationMs);
-      if (flags.debug) log.debug({ reference: request.reference, outcome: result.outcome, stderr: result.stderr }, 'notation verify');
-      // The answer says what failed in product terms; notation's own words (request URLs…) are kept here.
-      else if (result.outcome === 'could-not-verify') log.warn({ reference: request.reference, stderr: result.stderr }, 'notation could not verify');
-      return result;
-    },
-  };
-  const signatures = new SignatureCheck({ notation, cache, credentials: registry.notationCredentials, insecureRegistry: registry.insecure });
+  let draining = false;
+  let tlsWatch: { close(): void } | undefined;
   const app = await buildServer({
     pipeline: {
       bundle: () => store.current,
@@ -291,7 +359,7 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
       attestations: new ReferrerAttestationVerifier({ registry: registry.client, signatures, maxPayloadBytes: flags.maxAttestationBytes }),
     },
     ...(authenticator && { authenticator }),
-    answer: { onInfraError: flags.onInfraError },
+    answer: { onInfraError },
     requestTimeoutMs: flags.verifyTimeoutSeconds * 1000,
     maxRequestBytes: flags.maxRequestBytes,
     pressure: pressureLimits(flags),
@@ -299,64 +367,65 @@ export async function startVerifier(options: StartOptions): Promise<RunningVerif
     metrics,
     ...(servingPair && { https: { key: servingPair.key, cert: servingPair.cert } }),
   });
-  let draining = false;
   const probes = Fastify({ logger: false });
-  probes.get('/livez', () => 'ok');
-  probes.get('/healthz', () => 'ok');
-  probes.get('/readyz', async (_req, reply) => {
-    const problems = [...(store.current ? [] : ['no trust policy bundle loaded']), ...(draining ? ['shutting down'] : [])];
-    if (problems.length > 0) return reply.code(503).send(problems.join('; '));
-    return 'ok';
-  });
+  await probes.register(probeRoutes, { notReady: () => [...(store.current ? [] : ['no trust policy bundle loaded']), ...(draining ? ['shutting down'] : [])] });
   const metricsApp = Fastify({ logger: false });
-  metricsApp.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
-  const probeBind = bindAddress('health-probe-bind-address', flags['health-probe-bind-address']);
-  const metricsBind = bindAddress('metrics-bind-address', flags['metrics-bind-address']);
-  try {
+  await metricsApp.register(metricsRoute, { registry: metrics.registry });
+
+  const close = async () => {
+    draining = true;
+    source.close();
+    tlsWatch?.close();
+    store.close();
+    runner.killAll();
+    await Promise.all([app.close(), probes.close(), metricsApp.close(), cache.close()]);
+    if (ownWorkDir) rmSync(workDir, { recursive: true, force: true });
+  };
+
+  const start = async (): Promise<RunningVerifier> => {
+    source.refresh();
+    const plainHttp = servingPair === undefined;
     await app.listen({ host: flags.bindAddress, port: plainHttp ? flags.httpPort : flags.httpsPort });
     if (probeBind) await probes.listen(probeBind);
     if (metricsBind) await metricsApp.listen(metricsBind);
+    tlsWatch =
+      servingPair &&
+      watchServingPair(
+        {
+          certFile: flags.tlsCertFile,
+          keyFile: flags.tlsKeyFile,
+          apply: (pair) => {
+            (app.server as unknown as import('node:tls').Server).setSecureContext({ key: pair.key, cert: pair.cert });
+            log.info({ serial: pair.serialNumber, notAfter: pair.notAfter.toISOString() }, 'serving certificate reloaded');
+          },
+          onError: (err) => log.error({ err: err.message }, 'serving certificate not reloaded; the previous one keeps serving'),
+        },
+        servingPair,
+      );
+    const url = listenUrl(app, plainHttp ? 'http' : 'https');
+    log.info({ url, local: flags.local, workDir, notation: notationPath, signerPlugins: libexec }, 'verifier listening');
+    return {
+      url,
+      ...(probeBind && { healthUrl: listenUrl(probes, 'http') }),
+      ...(metricsBind && { metricsUrl: listenUrl(metricsApp, 'http') }),
+      store,
+      runner,
+      cache,
+      metrics,
+      close,
+    };
+  };
+
+  return { store, runner, cache, metrics, start, close };
+}
+
+/** buildVerifier, then start; a start that fails (a port in use) leaves nothing running behind the error. */
+export async function startVerifier(options: StartOptions): Promise<RunningVerifier> {
+  const verifier = await buildVerifier(options);
+  try {
+    return await verifier.start();
   } catch (err) {
-    // A port in use: leave nothing running behind the error.
-    source.close();
-    store.close();
-    await Promise.all([app.close(), probes.close(), metricsApp.close(), cache.close()]);
-    if (ownWorkDir) rmSync(workDir, { recursive: true, force: true });
+    await verifier.close();
     throw err;
   }
-  const tlsWatch =
-    servingPair &&
-    watchServingPair(
-      {
-        certFile: flags.tlsCertFile,
-        keyFile: flags.tlsKeyFile,
-        apply: (pair) => {
-          (app.server as unknown as import('node:tls').Server).setSecureContext({ key: pair.key, cert: pair.cert });
-          log.info({ serial: pair.serialNumber, notAfter: pair.notAfter.toISOString() }, 'serving certificate reloaded');
-        },
-        onError: (err) => log.error({ err: err.message }, 'serving certificate not reloaded; the previous one keeps serving'),
-      },
-      servingPair,
-    );
-
-  const url = listenUrl(app, plainHttp ? 'http' : 'https');
-  log.info({ url, local: flags.local, workDir, notation: notationPath, signerPlugins: libexec }, 'verifier listening');
-  return {
-    url,
-    ...(probeBind && { healthUrl: listenUrl(probes, 'http') }),
-    ...(metricsBind && { metricsUrl: listenUrl(metricsApp, 'http') }),
-    store,
-    runner,
-    cache,
-    metrics,
-    close: async () => {
-      draining = true;
-      source.close();
-      tlsWatch?.close();
-      store.close();
-      runner.killAll();
-      await Promise.all([app.close(), probes.close(), metricsApp.close(), cache.close()]);
-      if (ownWorkDir) rmSync(workDir, { recursive: true, force: true });
-    },
-  };
 }

@@ -63,7 +63,9 @@ describe('verifier architecture (docs/architecture.md)', () => {
   it('nothing below the HTTP layer imports from http/', () => {
     const offenders = files
       .filter((f) => !f.rel.startsWith('http/') && !ROOTS.has(f.rel))
-      .flatMap((f) => f.imports.filter((s) => s.startsWith('.') && resolve(dirname(f.path), s).startsWith(join(SRC, 'http') + sep)).map((s) => `${f.rel} → ${s}`));
+      .flatMap((f) =>
+        f.imports.filter((s) => s.startsWith('.') && resolve(dirname(f.path), s).startsWith(join(SRC, 'http') + sep)).map((s) => `${f.rel} → ${s}`),
+      );
     assert.deepEqual(offenders, []);
   });
 
@@ -95,7 +97,11 @@ describe('verifier architecture (docs/architecture.md)', () => {
   it('no shipped file imports @kna/e2e or the tooling beside src/', () => {
     const offenders = files.flatMap((f) =>
       f.imports
-        .filter((s) => (s.startsWith('.') ? TOOLING.some((dir) => resolve(dirname(f.path), s).startsWith(dir)) : TEST_ONLY_PACKAGES.some((p) => s === p || s.startsWith(`${p}/`))))
+        .filter((s) =>
+          s.startsWith('.')
+            ? TOOLING.some((dir) => resolve(dirname(f.path), s).startsWith(dir))
+            : TEST_ONLY_PACKAGES.some((p) => s === p || s.startsWith(`${p}/`)),
+        )
         .map((s) => `${f.rel} → ${s}`),
     );
     assert.deepEqual(offenders, []);
@@ -104,6 +110,9 @@ describe('verifier architecture (docs/architecture.md)', () => {
   it('the package needs the test components and load generators only for development', () => {
     const manifest = JSON.parse(readFileSync(join(PACKAGE, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
     assert.ok(manifest.dependencies?.fastify, 'package.json is read: fastify is a runtime dependency');
-    assert.deepEqual(TEST_ONLY_PACKAGES.filter((p) => p in (manifest.dependencies ?? {})), []);
+    assert.deepEqual(
+      TEST_ONLY_PACKAGES.filter((p) => p in (manifest.dependencies ?? {})),
+      [],
+    );
   });
 });

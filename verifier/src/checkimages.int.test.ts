@@ -254,9 +254,12 @@ describe('AWS Signer unavailable for the revocation check', () => {
     try {
       const res = await check(pod({ app: image }));
       assert.equal(res.status, 503, res.text);
-      assert.match(res.text, /could not complete signature verification: revocation check failed: GetRevocationStatus call failed with error: operation error signer: GetRevocationStatus, exceeded maximum number of attempts, 3, https response error StatusCode: 503/);
+      assert.match(
+        res.text,
+        /could not complete signature verification: revocation check failed: GetRevocationStatus call failed with error: operation error signer: GetRevocationStatus, exceeded maximum number of attempts, 3, https response error StatusCode: 503/,
+      );
       assert.match(res.text, /ServiceUnavailableException: harness fault: revocation status unavailable/);
-      assert.equal(calls() - before, 3, 'the plugin\'s AWS SDK retries a 503 twice');
+      assert.equal(calls() - before, 3, "the plugin's AWS SDK retries a 503 twice");
     } finally {
       signer.setFault(null);
     }
@@ -284,7 +287,7 @@ describe('a hung notation', () => {
         try {
           const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
           const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2];
-          return state !== 'Z' && [...hung.store.current?.policies.values() ?? []].some((p) => environ.includes(`NOTATION_CONFIG=${p.configDir}`));
+          return state !== 'Z' && [...(hung.store.current?.policies.values() ?? [])].some((p) => environ.includes(`NOTATION_CONFIG=${p.configDir}`));
         } catch {
           return false;
         }

@@ -31,7 +31,11 @@ export const VERIFIER_ERR_NOT_READY = defineError(
   () => 'no trust policy bundle has been loaded yet; the verifier is not ready',
 );
 
-export const VERIFIER_ERR_BUNDLE = defineError('VERIFIER_ERR_BUNDLE', Outcome.Configuration, (source: string, detail: string) => `bundle from ${source} rejected: ${detail}`);
+export const VERIFIER_ERR_BUNDLE = defineError(
+  'VERIFIER_ERR_BUNDLE',
+  Outcome.Configuration,
+  (source: string, detail: string) => `bundle from ${source} rejected: ${detail}`,
+);
 
 export const VERIFIER_ERR_UNAUTHENTICATED = defineError('VERIFIER_ERR_UNAUTHENTICATED', Outcome.BadRequest, (detail: string) => detail);
 

@@ -120,7 +120,13 @@ describe('Kyverno → verifier, with the operator', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: 120_000,
     });
-    await kube().kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/trustpolicies.notation.nirmata.io', 'crd/truststores.notation.nirmata.io']);
+    await kube().kubectl([
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd/trustpolicies.notation.nirmata.io',
+      'crd/truststores.notation.nirmata.io',
+    ]);
     for (const ns of [trusted, untrusted, attested]) await kube().kubectl(['create', 'namespace', ns]);
     await kube().kubectl(['-n', NAMESPACE, 'apply', '-f', '-'], { input: pluginConfigMapManifest(h().pluginConfig) });
     await eventually(() => apply(trustStoreManifest('harness-root', readFileSync(h().rootCert, 'utf8'))), { timeoutMs: 60_000 });
@@ -146,7 +152,12 @@ describe('Kyverno → verifier, with the operator', () => {
     // Every trust policy reconciled into the bundle and reported Ready on its CR.
     await eventually(
       async () => {
-        const out = await kube().kubectl(['get', 'trustpolicies', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}']);
+        const out = await kube().kubectl([
+          'get',
+          'trustpolicies',
+          '-o',
+          'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}',
+        ]);
         for (const ns of [trusted, untrusted, attested]) assert.ok(out.stdout.includes(`tp-${ns}=True`), out.stdout);
       },
       { timeoutMs: 90_000, intervalMs: 500 },

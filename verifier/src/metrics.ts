@@ -80,7 +80,7 @@ export class VerifierMetrics implements SharedTierObserver {
     });
     this.#cacheLocks = new Counter({
       name: 'kna_cache_lock_total',
-      help: 'Cross-replica single-flight: won (this replica verifies), waited (another replica\'s verdict arrived), timeout (verified here after waiting)',
+      help: "Cross-replica single-flight: won (this replica verifies), waited (another replica's verdict arrived), timeout (verified here after waiting)",
       labelNames: ['result'],
       registers: [this.registry],
     });

@@ -9,14 +9,29 @@ function systemError(message: string, code: string): Error {
 describe('describeNetworkError', () => {
   it('says what failed without TLS library internals or URLs', () => {
     const tls = new TypeError('fetch failed', {
-      cause: systemError('C0B7E2D1A17F0000:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/openssl/ssl/record/ssl3_record.c:355:', 'ERR_SSL_WRONG_VERSION_NUMBER'),
+      cause: systemError(
+        'C0B7E2D1A17F0000:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/openssl/ssl/record/ssl3_record.c:355:',
+        'ERR_SSL_WRONG_VERSION_NUMBER',
+      ),
     });
-    assert.deepEqual(describeNetworkError(tls), { code: 'ERR_SSL_WRONG_VERSION_NUMBER', reason: 'TLS handshake failed; the server may not serve TLS on this port (ERR_SSL_WRONG_VERSION_NUMBER)' });
-    assert.equal(describeNetworkError(systemError('self-signed certificate in certificate chain', 'SELF_SIGNED_CERT_IN_CHAIN')).reason, 'TLS failed: the server certificate is not trusted (SELF_SIGNED_CERT_IN_CHAIN)');
+    assert.deepEqual(describeNetworkError(tls), {
+      code: 'ERR_SSL_WRONG_VERSION_NUMBER',
+      reason: 'TLS handshake failed; the server may not serve TLS on this port (ERR_SSL_WRONG_VERSION_NUMBER)',
+    });
+    assert.equal(
+      describeNetworkError(systemError('self-signed certificate in certificate chain', 'SELF_SIGNED_CERT_IN_CHAIN')).reason,
+      'TLS failed: the server certificate is not trusted (SELF_SIGNED_CERT_IN_CHAIN)',
+    );
     // node-fetch (the Kubernetes client) puts the URL in the message.
-    const fetchError = systemError('request to https://10.0.0.1:6443/apis/authentication.k8s.io/v1/tokenreviews failed, reason: connect EHOSTUNREACH 10.0.0.1:6443', 'EHOSTUNREACH');
+    const fetchError = systemError(
+      'request to https://10.0.0.1:6443/apis/authentication.k8s.io/v1/tokenreviews failed, reason: connect EHOSTUNREACH 10.0.0.1:6443',
+      'EHOSTUNREACH',
+    );
     assert.equal(describeNetworkError(fetchError).reason, 'connect EHOSTUNREACH 10.0.0.1:6443 (EHOSTUNREACH)');
-    assert.equal(describeNetworkError(new TypeError('fetch failed', { cause: systemError('connect ECONNREFUSED 127.0.0.1:1', 'ECONNREFUSED') })).reason, 'connection refused (ECONNREFUSED)');
+    assert.equal(
+      describeNetworkError(new TypeError('fetch failed', { cause: systemError('connect ECONNREFUSED 127.0.0.1:1', 'ECONNREFUSED') })).reason,
+      'connection refused (ECONNREFUSED)',
+    );
   });
 
   it('drops Go-style quoted request URLs and reduces other URLs to their host', () => {

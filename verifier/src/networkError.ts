@@ -10,7 +10,8 @@ function rootCause(err: unknown): (Error & { code?: unknown }) | undefined {
 }
 
 // Node's certificate verification codes (X509_V_ERR_* names without the prefix) and its own.
-const UNTRUSTED_CERTIFICATE = /^(?:UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_|INVALID_CA|PATH_LENGTH_EXCEEDED|INVALID_PURPOSE|HOSTNAME_MISMATCH)/;
+const UNTRUSTED_CERTIFICATE =
+  /^(?:UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_|INVALID_CA|PATH_LENGTH_EXCEEDED|INVALID_PURPOSE|HOSTNAME_MISMATCH)/;
 
 /** `text` without URLs: a quoted Go-style `Get "https://…": ` prefix is dropped, other URLs become their host. */
 export function withoutUrls(text: string): string {
@@ -53,7 +54,10 @@ export function describeNetworkError(err: unknown): { code?: string; reason: str
   }
   if (code !== undefined && UNTRUSTED_CERTIFICATE.test(code)) return { code, reason: `TLS failed: the server certificate is not trusted (${code})` };
   if ((code !== undefined && (code.startsWith('ERR_SSL_') || code === 'EPROTO')) || /SSL routines|openssl/i.test(message)) {
-    return { ...(code !== undefined && { code }), reason: `TLS handshake failed; the server may not serve TLS on this port${code !== undefined ? ` (${code})` : ''}` };
+    return {
+      ...(code !== undefined && { code }),
+      reason: `TLS handshake failed; the server may not serve TLS on this port${code !== undefined ? ` (${code})` : ''}`,
+    };
   }
   const text = withoutUrls(message);
   return code === undefined ? { reason: text } : { code, reason: `${text} (${code})` };

@@ -87,7 +87,10 @@ for (const kind of ['referrers API', 'referrers tag schema'] as const) {
       assert.equal(first.status, 200, first.text);
       const second = await ask(strict);
       assert.equal(second.status, 406, `strict answered from loose's verdict: ${second.text}`);
-      assert.equal(second.text, `container "app" image ${registry()}/ns/strict:${strict.tag} (${digest}): no notation signature found; sign it with AWS Signer or exclude it with imageReferences\n`);
+      assert.equal(
+        second.text,
+        `container "app" image ${registry()}/ns/strict:${strict.tag} (${digest}): no notation signature found; sign it with AWS Signer or exclude it with imageReferences\n`,
+      );
     });
 
     it('admits the loose repository after the strict one was denied', async () => {
@@ -110,7 +113,8 @@ for (const kind of ['referrers API', 'referrers tag schema'] as const) {
         for (const image of asked) {
           const res = await ask(image, ATTESTATIONS);
           answers.set(image, res.status);
-          if (image === strict) assert.match(res.text, /attestation check failed: attestation "sbom\/example" \(referrer sha256:[0-9a-f]+\): no notation signature found/, order);
+          if (image === strict)
+            assert.match(res.text, /attestation check failed: attestation "sbom\/example" \(referrer sha256:[0-9a-f]+\): no notation signature found/, order);
         }
         assert.deepEqual([answers.get(loose), answers.get(strict)], [200, 406], order);
       }
@@ -144,11 +148,27 @@ describe('the registry host, whatever its case', () => {
 describe('request fields refused before anything runs (400 naming the field)', () => {
   const image = (): PodImage => ({ registry: harness.registry, path: 'x/app', tag: 'v1' });
   const cases: [string, () => Record<string, unknown>, RegExp][] = [
-    ['a missing jsonPointer', () => ({ images: { containers: { app: { registry: harness.registry, path: 'x/app', tag: 'v1' } } } }), /^invalid request: \/images\/containers\/app\/jsonPointer /],
+    [
+      'a missing jsonPointer',
+      () => ({ images: { containers: { app: { registry: harness.registry, path: 'x/app', tag: 'v1' } } } }),
+      /^invalid request: \/images\/containers\/app\/jsonPointer /,
+    ],
     ['an empty jsonPointer', () => ({ images: { containers: { app: imageInfo(image(), '') } } }), /^invalid request: \/images\/containers\/app\/jsonPointer /],
-    ['a jsonPointer that does not start with "/"', () => ({ images: { initContainers: { init: imageInfo(image(), 'spec/containers/0/image') } } }), /^invalid request: \/images\/initContainers\/init\/jsonPointer /],
-    ['a port with leading zeros', () => ({ images: { containers: { app: imageInfo({ ...image(), registry: 'localhost:046397' }, '/spec/containers/0/image') } } }), /^invalid request: \/images\/containers\/app\/registry .*leading zero/],
-    ['user information in the registry', () => ({ images: { containers: { app: imageInfo({ ...image(), registry: `user:secret@${harness.registry}` }, '/spec/containers/0/image') } } }), /^invalid request: \/images\/containers\/app\/registry .*user information/],
+    [
+      'a jsonPointer that does not start with "/"',
+      () => ({ images: { initContainers: { init: imageInfo(image(), 'spec/containers/0/image') } } }),
+      /^invalid request: \/images\/initContainers\/init\/jsonPointer /,
+    ],
+    [
+      'a port with leading zeros',
+      () => ({ images: { containers: { app: imageInfo({ ...image(), registry: 'localhost:046397' }, '/spec/containers/0/image') } } }),
+      /^invalid request: \/images\/containers\/app\/registry .*leading zero/,
+    ],
+    [
+      'user information in the registry',
+      () => ({ images: { containers: { app: imageInfo({ ...image(), registry: `user:secret@${harness.registry}` }, '/spec/containers/0/image') } } }),
+      /^invalid request: \/images\/containers\/app\/registry .*user information/,
+    ],
   ];
   for (const [what, body, message] of cases) {
     it(`refuses ${what}`, async () => {
@@ -166,7 +186,9 @@ describe('imageReferences that select nothing', () => {
     ['a pattern no image matches', ['ghcr.io/nothing/*']],
   ] as const) {
     it(`answers 200 with a warning and counts it (${what})`, async () => {
-      const res = await check(podRequest({ app: { registry: harness.registry, path: 'x/app', tag: 'v1' } }, { trustPolicy: 'upper', imageReferences: references }));
+      const res = await check(
+        podRequest({ app: { registry: harness.registry, path: 'x/app', tag: 'v1' } }, { trustPolicy: 'upper', imageReferences: references }),
+      );
       assert.equal(res.status, 200, res.text);
       const json = res.json();
       assert.deepEqual(json.results, []);
@@ -228,7 +250,9 @@ describe('503 bodies in product terms', () => {
 
   it('when notation cannot reach the registry: names the registry, without its URL', async () => {
     // 127.0.0.2 is loopback but not "localhost": reached over HTTPS, and nothing listens there.
-    const res = await check(podRequest({ app: { registry: `127.0.0.2:${plainPort}`, path: 'x/app', digest: `sha256:${'a'.repeat(64)}` } }, { trustPolicy: 'scoped' }));
+    const res = await check(
+      podRequest({ app: { registry: `127.0.0.2:${plainPort}`, path: 'x/app', digest: `sha256:${'a'.repeat(64)}` } }, { trustPolicy: 'scoped' }),
+    );
     assert.equal(res.status, 503, res.text);
     assertProductTerms(res.text);
   });

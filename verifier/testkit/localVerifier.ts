@@ -11,7 +11,7 @@ import { parseFlags } from '../src/config/flags.js';
 import { startVerifier, type RunningVerifier, type StartOptions } from '../src/app.js';
 
 // The manifest builders live with the harness (the demo uses them too); tests import them from here.
-export { pluginConfigMapManifest, trustPolicyManifest, trustStoreManifest, type StatementSpec } from '@kna/e2e';
+export { pluginConfigMapManifest, trustPolicyManifest, trustStoreManifest } from '@kna/e2e';
 
 /**
  * Writes a policy directory under the harness's directory (removed with it): the harness root as trust

@@ -13,7 +13,10 @@ export function skipPolicyBundle(name: string): Bundle {
       [name]: {
         version: 'c'.repeat(64),
         trustStores: [],
-        document: { version: '1.0', trustPolicies: [{ name: 's', registryScopes: ['*'], signatureVerification: { level: 'skip' }, trustStores: [], trustedIdentities: [] }] },
+        document: {
+          version: '1.0',
+          trustPolicies: [{ name: 's', registryScopes: ['*'], signatureVerification: { level: 'skip' }, trustStores: [], trustedIdentities: [] }],
+        },
       },
     },
   };

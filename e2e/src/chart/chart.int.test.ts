@@ -25,8 +25,6 @@ const ORIGINAL_VALUES = join(CHART_DIR, 'ci', 'original-v1.1-values.yaml');
 const ORIGINAL_CHART = join(import.meta.dirname, 'testdata', 'original-chart');
 const SERVICE_MONITOR_API = 'monitoring.coreos.com/v1/ServiceMonitor';
 
-
-
 function objects(yamlText: string): KubeObject[] {
   return parseAllDocuments(yamlText)
     .map((d) => d.toJS() as KubeObject | null)
@@ -49,7 +47,10 @@ interface PodSpecLike {
   serviceAccountName?: string;
 }
 
-function deployment(objs: readonly KubeObject[], name: string): { replicas?: number; template: { metadata: { labels: Record<string, string> }; spec: PodSpecLike } } {
+function deployment(
+  objs: readonly KubeObject[],
+  name: string,
+): { replicas?: number; template: { metadata: { labels: Record<string, string> }; spec: PodSpecLike } } {
   const found = objs.find((o) => o.kind === 'Deployment' && o.metadata?.name === name);
   assert.ok(found, `Deployment ${name} is rendered`);
   return found.spec as { replicas?: number; template: { metadata: { labels: Record<string, string> }; spec: PodSpecLike } };
@@ -114,8 +115,16 @@ const KYVERNO = 'system:serviceaccount:kyverno:kyverno-admission-controller';
 
 describe('the Helm chart', () => {
   before(async () => {
-    await kube().kubectl(['apply', '-f', '-'], { input: [schemalessCrd('kyverno.io', 'ClusterPolicy', 'clusterpolicies', 'Cluster'), schemalessCrd('monitoring.coreos.com', 'ServiceMonitor', 'servicemonitors', 'Namespaced')].join('---\n') });
-    await kube().kubectl(['wait', '--for=condition=Established', 'crd/clusterpolicies.kyverno.io', 'crd/servicemonitors.monitoring.coreos.com', '--timeout=60s'], { timeoutMs: 90_000 });
+    await kube().kubectl(['apply', '-f', '-'], {
+      input: [
+        schemalessCrd('kyverno.io', 'ClusterPolicy', 'clusterpolicies', 'Cluster'),
+        schemalessCrd('monitoring.coreos.com', 'ServiceMonitor', 'servicemonitors', 'Namespaced'),
+      ].join('---\n'),
+    });
+    await kube().kubectl(
+      ['wait', '--for=condition=Established', 'crd/clusterpolicies.kyverno.io', 'crd/servicemonitors.monitoring.coreos.com', '--timeout=60s'],
+      { timeoutMs: 90_000 },
+    );
     renderNs = await kube().createNamespace('render');
     // Pod Security admission checks every rendered pod template against the restricted standard: it rejects
     // Pods (the helm test hook) and warns about workloads.
@@ -149,7 +158,8 @@ spec:
     assert.deepEqual(names(objs, 'Service'), ['kna-kyverno-notation-aws-operator-metrics', 'kna-kyverno-notation-aws-svc']);
     assert.deepEqual(names(objs, 'PodDisruptionBudget'), ['kna-kyverno-notation-aws-operator', 'kna-kyverno-notation-aws-verifier']);
     assert.deepEqual(names(objs, 'CustomResourceDefinition'), ['trustpolicies.notation.nirmata.io', 'truststores.notation.nirmata.io']);
-    for (const kind of ['HorizontalPodAutoscaler', 'NetworkPolicy', 'ServiceMonitor', 'Secret']) assert.deepEqual(names(objs, kind), [], `no ${kind} by default`);
+    for (const kind of ['HorizontalPodAutoscaler', 'NetworkPolicy', 'ServiceMonitor', 'Secret'])
+      assert.deepEqual(names(objs, kind), [], `no ${kind} by default`);
     const pods = objs.filter((o) => o.kind === 'Pod');
     assert.deepEqual(
       pods.map((p) => [p.metadata?.name, p.metadata?.annotations?.['helm.sh/hook']]),
@@ -157,16 +167,28 @@ spec:
       'the only Pod is the `helm test` hook',
     );
     assert.match(JSON.stringify(pods[0]?.spec), /http:\/\/kna-kyverno-notation-aws-svc\.[a-z0-9-]+\.svc:8081\/readyz/);
-    const service = objs.find((o) => o.kind === 'Service' && o.metadata?.name === 'kna-kyverno-notation-aws-svc')?.spec as { ports: { name: string; port: number; targetPort: string }[] };
-    assert.deepEqual(service.ports.find((p) => p.name === 'https'), { name: 'https', port: 443, protocol: 'TCP', targetPort: 'https' });
+    const service = objs.find((o) => o.kind === 'Service' && o.metadata?.name === 'kna-kyverno-notation-aws-svc')?.spec as {
+      ports: { name: string; port: number; targetPort: string }[];
+    };
+    assert.deepEqual(
+      service.ports.find((p) => p.name === 'https'),
+      { name: 'https', port: 443, protocol: 'TCP', targetPort: 'https' },
+    );
     const verifier = deployment(objs, 'kna-kyverno-notation-aws-verifier');
     assert.equal(verifier.replicas, 2);
-    assert.deepEqual(verifier.template.spec.volumes?.map((v) => v.name), ['bundle', 'tls', 'work', 'tmp']);
+    assert.deepEqual(
+      verifier.template.spec.volumes?.map((v) => v.name),
+      ['bundle', 'tls', 'work', 'tmp'],
+    );
     assert.equal(deployment(objs, 'kna-kyverno-notation-aws-operator').replicas, 2);
     assert.ok(args(objs, 'kna-kyverno-notation-aws-operator').includes('--serviceName=kna-kyverno-notation-aws-svc'));
     for (const kind of ['Deployment']) {
       for (const d of objs.filter((o) => o.kind === kind)) {
-        const spec = (d.spec as { template: { spec: PodSpecLike & { securityContext: Record<string, unknown>; containers: { securityContext: Record<string, unknown> }[] } } }).template.spec;
+        const spec = (
+          d.spec as {
+            template: { spec: PodSpecLike & { securityContext: Record<string, unknown>; containers: { securityContext: Record<string, unknown> }[] } };
+          }
+        ).template.spec;
         assert.equal(spec.securityContext.runAsNonRoot, true);
         assert.deepEqual(spec.containers[0]?.securityContext, {
           allowPrivilegeEscalation: false,
@@ -186,7 +208,11 @@ spec:
     const { text, objs } = await template(renderNs, ['-f', ALL_FEATURES, '--api-versions', SERVICE_MONITOR_API]);
     assert.deepEqual(names(objs, 'ServiceMonitor'), ['kna-kyverno-notation-aws-operator', 'kna-kyverno-notation-aws-verifier']);
     assert.deepEqual(names(objs, 'HorizontalPodAutoscaler'), ['kna-kyverno-notation-aws-verifier']);
-    assert.deepEqual(names(objs, 'NetworkPolicy'), ['kna-kyverno-notation-aws-operator', 'kna-kyverno-notation-aws-redis', 'kna-kyverno-notation-aws-verifier']);
+    assert.deepEqual(names(objs, 'NetworkPolicy'), [
+      'kna-kyverno-notation-aws-operator',
+      'kna-kyverno-notation-aws-redis',
+      'kna-kyverno-notation-aws-verifier',
+    ]);
     assert.deepEqual(names(objs, 'Secret'), ['kna-kyverno-notation-aws-cache-hmac', 'kna-kyverno-notation-aws-redis']);
     assert.deepEqual(names(objs, 'Deployment'), ['kna-kyverno-notation-aws-operator', 'kna-kyverno-notation-aws-redis', 'kna-kyverno-notation-aws-verifier']);
     assert.equal(deployment(objs, 'kna-kyverno-notation-aws-verifier').replicas, undefined, 'the autoscaler owns the replica count');
@@ -204,20 +230,30 @@ spec:
       assert.ok(verifierArgs.includes(expected), `verifier args include ${expected}: ${verifierArgs.join(' ')}`);
     }
     const operatorArgs = args(objs, 'kna-kyverno-notation-aws-operator');
-    for (const expected of ['--leader-elect-lease-duration=20s', '--caValidity=8760h', '--certValidity=2160h']) assert.ok(operatorArgs.includes(expected), expected);
-    const readers = objs.find((o) => o.kind === 'Role' && o.metadata?.name === 'kna-kyverno-notation-aws-kyverno-reader') as { rules: { resources: string[]; resourceNames: string[] }[] } | undefined;
-    assert.deepEqual(readers?.rules.map((r) => [r.resources, r.resourceNames]), [
-      [['configmaps'], ['kna-kyverno-notation-aws-ca']],
-      [['secrets'], [`kna-kyverno-notation-aws-svc.${renderNs}.svc.tls-pair`]],
-    ]);
+    for (const expected of ['--leader-elect-lease-duration=20s', '--caValidity=8760h', '--certValidity=2160h'])
+      assert.ok(operatorArgs.includes(expected), expected);
+    const readers = objs.find((o) => o.kind === 'Role' && o.metadata?.name === 'kna-kyverno-notation-aws-kyverno-reader') as
+      { rules: { resources: string[]; resourceNames: string[] }[] } | undefined;
+    assert.deepEqual(
+      readers?.rules.map((r) => [r.resources, r.resourceNames]),
+      [
+        [['configmaps'], ['kna-kyverno-notation-aws-ca']],
+        [['secrets'], [`kna-kyverno-notation-aws-svc.${renderNs}.svc.tls-pair`]],
+      ],
+    );
     await assertAcceptedByApiServer(text);
   });
 
-  it("renders a values file written for the original chart unchanged, with the meaning it had there", async () => {
+  it('renders a values file written for the original chart unchanged, with the meaning it had there', async () => {
     const { text, objs } = await template(renderNs, ['-f', ORIGINAL_VALUES]);
     const verifier = deployment(objs, 'kna-kyverno-notation-aws-verifier');
     const verifierArgs = args(objs, 'kna-kyverno-notation-aws-verifier');
-    for (const expected of ['--imagePullSecrets=regcred,regcred2', '--allowInsecureRegistry=true', '--maxSignatureAttempts=50', '--pluginConfigMap=notation-plugin-config']) {
+    for (const expected of [
+      '--imagePullSecrets=regcred,regcred2',
+      '--allowInsecureRegistry=true',
+      '--maxSignatureAttempts=50',
+      '--pluginConfigMap=notation-plugin-config',
+    ]) {
       assert.ok(verifierArgs.includes(expected), `verifier args include ${expected}`);
     }
     assert.equal(verifier.template.spec.containers[0]?.image, 'ghcr.io/nirmata/kyverno-notation-aws:c6d5d94e638e36bd9c29ff0a78fbfa64b555d561');
@@ -245,7 +281,7 @@ spec:
     await assertAcceptedByApiServer(text);
   });
 
-  it('rejects a value of the wrong type with Helm\'s schema message', async () => {
+  it("rejects a value of the wrong type with Helm's schema message", async () => {
     const result = await kube().helm(['template', 'kna', CHART_DIR, '--set-string', 'verifier.replicas=two'], { allowFailure: true });
     assert.notEqual(result.status, 0);
     assert.match(result.stderr, /values don't meet the specifications of the schema/);
@@ -282,7 +318,14 @@ spec:
     assert.match(policies.stdout, /check-images-per-namespace/);
     // Every sample is accepted by the API server (the trust resources against the chart's CRDs).
     const samples = await kube().kubectl(['apply', '--dry-run=server', '-f', join(REPO_ROOT, 'charts', 'samples')]);
-    for (const name of ['truststore.notation.nirmata.io/aws-us-gov-signer-ts', 'trustpolicy.notation.nirmata.io/tp-govcloud', 'clusterpolicy.kyverno.io/audit-image-signatures', 'clusterpolicy.kyverno.io/check-images-attestations', 'clusterpolicy.kyverno.io/check-images', 'configmap/notation-plugin-config']) {
+    for (const name of [
+      'truststore.notation.nirmata.io/aws-us-gov-signer-ts',
+      'trustpolicy.notation.nirmata.io/tp-govcloud',
+      'clusterpolicy.kyverno.io/audit-image-signatures',
+      'clusterpolicy.kyverno.io/check-images-attestations',
+      'clusterpolicy.kyverno.io/check-images',
+      'configmap/notation-plugin-config',
+    ]) {
       assert.match(samples.stdout, new RegExp(`${name.replaceAll('.', '\\.')} (created|configured|unchanged) \\(server dry run\\)`));
     }
   });
@@ -373,7 +416,10 @@ spec:
     }
     const operatorToken = await serviceAccountToken(kube(), NS, 'kyverno-notation-aws-operator');
     const asOperator = kube().kubeConfigForToken(operatorToken).makeApiClient(AuthenticationV1Api);
-    await assert.rejects(asOperator.createTokenReview({ body: { spec: { token: verifierToken } } }), (err: unknown) => err instanceof ApiException && err.code === 403);
+    await assert.rejects(
+      asOperator.createTokenReview({ body: { spec: { token: verifierToken } } }),
+      (err: unknown) => err instanceof ApiException && err.code === 403,
+    );
   });
 
   it("reconciles as the chart's operator ServiceAccount, out of cluster: bundle, CR status, certificate Secrets, CA injection", async (t) => {
@@ -382,7 +428,11 @@ spec:
     const apps = kube().kubeConfig().makeApiClient(AppsV1Api);
     const core = kube().kubeConfig().makeApiClient(CoreV1Api);
     for (const name of ['kyverno-notation-aws-bundle', 'kyverno-notation-aws-ca']) {
-      await assert.rejects(core.readNamespacedConfigMap({ namespace: NS, name }), (err: unknown) => err instanceof ApiException && err.code === 404, `${name} exists before the operator ran`);
+      await assert.rejects(
+        core.readNamespacedConfigMap({ namespace: NS, name }),
+        (err: unknown) => err instanceof ApiException && err.code === 404,
+        `${name} exists before the operator ran`,
+      );
     }
     // The Deployment's own arguments (minus the image's subcommand), with loopback listeners instead of :8080/:8081.
     const spec = (await apps.readNamespacedDeployment({ namespace: NS, name: 'kyverno-notation-aws-operator' })).spec?.template.spec;
@@ -394,7 +444,13 @@ spec:
     writeFileSync(kubeconfig, kube().kubeConfigForToken(token).exportConfig(), { mode: 0o600 });
     const logFile = join(dir, 'operator.log');
     const operator = await startOperatorProcess({
-      args: (probe) => [...chartArgs, `--kubeconfig=${kubeconfig}`, '--identity=chart-rbac-test', '--metrics-bind-address=0', `--health-probe-bind-address=127.0.0.1:${probe}`],
+      args: (probe) => [
+        ...chartArgs,
+        `--kubeconfig=${kubeconfig}`,
+        '--identity=chart-rbac-test',
+        '--metrics-bind-address=0',
+        `--health-probe-bind-address=127.0.0.1:${probe}`,
+      ],
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? dir },
       logFile,
     });
@@ -405,7 +461,12 @@ spec:
           assert.match(bundle.data?.['bundle.json'] ?? '', /tp-team-a/);
           const status = await kube().kubectl(['get', 'trustpolicy', 'tp-team-a', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
           assert.equal(status.stdout, 'True');
-          const stores = await kube().kubectl(['get', 'truststores', '-o', 'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{" "}{end}']);
+          const stores = await kube().kubectl([
+            'get',
+            'truststores',
+            '-o',
+            'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{" "}{end}',
+          ]);
           assert.match(stores.stdout, /True/);
           for (const name of ['svc.kyverno-notation-aws.svc.tls-ca', 'svc.kyverno-notation-aws.svc.tls-pair']) {
             const secret = await core.readNamespacedSecret({ namespace: NS, name });
@@ -418,7 +479,10 @@ spec:
             spec: { rules: { context?: { apiCall?: { service?: { caBundle?: string } } }[] }[] };
           };
           const bundles = policy.spec.rules.flatMap((r) => (r.context ?? []).map((c) => c.apiCall?.service?.caBundle)).filter((b) => b !== undefined);
-          assert.ok(bundles.length > 0 && bundles.every((b) => b.trim() === (ca.data?.['ca.crt'] ?? '').trim()), `CA not injected into check-images-per-namespace: ${JSON.stringify(bundles)}`);
+          assert.ok(
+            bundles.length > 0 && bundles.every((b) => b.trim() === (ca.data?.['ca.crt'] ?? '').trim()),
+            `CA not injected into check-images-per-namespace: ${JSON.stringify(bundles)}`,
+          );
           const lease = await kube().kubectl(['-n', NS, 'get', 'lease', 'kyverno-notation-aws-operator', '-o', 'jsonpath={.spec.holderIdentity}']);
           assert.equal(lease.stdout, 'chart-rbac-test');
         },
@@ -436,7 +500,8 @@ spec:
   it('upgrades: a generated cache key and Redis password survive later upgrades; ClusterPolicy access follows operator.injectCA', async () => {
     const core = kube().kubeConfig().makeApiClient(CoreV1Api);
     const apps = kube().kubeConfig().makeApiClient(AppsV1Api);
-    const upgrade = (...sets: string[]) => kube().helm(['upgrade', RELEASE, CHART_DIR, '--namespace', NS, '--reuse-values', ...sets.flatMap((s) => ['--set', s])]);
+    const upgrade = (...sets: string[]) =>
+      kube().helm(['upgrade', RELEASE, CHART_DIR, '--namespace', NS, '--reuse-values', ...sets.flatMap((s) => ['--set', s])]);
 
     await upgrade('redis.enabled=true', 'operator.injectCA=false');
     const hmac = await core.readNamespacedSecret({ namespace: NS, name: 'kyverno-notation-aws-cache-hmac' });
@@ -451,8 +516,16 @@ spec:
     const verifier = await apps.readNamespacedDeployment({ namespace: NS, name: 'kyverno-notation-aws-verifier' });
     assert.equal(verifier.spec?.replicas, 3);
     assert.match(JSON.stringify(verifier.spec), /"--cacheHMACKeyFile=\/etc\/kyverno-notation-aws\/cache-hmac\/hmac\.key"/);
-    assert.deepEqual((await core.readNamespacedSecret({ namespace: NS, name: 'kyverno-notation-aws-cache-hmac' })).data, hmac.data, 'the HMAC key is unchanged');
-    assert.deepEqual((await core.readNamespacedSecret({ namespace: NS, name: 'kyverno-notation-aws-redis' })).data, password.data, 'the Redis password is unchanged');
+    assert.deepEqual(
+      (await core.readNamespacedSecret({ namespace: NS, name: 'kyverno-notation-aws-cache-hmac' })).data,
+      hmac.data,
+      'the HMAC key is unchanged',
+    );
+    assert.deepEqual(
+      (await core.readNamespacedSecret({ namespace: NS, name: 'kyverno-notation-aws-redis' })).data,
+      password.data,
+      'the Redis password is unchanged',
+    );
     await eventually(async () => assert.equal(await canI(OPERATOR, 'patch', 'clusterpolicies.kyverno.io'), true), { timeoutMs: 30_000, intervalMs: 500 });
   });
 
@@ -479,7 +552,7 @@ spec:
     assert.match(tps.stdout, /trustpolicy\.notation\.nirmata\.io\/tp-team-a/);
   });
 
-  it("upgrades a release of the original chart in place: the CRDs and trust policies stay, the Service keeps its name", async () => {
+  it('upgrades a release of the original chart in place: the CRDs and trust policies stay, the Service keeps its name', async () => {
     // After the uninstall above, the kept CRDs still carry this release's name and namespace, so the
     // original's release (same name, same namespace) adopts them, as an existing installation owns them.
     const original = await kube().helm(['install', RELEASE, ORIGINAL_CHART, '--namespace', NS, '-f', ORIGINAL_VALUES]);
@@ -489,8 +562,17 @@ spec:
     assert.ok(await apps.readNamespacedDeployment({ namespace: NS, name: 'kyverno-notation-aws' }));
 
     const upgraded = await kube().helm([
-      'upgrade', RELEASE, CHART_DIR, '--namespace', NS, '-f', ORIGINAL_VALUES,
-      '--set', 'image.repository=registry.example.com/kyverno-notation-aws', '--set', 'image.tag=0.1.0',
+      'upgrade',
+      RELEASE,
+      CHART_DIR,
+      '--namespace',
+      NS,
+      '-f',
+      ORIGINAL_VALUES,
+      '--set',
+      'image.repository=registry.example.com/kyverno-notation-aws',
+      '--set',
+      'image.tag=0.1.0',
     ]);
     assert.match(upgraded.stdout, /STATUS: deployed/);
     assert.match(upgraded.stdout, /REVISION: 2/);
@@ -502,9 +584,15 @@ spec:
       spec: { versions: { additionalPrinterColumns?: { name: string }[] }[] };
     };
     assert.equal(crd.metadata.annotations?.['helm.sh/resource-policy'], 'keep');
-    assert.ok(crd.spec.versions[0]?.additionalPrinterColumns?.some((c) => c.name === 'Ready'), "the CRD is this chart's now (printer columns)");
+    assert.ok(
+      crd.spec.versions[0]?.additionalPrinterColumns?.some((c) => c.name === 'Ready'),
+      "the CRD is this chart's now (printer columns)",
+    );
 
-    await assert.rejects(apps.readNamespacedDeployment({ namespace: NS, name: 'kyverno-notation-aws' }), (err: unknown) => err instanceof ApiException && err.code === 404);
+    await assert.rejects(
+      apps.readNamespacedDeployment({ namespace: NS, name: 'kyverno-notation-aws' }),
+      (err: unknown) => err instanceof ApiException && err.code === 404,
+    );
     const deployments = await apps.listNamespacedDeployment({ namespace: NS });
     assert.deepEqual(deployments.items.map((d) => d.metadata?.name).sort(), ['kyverno-notation-aws-operator', 'kyverno-notation-aws-verifier']);
     const operatorArgs = deployments.items.find((d) => d.metadata?.name === 'kyverno-notation-aws-operator')?.spec?.template.spec?.containers[0]?.args ?? [];

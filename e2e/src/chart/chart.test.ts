@@ -101,8 +101,15 @@ describe('samples', () => {
 
   it('every Kyverno policy calls the verifier Service with the CA-injection annotation, and names trust policies that exist', () => {
     const trustPolicyNames = new Set(parseManifests(samplesText('truststores.yaml', 'trustpolicies.yaml')).trustPolicies.map((tp) => tp.spec.trustPolicyName));
-    const policies = sampleFiles().flatMap((f) => readObjects(f)).filter((o) => o.kind === 'ClusterPolicy');
-    assert.deepEqual(policies.map((p) => p.metadata?.name).sort(), ['audit-image-signatures', 'check-images', 'check-images-attestations', 'check-images-per-namespace']);
+    const policies = sampleFiles()
+      .flatMap((f) => readObjects(f))
+      .filter((o) => o.kind === 'ClusterPolicy');
+    assert.deepEqual(policies.map((p) => p.metadata?.name).sort(), [
+      'audit-image-signatures',
+      'check-images',
+      'check-images-attestations',
+      'check-images-per-namespace',
+    ]);
     for (const policy of policies) {
       const name = policy.metadata?.name ?? '?';
       assert.equal(policy.apiVersion, 'kyverno.io/v1');
@@ -132,7 +139,10 @@ describe('samples', () => {
     assert.ok(policy);
     const [call] = serviceCalls(policy);
     assert.equal(call?.caBundle, '{{ tlscerts }}');
-    assert.deepEqual(call.data.map((d) => d.key), ['images', 'imageReferences', 'trustPolicy', 'attestations']);
+    assert.deepEqual(
+      call.data.map((d) => d.key),
+      ['images', 'imageReferences', 'trustPolicy', 'attestations'],
+    );
     assert.deepEqual(Object.keys(policy.metadata?.annotations ?? {}), ['notation.nirmata.io/inject-ca']);
   });
 
@@ -140,7 +150,10 @@ describe('samples', () => {
     const [policy] = readObjects('audit.yaml');
     assert.ok(policy);
     assert.equal((policy.spec as { validationFailureAction?: string }).validationFailureAction, 'Audit');
-    assert.deepEqual(serviceCalls(policy)[0]?.data.find((d) => d.key === 'mode'), { key: 'mode', value: 'audit' });
+    assert.deepEqual(
+      serviceCalls(policy)[0]?.data.find((d) => d.key === 'mode'),
+      { key: 'mode', value: 'audit' },
+    );
   });
 
   it("the attestation policy's conditions pass for a conforming payload and fail, with their message, otherwise", () => {
@@ -155,11 +168,20 @@ describe('samples', () => {
     validateConditions(sbom);
     validateConditions(scan);
     assert.equal(evaluateConditions(sbom, { creationInfo: { licenseListVersion: '3.18' } }).passed, true);
-    assert.deepEqual(evaluateConditions(sbom, { creationInfo: { licenseListVersion: '3.5' } }), { passed: false, message: "the SBOM's license list version is not approved" });
+    assert.deepEqual(evaluateConditions(sbom, { creationInfo: { licenseListVersion: '3.5' } }), {
+      passed: false,
+      message: "the SBOM's license list version is not approved",
+    });
     const now = new Date().toISOString();
     const old = new Date(Date.now() - 10 * 24 * 3600 * 1000).toISOString();
     assert.equal(evaluateConditions(scan, { vulnerabilities: [{ severity: 'LOW' }], scannedAt: now }).passed, true);
-    assert.deepEqual(evaluateConditions(scan, { vulnerabilities: [{ severity: 'CRITICAL' }], scannedAt: now }), { passed: false, message: 'the image has critical vulnerabilities' });
-    assert.deepEqual(evaluateConditions(scan, { vulnerabilities: [], scannedAt: old }), { passed: false, message: 'the vulnerability scan is older than a week' });
+    assert.deepEqual(evaluateConditions(scan, { vulnerabilities: [{ severity: 'CRITICAL' }], scannedAt: now }), {
+      passed: false,
+      message: 'the image has critical vulnerabilities',
+    });
+    assert.deepEqual(evaluateConditions(scan, { vulnerabilities: [], scannedAt: old }), {
+      passed: false,
+      message: 'the vulnerability scan is older than a week',
+    });
   });
 });

@@ -9,15 +9,15 @@ export const CHART_DIR = join(REPO_ROOT, 'charts', 'kyverno-notation-aws');
 export const INSTALL_YAML = join(REPO_ROOT, 'charts', 'install.yaml');
 export const README = join(REPO_ROOT, 'README.md');
 export const VALUES_BEGIN = '<!-- chart-values:begin -->';
-export const VALUES_END = '<!-- chart-values:end -->';
+const VALUES_END = '<!-- chart-values:end -->';
 
 /** The release install.yaml stands for: the original's static manifest put everything in this namespace. */
-export const INSTALL_NAMESPACE = 'kyverno-notation-aws';
+const INSTALL_NAMESPACE = 'kyverno-notation-aws';
 /**
  * `helm template` arguments of install.yaml: the chart's defaults, except the Service, named `svc` as in the
  * original's install.yaml, so policies written for it (and the samples) keep their URL.
  */
-export const INSTALL_TEMPLATE_ARGS = [
+const INSTALL_TEMPLATE_ARGS = [
   'template',
   'kyverno-notation-aws',
   CHART_DIR,

@@ -69,6 +69,8 @@ export function documentedValues(valuesYaml: string): ValueDoc[] {
 }
 
 export function valuesMarkdown(valuesYaml: string): string {
-  const rows = documentedValues(valuesYaml).map((d) => `| \`${d.key}\` | ${d.type} | ${d.default.replace(/\|/g, '\\|')} | ${d.description.replace(/\|/g, '\\|')} |`);
+  const rows = documentedValues(valuesYaml).map(
+    (d) => `| \`${d.key}\` | ${d.type} | ${d.default.replace(/\|/g, '\\|')} | ${d.description.replace(/\|/g, '\\|')} |`,
+  );
   return ['| value | type | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }

@@ -19,7 +19,10 @@ describe('the demo checks the answers it explains', () => {
       { status: 200, body: patch.replace('aaaa', 'bbbb') },
       { status: 200, body: 'not json' },
     ]) {
-      assert.throws(() => checkSigned(answer, pinned), (err: unknown) => err instanceof UnexpectedAnswer && /^expected HTTP 200 with the patch .* got HTTP \d+: /.test(err.message));
+      assert.throws(
+        () => checkSigned(answer, pinned),
+        (err: unknown) => err instanceof UnexpectedAnswer && /^expected HTTP 200 with the patch .* got HTTP \d+: /.test(err.message),
+      );
     }
   });
 

@@ -18,7 +18,9 @@ export function checkSigned(answer: Answer, pinned: string): void {
   }
   const expected = [{ op: 'replace', path: '/spec/containers/0/image', value: pinned }];
   if (answer.status !== 200 || JSON.stringify(results) !== JSON.stringify(expected)) {
-    throw new UnexpectedAnswer(`expected HTTP 200 with the patch ${JSON.stringify(expected)} for the signed image, got HTTP ${answer.status}: ${answer.body.trim()}`);
+    throw new UnexpectedAnswer(
+      `expected HTTP 200 with the patch ${JSON.stringify(expected)} for the signed image, got HTTP ${answer.status}: ${answer.body.trim()}`,
+    );
   }
 }
 
@@ -28,4 +30,3 @@ export function checkUnsigned(answer: Answer): void {
     throw new UnexpectedAnswer(`expected HTTP 406 "no notation signature found" for the unsigned image, got HTTP ${answer.status}: ${answer.body.trim()}`);
   }
 }
-

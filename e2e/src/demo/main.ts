@@ -132,7 +132,9 @@ async function main(): Promise<void> {
       check(answer);
       console.log(`\n→ ${meaning}`);
     }
-    console.log(`\n${bold('Demo finished: both answers are the expected ones.')} README.md explains the request and answers, the flags, and the harness used here.`);
+    console.log(
+      `\n${bold('Demo finished: both answers are the expected ones.')} README.md explains the request and answers, the flags, and the harness used here.`,
+    );
     if (keep) {
       console.log(`The manifests are kept in ${policyDir} (the harness that signed the image is stopped, so its registry and signing profile are gone).`);
     }

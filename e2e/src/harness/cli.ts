@@ -4,19 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createSigningChain } from './pki.js';
-import {
-  DEFAULT_PROFILE_ARN,
-  PLUGIN_CONFIG,
-  STATE_FILE,
-  attach,
-  down,
-  pluginEnvFor,
-  push,
-  readState,
-  revoke,
-  sign,
-  type HarnessState,
-} from './harness.js';
+import { DEFAULT_PROFILE_ARN, PLUGIN_CONFIG, STATE_FILE, attach, down, pluginEnvFor, push, readState, revoke, sign, type HarnessState } from './harness.js';
 import { answers, startProcess } from './processes.js';
 import { startReferrersRegistry, startTagSchemaRegistry } from './registries.js';
 import { REPO_ROOT } from './tools-env.js';

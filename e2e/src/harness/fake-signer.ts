@@ -35,7 +35,7 @@ const PLUGIN_NAME = 'com.amazonaws.signer.notation.plugin';
 /** Signatures stay valid for this long (AWS profiles default to 135 months; any long span will do). */
 const SIGNATURE_VALIDITY_MS = 365 * 24 * 3_600_000;
 
-export interface SignerKeys {
+interface SignerKeys {
   /** The signing key of the leaf certificate. */
   readonly leafKey: KeyObject;
   /** DER certificates from leaf to root, as they go into the envelope's x5c header. */
@@ -50,7 +50,7 @@ export interface SigningJob {
   readonly signedAt: string;
 }
 
-export interface RecordedRequest {
+interface RecordedRequest {
   readonly operation: 'SignPayload' | 'GetRevocationStatus';
   /** Host the client addressed (from the proxy-form URL or the Host header). */
   readonly host: string;
@@ -59,7 +59,7 @@ export interface RecordedRequest {
 }
 
 /** revocation-hang: GetRevocationStatus never answers (until the fault is cleared or the signer closes). */
-export type SignerFault = 'revocation-unavailable' | 'revocation-hang' | 'signing-unavailable';
+type SignerFault = 'revocation-unavailable' | 'revocation-hang' | 'signing-unavailable';
 const FAULTS: readonly string[] = ['revocation-unavailable', 'revocation-hang', 'signing-unavailable'];
 
 export interface FakeSigner {

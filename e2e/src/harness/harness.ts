@@ -9,17 +9,7 @@ import { createPrivateKey } from 'node:crypto';
 import { DEFAULT_ACCOUNT, DEFAULT_REGION, SIGNER_HOST, startFakeSigner, type FakeSigner, type SigningJob } from './fake-signer.js';
 import { createSigningChain } from './pki.js';
 import { AWS_PLUGIN, pluginConfigArgs, runNotation, type NotationResult } from './notation.js';
-import {
-  attachReferrer,
-  copyImage,
-  formatRef,
-  parseRef,
-  pushImage,
-  registryOrigin,
-  type AttachOptions,
-  type Descriptor,
-  type PushOptions,
-} from './oci.js';
+import { attachReferrer, copyImage, formatRef, parseRef, pushImage, registryOrigin, type AttachOptions, type Descriptor, type PushOptions } from './oci.js';
 import { startReferrersRegistry, startTagSchemaRegistry } from './registries.js';
 import { isAlive, stopGroup, type RunningProcess } from './processes.js';
 
@@ -133,7 +123,7 @@ export interface SignResult {
   readonly output: string;
 }
 
-export class SignError extends Error {
+class SignError extends Error {
   readonly code = 'HARNESS_ERR_SIGN';
 }
 

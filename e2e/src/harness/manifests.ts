@@ -60,4 +60,3 @@ ${rendered.join('')}`;
 export function pluginConfigMapManifest(config: Readonly<Record<string, string>>): string {
   return `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notation-plugin-config}\ndata: ${JSON.stringify(config)}\n`;
 }
-

@@ -53,7 +53,7 @@ export function pluginConfigArgs(config: Readonly<Record<string, string>>): stri
   return Object.entries(config).flatMap(([k, v]) => ['--plugin-config', `${k}=${v}`]);
 }
 
-export interface TrustPolicyStatement {
+interface TrustPolicyStatement {
   name: string;
   registryScopes: string[];
   signatureVerification: { level: string; override?: Record<string, string> };

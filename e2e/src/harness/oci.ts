@@ -178,7 +178,7 @@ export async function pushImage(ref: ImageRef, options: PushOptions = {}): Promi
 }
 
 /** The referrers tag schema's tag for a subject digest (OCI distribution spec, "Referrers Tag Schema"). */
-export function referrersTag(digest: string): string {
+function referrersTag(digest: string): string {
   return digest.replace(':', '-');
 }
 
@@ -201,11 +201,7 @@ export async function listReferrers(ref: ImageRef, digest: string): Promise<Desc
 }
 
 /** Rewrites the tag-schema index of a subject: `update` gets the current entries and returns the new ones. */
-export async function updateReferrersTagIndex(
-  ref: ImageRef,
-  subjectDigest: string,
-  update: (entries: Descriptor[]) => Descriptor[],
-): Promise<void> {
+export async function updateReferrersTagIndex(ref: ImageRef, subjectDigest: string, update: (entries: Descriptor[]) => Descriptor[]): Promise<void> {
   const current = await getManifest(ref, referrersTag(subjectDigest));
   const entries = update((current?.json.manifests as Descriptor[] | undefined) ?? []);
   await pushManifest(ref, referrersTag(subjectDigest), { schemaVersion: 2, mediaType: MediaType.ImageIndex, manifests: entries }, MediaType.ImageIndex);

@@ -7,7 +7,7 @@ import { ExtendedKeyUsage, generatePrivateKey, issueCertificate } from '@kna/sha
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-export interface CertifiedKey {
+interface CertifiedKey {
   /** PEM of the certificate. */
   readonly certPem: string;
   /** DER of the certificate. */

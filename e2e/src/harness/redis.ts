@@ -61,12 +61,18 @@ export function redisAnswers(port: number, tls?: RedisTlsFiles, timeoutMs = 1_00
 function spec(port: number, options: RedisServerOptions): ProcessSpec {
   const listen = options.tls
     ? [
-        '--port', '0',
-        '--tls-port', String(port),
-        '--tls-cert-file', options.tls.certFile,
-        '--tls-key-file', options.tls.keyFile,
-        '--tls-ca-cert-file', options.tls.caFile,
-        '--tls-auth-clients', 'no',
+        '--port',
+        '0',
+        '--tls-port',
+        String(port),
+        '--tls-cert-file',
+        options.tls.certFile,
+        '--tls-key-file',
+        options.tls.keyFile,
+        '--tls-ca-cert-file',
+        options.tls.caFile,
+        '--tls-auth-clients',
+        'no',
       ]
     : ['--port', String(port)];
   return {

@@ -46,7 +46,11 @@ async function notationVerify(reference: string, options: VerifyOptions = {}): P
     ],
     trustStores: { 'signingAuthority:aws-signer-ts': [options.rootPem ?? readFileSync(harness.rootCert, 'utf8')] },
   });
-  return runNotation({ configDir: dir, env: { ...harness.pluginEnv, ...options.env }, args: ['verify', '-v', ...pluginConfigArgs(harness.pluginConfig), reference] });
+  return runNotation({
+    configDir: dir,
+    env: { ...harness.pluginEnv, ...options.env },
+    args: ['verify', '-v', ...pluginConfigArgs(harness.pluginConfig), reference],
+  });
 }
 
 function profile(name: string): string {

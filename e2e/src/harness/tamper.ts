@@ -15,7 +15,7 @@ import {
   type Descriptor,
 } from './oci.js';
 
-export const NOTARY_SIGNATURE = 'application/vnd.cncf.notary.signature';
+const NOTARY_SIGNATURE = 'application/vnd.cncf.notary.signature';
 
 /**
  * Replaces every notation signature of `reference` (by digest) with a copy whose JWS signature bytes
@@ -47,9 +47,7 @@ export async function tamperSignatures(reference: string): Promise<string[]> {
     replaced.push({ old: signature.digest, entry: { ...signature, digest: desc.digest, size: desc.size } });
   }
   if (!apiRegistry) {
-    await updateReferrersTagIndex(ref, subject, (entries) =>
-      entries.map((e) => replaced.find((r) => r.old === e.digest)?.entry ?? e),
-    );
+    await updateReferrersTagIndex(ref, subject, (entries) => entries.map((e) => replaced.find((r) => r.old === e.digest)?.entry ?? e));
   }
   return replaced.map((r) => r.entry.digest);
 }

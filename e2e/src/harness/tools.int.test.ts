@@ -44,7 +44,8 @@ const GOMODCACHE = spawnSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' }).
 // Where the module proxy served the plugin, its module cache copy comes first and the fallbacks these
 // tests exercise are never reached.
 const SKIP =
-  FOUND.startsWith(`${GOMODCACHE}/`) && 'the module proxy served github.com/aws/aws-signer-notation-plugin here, so tools.sh never falls back to another source';
+  FOUND.startsWith(`${GOMODCACHE}/`) &&
+  'the module proxy served github.com/aws/aws-signer-notation-plugin here, so tools.sh never falls back to another source';
 if (SKIP) console.log(`skipped: ${SKIP}`);
 
 before(() => {
@@ -68,7 +69,10 @@ describe('tools.sh: the AWS Signer plugin', { skip: SKIP }, () => {
     assert.match(built.stderr, /the module proxy \(off\) does not serve github\.com\/aws\/aws-signer-notation-plugin@v1\.0\.350/);
     assert.match(built.stderr, /✓ aws-signer-plugin v1\.0\.350 built in/);
     const bin = /AWS Signer plugin: (\S+)/.exec(built.stderr)?.[1] ?? '';
-    assert.match(bin, /\/aws-signer-plugin-v1\.0\.350-src-[0-9a-f]{12}\/libexec\/plugins\/com\.amazonaws\.signer\.notation\.plugin\/notation-com\.amazonaws\.signer\.notation\.plugin$/);
+    assert.match(
+      bin,
+      /\/aws-signer-plugin-v1\.0\.350-src-[0-9a-f]{12}\/libexec\/plugins\/com\.amazonaws\.signer\.notation\.plugin\/notation-com\.amazonaws\.signer\.notation\.plugin$/,
+    );
     assert.ok(bin.startsWith(cache), bin);
     assert.match(built.stderr, new RegExp(`get-plugin-metadata: com\\.amazonaws\\.signer\\.notation\\.plugin version 1\\.0\\.350 \\(source: ${source}\\)`));
 

@@ -8,7 +8,16 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
-import { ProcessStartError, answers, freePorts, startOnFreePort, startProcess, stopGroup, type ProcessSpec, type RunningProcess } from '../harness/processes.js';
+import {
+  ProcessStartError,
+  answers,
+  freePorts,
+  startOnFreePort,
+  startProcess,
+  stopGroup,
+  type ProcessSpec,
+  type RunningProcess,
+} from '../harness/processes.js';
 import { toolPath } from '../harness/tools-env.js';
 import { KUBE_ERR_DIR_IN_USE, KUBE_ERR_DIR_NOT_EMPTY, KUBE_ERR_NOT_READY, KUBE_ERR_NO_STATE } from './errors.js';
 import { createClusterCa, createServiceAccountKey, loadClusterCa, type ClientCertOptions, type KeyPairPem } from './pki.js';

@@ -11,8 +11,7 @@ export const KUBE_ERR_NOT_READY: CodedError<[component: string, why: string]> = 
   Outcome.Internal,
   // `why` carries the end of the component's log: the directory holding the log is removed on failure.
   (component: string, why: string) =>
-    `${component} of the test control plane did not become ready: ${why}\n` +
-    `(is it built? 'bash e2e/tools/tools.sh list' shows the cached components)`,
+    `${component} of the test control plane did not become ready: ${why}\n` + `(is it built? 'bash e2e/tools/tools.sh list' shows the cached components)`,
 );
 
 export const KUBE_ERR_NO_STATE: CodedError<[dir: string]> = defineError(
@@ -55,6 +54,5 @@ export const KYVERNO_ERR_NOT_READY: CodedError<[why: string]> = defineError(
   'KNA_E2E_KYVERNO_ERR_NOT_READY',
   Outcome.Internal,
   (why: string) =>
-    `Kyverno did not register its webhooks with the test control plane: ${why}\n` +
-    `(is it built? 'bash e2e/tools/tools.sh list' shows the cached components)`,
+    `Kyverno did not register its webhooks with the test control plane: ${why}\n` + `(is it built? 'bash e2e/tools/tools.sh list' shows the cached components)`,
 );

@@ -24,7 +24,9 @@ describe('helm', () => {
     assert.match(lint.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
 
     const rendered = await kube().helm(['template', 'demo', CHART, '--namespace', 'rendered', '--set', 'greeting=hi']);
-    const docs = parseAllDocuments(rendered.stdout).map((d) => d.toJS() as ConfigMap | null).filter((d) => d !== null);
+    const docs = parseAllDocuments(rendered.stdout)
+      .map((d) => d.toJS() as ConfigMap | null)
+      .filter((d) => d !== null);
     assert.equal(docs.length, 1);
     const [cm] = docs;
     assert.equal(cm?.kind, 'ConfigMap');
@@ -54,7 +56,10 @@ describe('helm', () => {
 
       const uninstalled = await kube().helm(['uninstall', 'demo', '--namespace', ns]);
       assert.match(uninstalled.stdout, /release "demo" uninstalled/);
-      await assert.rejects(core.readNamespacedConfigMap({ namespace: ns, name: 'demo-settings' }), (err: unknown) => err instanceof ApiException && err.code === 404);
+      await assert.rejects(
+        core.readNamespacedConfigMap({ namespace: ns, name: 'demo-settings' }),
+        (err: unknown) => err instanceof ApiException && err.code === 404,
+      );
       assert.equal((await core.listNamespacedSecret({ namespace: ns, labelSelector: 'owner=helm,name=demo' })).items.length, 0);
       assert.equal((await kube().helm(['list', '--namespace', ns, '--short'])).stdout.trim(), '');
     }));

@@ -28,16 +28,13 @@ describe('Leases', () => {
       const api = kube().kubeConfig().makeApiClient(CoordinationV1Api);
       // The trap (kubernetes-client/javascript#828): a plain Date is serialised with toISOString().
       const plainDate: V1MicroTime = new Date('2026-01-02T03:04:05.123Z');
-      await assert.rejects(
-        api.createNamespacedLease({ namespace, body: lease(namespace, 'with-date', 'a', plainDate) }),
-        (err: unknown) => {
-          assert.ok(err instanceof ApiException, String(err));
-          assert.equal(err.code, 400);
-          const status = JSON.parse(String(err.body)) as { message?: string };
-          assert.match(status.message ?? '', /cannot parse "\.123Z" as "\.000000"/);
-          return true;
-        },
-      );
+      await assert.rejects(api.createNamespacedLease({ namespace, body: lease(namespace, 'with-date', 'a', plainDate) }), (err: unknown) => {
+        assert.ok(err instanceof ApiException, String(err));
+        assert.equal(err.code, 400);
+        const status = JSON.parse(String(err.body)) as { message?: string };
+        assert.match(status.message ?? '', /cannot parse "\.123Z" as "\.000000"/);
+        return true;
+      });
 
       const now = microTime(new Date('2026-01-02T03:04:05.123Z'));
       const created = await api.createNamespacedLease({ namespace, body: lease(namespace, 'with-string', 'a', now) });

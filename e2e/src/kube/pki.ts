@@ -16,7 +16,7 @@ export interface KeyPairPem {
   readonly keyPem: string;
 }
 
-export interface ServingCertOptions {
+interface ServingCertOptions {
   readonly ips: readonly string[];
   readonly dnsNames: readonly string[];
 }

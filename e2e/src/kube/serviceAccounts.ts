@@ -6,7 +6,10 @@ import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { TestControlPlane } from './testing.js';
 
 export async function createServiceAccount(cp: TestControlPlane, namespace: string, name: string): Promise<void> {
-  await cp.kubeConfig().makeApiClient(CoreV1Api).createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
+  await cp
+    .kubeConfig()
+    .makeApiClient(CoreV1Api)
+    .createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
 }
 
 /** A TokenRequest token for the ServiceAccount; no audiences means the API server's own. */

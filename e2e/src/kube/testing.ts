@@ -80,7 +80,9 @@ function wrap(state: ControlPlaneState, { owned, timings, stop, stopApiServer, s
     helm: (args, options) => helm(state, args, options),
     createNamespace: async (prefix = 'test') => {
       const name = `${prefix}-${randomBytes(4).toString('hex')}`;
-      await kubeConfig().makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
+      await kubeConfig()
+        .makeApiClient(CoreV1Api)
+        .createNamespace({ body: { metadata: { name } } });
       return name;
     },
     deleteNamespace: async (name) => {

@@ -5,14 +5,7 @@
 // (system:auth-delegator). TokenReviews go through @kubernetes/client-node, as the verifier's will.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  ApiException,
-  AuthenticationV1Api,
-  CoreV1Api,
-  RbacAuthorizationV1Api,
-  type KubeConfig,
-  type V1TokenReviewStatus,
-} from '@kubernetes/client-node';
+import { ApiException, AuthenticationV1Api, CoreV1Api, RbacAuthorizationV1Api, type KubeConfig, type V1TokenReviewStatus } from '@kubernetes/client-node';
 import { DEFAULT_ISSUER } from './controlPlane.js';
 import { bindClusterRole, createServiceAccount as createSA, serviceAccountToken } from './serviceAccounts.js';
 import { eventually, useTestControlPlane, withNamespace } from './testing.js';
@@ -26,9 +19,7 @@ const createServiceAccount = (namespace: string, name: string) => createSA(kube(
 const requestToken = (namespace: string, name: string, audiences?: string[]) => serviceAccountToken(kube(), namespace, name, audiences);
 
 async function review(reviewer: KubeConfig, token: string, audiences?: string[]): Promise<V1TokenReviewStatus> {
-  const result = await reviewer
-    .makeApiClient(AuthenticationV1Api)
-    .createTokenReview({ body: { spec: { token, ...(audiences && { audiences }) } } });
+  const result = await reviewer.makeApiClient(AuthenticationV1Api).createTokenReview({ body: { spec: { token, ...(audiences && { audiences }) } } });
   assert.ok(result.status, 'TokenReview returned no status');
   return result.status;
 }

@@ -198,7 +198,15 @@ describe('Kyverno out of cluster', () => {
     assert.equal(body.trustPolicy, `tp-${ns}`);
     // The escaped key reaches the service unsubstituted, for it to evaluate on the attestation.
     assert.deepEqual(body.attestations, [
-      { imageReference: '*', type: [{ name: 'sbom/example', conditions: { all: [{ key: '{{creationInfo.licenseListVersion}}', operator: 'Equals', value: '3.17', message: 'invalid license version' }] } }] },
+      {
+        imageReference: '*',
+        type: [
+          {
+            name: 'sbom/example',
+            conditions: { all: [{ key: '{{creationInfo.licenseListVersion}}', operator: 'Equals', value: '3.17', message: 'invalid license version' }] },
+          },
+        ],
+      },
     ]);
 
     // Kyverno's scoped token: a ServiceAccount token for its audience, which TokenReview resolves to

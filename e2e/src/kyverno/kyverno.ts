@@ -104,7 +104,14 @@ export async function writeApiCallToken(cp: ControlPlaneState, file: string): Pr
 
 /** Deletes every webhook configuration Kyverno registered (they outlive it, with failurePolicy Fail). */
 export async function deleteKyvernoWebhooks(cp: ControlPlaneState): Promise<void> {
-  await kubectl(cp, ['delete', 'validatingwebhookconfigurations,mutatingwebhookconfigurations', '-l', KYVERNO_WEBHOOK_LABEL, '--ignore-not-found', '--wait=false']);
+  await kubectl(cp, [
+    'delete',
+    'validatingwebhookconfigurations,mutatingwebhookconfigurations',
+    '-l',
+    KYVERNO_WEBHOOK_LABEL,
+    '--ignore-not-found',
+    '--wait=false',
+  ]);
 }
 
 /**

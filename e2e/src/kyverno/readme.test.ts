@@ -11,7 +11,12 @@ describe('README "Try it with Kyverno"', () => {
 
   it("shows the ClusterPolicy the test applies (checkImagesPolicy), with the README's values", () => {
     const shown = parse(kyvernoReadmeBlocks().get('policy') ?? '') as unknown;
-    const built = checkImagesPolicy({ namespaces: ['demo'], url: 'https://127.0.0.1:9443/checkimages', ca: { injectCa: true }, imageReferences: ['localhost:5000/*'] });
+    const built = checkImagesPolicy({
+      namespaces: ['demo'],
+      url: 'https://127.0.0.1:9443/checkimages',
+      ca: { injectCa: true },
+      imageReferences: ['localhost:5000/*'],
+    });
     assert.deepEqual(shown, built);
     assert.equal((built.metadata as { annotations?: Record<string, string> }).annotations?.[INJECT_CA_ANNOTATION], 'true');
   });

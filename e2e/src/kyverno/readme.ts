@@ -40,6 +40,9 @@ export function kyvernoReadmeBlock(name: KyvernoBlock): string {
 export function kyvernoReadmeArgs(name: KyvernoBlock, prefix: string, env: Readonly<Record<string, string>>): string[] {
   const line = kyvernoReadmeBlock(name).trim();
   if (line.includes('\n') || !line.startsWith(`${prefix} `)) throw new Error(`README.md block "${name}" is not one line starting with "${prefix} ": ${line}`);
-  const out = execFileSync('bash', ['-c', `set -u; printf '%s\\0' ${line.slice(prefix.length + 1)}`], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, encoding: 'utf8' });
+  const out = execFileSync('bash', ['-c', `set -u; printf '%s\\0' ${line.slice(prefix.length + 1)}`], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    encoding: 'utf8',
+  });
   return out.split('\0').slice(0, -1);
 }

@@ -25,13 +25,13 @@ function onPath(name: string): boolean {
 /** Why this machine cannot run an isolated run, or undefined when it can. */
 export function isolationUnavailable(): string | undefined {
   if (process.platform !== 'linux') return 'needs Linux namespaces (unshare)';
-  if (process.getuid?.() !== 0) return 'needs root: unshare --net --mount, and a tmpfs over /run for the original\'s ServiceAccount files';
+  if (process.getuid?.() !== 0) return "needs root: unshare --net --mount, and a tmpfs over /run for the original's ServiceAccount files";
   if (!onPath('unshare')) return 'needs unshare (util-linux) on PATH';
   if (!onPath('ip')) return 'needs ip (iproute2) on PATH to bring up lo in the private network namespace';
   return undefined;
 }
 
-export interface IsolatedCommand {
+interface IsolatedCommand {
   readonly command: string;
   readonly args: readonly string[];
   /** Added to this process's environment (ISOLATED_ENV is set too). */

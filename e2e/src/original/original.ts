@@ -184,7 +184,12 @@ export async function startOriginal(options: OriginalOptions): Promise<RunningOr
  * each CR change, and answers "no trust policy found" until then. The probe asks about an image that
  * `imageReferences` leaves out, which is 200 once the policy exists and verifies nothing.
  */
-export async function waitForTrustPolicies(url: string, names: readonly string[], headers: Readonly<Record<string, string>>, timeoutMs = 60_000): Promise<void> {
+export async function waitForTrustPolicies(
+  url: string,
+  names: readonly string[],
+  headers: Readonly<Record<string, string>>,
+  timeoutMs = 60_000,
+): Promise<void> {
   for (const name of names) {
     await eventually(
       async () => {

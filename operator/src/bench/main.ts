@@ -37,13 +37,17 @@ function rssMiB(pid: number): number {
 
 async function pool<T>(items: readonly T[], width: number, fn: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await fn(items[next++] as T);
+    }),
+  );
 }
 
 function metric(text: string, name: string, labels = ''): number {
-  const line = text.split('\n').find((l) => l.startsWith(name) && (labels === '' ? /^\S+ /.test(l.slice(name.length - 1)) || l.startsWith(`${name}{`) : l.includes(labels)));
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith(name) && (labels === '' ? /^\S+ /.test(l.slice(name.length - 1)) || l.startsWith(`${name}{`) : l.includes(labels)));
   return Number(line?.split(' ').at(-1) ?? Number.NaN);
 }
 
@@ -61,7 +65,16 @@ async function main(): Promise<void> {
     const group = { group: 'notation.nirmata.io', version: 'v1alpha1' };
     log(`creating ${flags.stores} TrustStores and ${flags.policies} TrustPolicies…`);
     await pool([...Array(flags.stores).keys()], 16, (i) =>
-      co.createClusterCustomObject({ ...group, plural: 'truststores', body: { apiVersion: 'notation.nirmata.io/v1alpha1', kind: 'TrustStore', metadata: { name: `store-${i}` }, spec: { trustStoreName: `store-${i}`, type: 'signingAuthority', caBundle: ca.cert.pem } } }),
+      co.createClusterCustomObject({
+        ...group,
+        plural: 'truststores',
+        body: {
+          apiVersion: 'notation.nirmata.io/v1alpha1',
+          kind: 'TrustStore',
+          metadata: { name: `store-${i}` },
+          spec: { trustStoreName: `store-${i}`, type: 'signingAuthority', caBundle: ca.cert.pem },
+        },
+      }),
     );
     const policy = (i: number, scope: string) => ({
       apiVersion: 'notation.nirmata.io/v1alpha1',
@@ -70,10 +83,20 @@ async function main(): Promise<void> {
       spec: {
         version: '1.0',
         trustPolicyName: `tp-${i}`,
-        trustPolicies: [{ name: 's', registryScopes: [scope], signatureVerification: { level: 'strict' }, trustStores: [`signingAuthority:store-${i % flags.stores}`], trustedIdentities: [`arn:aws:signer:us-west-2:111122223333:/signing-profiles/p${i}`] }],
+        trustPolicies: [
+          {
+            name: 's',
+            registryScopes: [scope],
+            signatureVerification: { level: 'strict' },
+            trustStores: [`signingAuthority:store-${i % flags.stores}`],
+            trustedIdentities: [`arn:aws:signer:us-west-2:111122223333:/signing-profiles/p${i}`],
+          },
+        ],
       },
     });
-    await pool([...Array(flags.policies).keys()], 16, (i) => co.createClusterCustomObject({ ...group, plural: 'trustpolicies', body: policy(i, `111122223333.dkr.ecr.us-west-2.amazonaws.com/app${i}`) }));
+    await pool([...Array(flags.policies).keys()], 16, (i) =>
+      co.createClusterCustomObject({ ...group, plural: 'trustpolicies', body: policy(i, `111122223333.dkr.ecr.us-west-2.amazonaws.com/app${i}`) }),
+    );
 
     const probePort = await freePort();
     const metricsPort = await freePort();
@@ -81,50 +104,76 @@ async function main(): Promise<void> {
     const started = performance.now();
     child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--conditions=source', 'operator/src/main.ts', `--namespace=${namespace}`, `--kubeconfig=${cp.kubeconfig}`, `--health-probe-bind-address=127.0.0.1:${probePort}`, `--metrics-bind-address=127.0.0.1:${metricsPort}`, '--inject-ca=false'],
+      [
+        '--import',
+        'tsx',
+        '--conditions=source',
+        'operator/src/main.ts',
+        `--namespace=${namespace}`,
+        `--kubeconfig=${cp.kubeconfig}`,
+        `--health-probe-bind-address=127.0.0.1:${probePort}`,
+        `--metrics-bind-address=127.0.0.1:${metricsPort}`,
+        '--inject-ca=false',
+      ],
       { cwd: ROOT, stdio: ['ignore', out, out] },
     );
     closeSync(out);
     const pid = child.pid ?? 0;
-    await eventually(async () => {
-      const res = await fetch(`http://127.0.0.1:${probePort}/readyz`);
-      if (res.status !== 200) throw new Error(await res.text());
-    }, { timeoutMs: 300_000, intervalMs: 50 });
+    await eventually(
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${probePort}/readyz`);
+        if (res.status !== 200) throw new Error(await res.text());
+      },
+      { timeoutMs: 300_000, intervalMs: 50 },
+    );
     const readyMs = performance.now() - started;
     // /readyz is also true on a synced standby: wait for the leader's first reconcile to be recorded.
-    const metrics = await eventually(async () => {
-      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-      if (!(metric(text, 'kna_operator_bundle_writes_total', 'outcome="created"') >= 1)) throw new Error('no bundle written yet');
-      return text;
-    }, { timeoutMs: 300_000, intervalMs: 50 });
+    const metrics = await eventually(
+      async () => {
+        const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+        if (!(metric(text, 'kna_operator_bundle_writes_total', 'outcome="created"') >= 1)) throw new Error('no bundle written yet');
+        return text;
+      },
+      { timeoutMs: 300_000, intervalMs: 50 },
+    );
     const reconciledMs = performance.now() - started;
     const reconcileSeconds = metric(metrics, 'kna_operator_reconcile_duration_seconds_sum', 'outcome="written"');
     const reconciles = metric(metrics, 'kna_operator_reconcile_duration_seconds_count', 'outcome="written"');
     const bundleBytes = metric(metrics, 'kna_operator_bundle_bytes');
     const rssCold = rssMiB(pid);
-    log(`cold: ready after ${readyMs.toFixed(0)} ms, reconciled after ${reconciledMs.toFixed(0)} ms; ${reconciles} reconcile(s) took ${(reconcileSeconds * 1000).toFixed(0)} ms; bundle ${bundleBytes} bytes; RSS ${rssCold.toFixed(1)} MiB`);
+    log(
+      `cold: ready after ${readyMs.toFixed(0)} ms, reconciled after ${reconciledMs.toFixed(0)} ms; ${reconciles} reconcile(s) took ${(reconcileSeconds * 1000).toFixed(0)} ms; bundle ${bundleBytes} bytes; RSS ${rssCold.toFixed(1)} MiB`,
+    );
 
     // Edits: each waits until the watch sees the bundle with the new scope.
     const seen: { text: string; at: number }[] = [];
     const source = kubeListWatchSource<KubeObject & { data?: Record<string, string> }>(cp.kubeConfig(), configMapRef(namespace, 'kyverno-notation-aws-bundle'));
     const stop = new AbortController();
     const listed = await source.list(stop.signal);
-    const watching = source.watch(listed.resourceVersion, 3600, (e) => seen.push({ text: e.object.data?.[BUNDLE_KEY] ?? '', at: performance.now() }), stop.signal).catch(() => undefined);
+    const watching = source
+      .watch(listed.resourceVersion, 3600, (e) => seen.push({ text: e.object.data?.[BUNDLE_KEY] ?? '', at: performance.now() }), stop.signal)
+      .catch(() => undefined);
     const latencies: number[] = [];
     for (let n = 0; n < flags.edits; n++) {
       const scope = `111122223333.dkr.ecr.us-west-2.amazonaws.com/edited-${n}`;
       // The operator writes the object's status too, so a replace may meet a newer resourceVersion (409): read again.
-      await eventually(async () => {
-        const current = (await co.getClusterCustomObject({ ...group, plural: 'trustpolicies', name: 'tp-0' })) as { metadata: { resourceVersion: string } };
-        const body = { ...policy(0, scope), metadata: { name: 'tp-0', resourceVersion: current.metadata.resourceVersion } };
-        await co.replaceClusterCustomObject({ ...group, plural: 'trustpolicies', name: 'tp-0', body });
-      }, { timeoutMs: 30_000, intervalMs: 1 });
+      await eventually(
+        async () => {
+          const current = (await co.getClusterCustomObject({ ...group, plural: 'trustpolicies', name: 'tp-0' })) as { metadata: { resourceVersion: string } };
+          const body = { ...policy(0, scope), metadata: { name: 'tp-0', resourceVersion: current.metadata.resourceVersion } };
+          await co.replaceClusterCustomObject({ ...group, plural: 'trustpolicies', name: 'tp-0', body });
+        },
+        { timeoutMs: 30_000, intervalMs: 1 },
+      );
       const answered = performance.now();
-      const hit = await eventually(() => {
-        const found = seen.find((s) => s.text.includes(`edited-${n}"`));
-        if (!found) throw new Error(`edit ${n} not in the bundle yet`);
-        return found;
-      }, { timeoutMs: 60_000, intervalMs: 2 });
+      const hit = await eventually(
+        () => {
+          const found = seen.find((s) => s.text.includes(`edited-${n}"`));
+          if (!found) throw new Error(`edit ${n} not in the bundle yet`);
+          return found;
+        },
+        { timeoutMs: 60_000, intervalMs: 2 },
+      );
       latencies.push(hit.at - answered);
     }
     stop.abort();

@@ -15,7 +15,7 @@ const HOUR = 3_600_000;
  * behind still accepts a fresh certificate: an hour (what the original did), or a twelfth of the
  * validity for the second-scale validities of tests. `issuedAt` inverts it exactly.
  */
-export function backdateMs(validityMs: number): number {
+function backdateMs(validityMs: number): number {
   return Math.min(HOUR, validityMs / 12);
 }
 

@@ -51,7 +51,12 @@ describe('certificate plan', () => {
     const observed = { cas: [ca('A', 0, 60 * S)], leaf: leaf('L', 0, 15 * S, 'A'), publishedAt: new Map([['A', at(0)]]) };
     assert.deepEqual(planCertificates(observed, at(9.9 * S), options).leaf, { action: 'keep' });
     const plan = planCertificates(observed, at(10 * S), options);
-    assert.deepEqual(plan.leaf, { action: 'issue', signer: { kind: 'existing', id: 'A' }, reason: 'the serving certificate passed 2/3 of its validity', early: false });
+    assert.deepEqual(plan.leaf, {
+      action: 'issue',
+      signer: { kind: 'existing', id: 'A' },
+      reason: 'the serving certificate passed 2/3 of its validity',
+      early: false,
+    });
   });
 
   it('rolls the CA at 2/3, keeps signing with the old one until the new one has been published for 1/6, then moves the leaf', () => {
@@ -59,14 +64,22 @@ describe('certificate plan', () => {
     // 40 s: A passed 2/3 → new CA; the leaf (due too) is still signed by A, whose key is kept.
     const roll = planCertificates({ cas: [A], leaf: leaf('L1', 30 * S, 45 * S, 'A'), publishedAt: new Map([['A', at(0)]]) }, at(40 * S), options);
     assert.equal(roll.createCa, true);
-    assert.deepEqual(roll.leaf, { action: 'issue', signer: { kind: 'existing', id: 'A' }, reason: 'the serving certificate passed 2/3 of its validity', early: false });
+    assert.deepEqual(roll.leaf, {
+      action: 'issue',
+      signer: { kind: 'existing', id: 'A' },
+      reason: 'the serving certificate passed 2/3 of its validity',
+      early: false,
+    });
     assert.deepEqual(roll.newestKey, { kind: 'new' });
     assert.equal(roll.previousKeyId, 'A');
     assert.deepEqual(roll.keepCaIds, ['A']);
     assert.equal(roll.nextCheckAt.getTime(), 50 * S, 'when the new CA is ready');
 
     const B = ca('B', 40 * S, 60 * S);
-    const published = new Map([['A', at(0)], ['B', at(40 * S)]]);
+    const published = new Map([
+      ['A', at(0)],
+      ['B', at(40 * S)],
+    ]);
     const pending = planCertificates({ cas: [B, A], leaf: leaf('L2', 40 * S, 55 * S, 'A'), publishedAt: published }, at(49 * S), options);
     assert.equal(pending.createCa, false);
     assert.deepEqual(pending.leaf, { action: 'keep' });
@@ -97,7 +110,14 @@ describe('certificate plan', () => {
     const A = ca('A', 0, 60 * S);
     const B = ca('B', 54 * S, 60 * S);
     const plan = planCertificates(
-      { cas: [A, B], leaf: leaf('L', 50 * S, 60 * S, 'A'), publishedAt: new Map([['A', at(0)], ['B', at(55 * S)]]) },
+      {
+        cas: [A, B],
+        leaf: leaf('L', 50 * S, 60 * S, 'A'),
+        publishedAt: new Map([
+          ['A', at(0)],
+          ['B', at(55 * S)],
+        ]),
+      },
       at(56 * S),
       options,
     );
@@ -165,7 +185,7 @@ function simulate(o: { caValidityMs: number; certValidityMs: number }, horizon: 
     leaf: current && { id: current.id, issuedAt: at(current.issuedAt), notAfter: at(current.notAfter), issuerId: current.issuerId, usable: true },
     publishedAt: new Map([...published].filter(([id]) => bundle.has(id))),
   });
-  for (let t = 0; t <= horizon; ) {
+  for (let t = 0; t <= horizon;) {
     tl.reconciles++;
     const observed = observe();
     const plan = planCertificates(observed, at(t), o);
@@ -245,7 +265,10 @@ describe('certificate schedule (simulated timeline)', () => {
           }
           // No churn: about one leaf per 2/3 validity, plus the moves at CA rollovers; at most two CAs live.
           const rollovers = tl.cas.size;
-          assert.ok(tl.leafWrites.length <= Math.ceil(horizon / ((2 / 3) * Math.min(certValidityMs, caValidityMs / 6))) + 3 * rollovers + 2, `${tl.leafWrites.length} leaves`);
+          assert.ok(
+            tl.leafWrites.length <= Math.ceil(horizon / ((2 / 3) * Math.min(certValidityMs, caValidityMs / 6))) + 3 * rollovers + 2,
+            `${tl.leafWrites.length} leaves`,
+          );
           assert.ok(tl.maxValidCas <= 2, `${tl.maxValidCas} CAs live at once`);
         },
       ),

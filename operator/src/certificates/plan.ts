@@ -20,23 +20,23 @@
 // the switch to it comes late too), so pick-up time + 2 × lateness must stay below V_A/6.
 
 /** Renew a certificate once this fraction of its validity has passed. */
-export const RENEW_AT_FRACTION = 2 / 3;
+const RENEW_AT_FRACTION = 2 / 3;
 /** A new CA signs the leaf only after it has been published for this fraction of its own validity. */
-export const CA_PROPAGATION_FRACTION = 1 / 6;
+const CA_PROPAGATION_FRACTION = 1 / 6;
 /**
  * An older CA keeps signing (while the new one propagates) only while this fraction of its validity
  * remains; below it, leaves it signs would be too short-lived and the new CA takes over early.
  */
-export const MIN_SIGNER_REMAINING_FRACTION = 1 / 12;
+const MIN_SIGNER_REMAINING_FRACTION = 1 / 12;
 /** Even when nothing is due, look again after this long (a Secret edited by hand, a clock jump). */
-export const MAX_CHECK_INTERVAL_MS = 3_600_000;
+const MAX_CHECK_INTERVAL_MS = 3_600_000;
 /**
  * Never ask to be called back sooner than this (something due now that a write did not settle). It adds
  * to the lateness the margins must absorb, so it is small.
  */
 export const MIN_CHECK_INTERVAL_MS = 100;
 
-export interface CertificateWindow {
+interface CertificateWindow {
   /** Identity (SHA-256 fingerprint). */
   readonly id: string;
   /** When it was issued (notBefore without the backdate, see pki.ts issuedAt). */
@@ -72,7 +72,7 @@ export interface PlanOptions {
 /** The CA a leaf is signed with: an existing one, or the one this plan creates. */
 export type SignerRef = { readonly kind: 'existing'; readonly id: string } | { readonly kind: 'new' };
 
-export type LeafPlan =
+type LeafPlan =
   | { readonly action: 'keep' }
   | {
       readonly action: 'issue';
@@ -167,7 +167,8 @@ export function planCertificates(observed: ObservedCertificates, now: Date, opti
   if (!leaf) reason = 'no serving certificate';
   else if (!leaf.usable) reason = 'the serving certificate is unusable (key or DNS names)';
   else if (leaf.notAfter.getTime() <= t) reason = 'the serving certificate expired';
-  else if (leafIssuer === undefined || !valid.some((ca) => ca.id === leafIssuer)) reason = 'the serving certificate is not signed by a valid CA of the CA Secret';
+  else if (leafIssuer === undefined || !valid.some((ca) => ca.id === leafIssuer))
+    reason = 'the serving certificate is not signed by a valid CA of the CA Secret';
   else if (t >= renewAt(leaf)) reason = 'the serving certificate passed 2/3 of its validity';
   else if (leafIssuer !== signerId) reason = `moving the serving certificate to CA ${signerId}`;
   let leafPlan: LeafPlan;

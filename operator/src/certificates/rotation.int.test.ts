@@ -50,7 +50,17 @@ const EXPECTED_BODY = /at least one image must be provided/;
 function checkOnce(port: number, servername: string, ca: string): Promise<{ status: number; body: string; serial: string; issuer: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, servername, ca, agent: false, method: 'POST', path: '/checkimages', headers: { 'content-type': 'application/json' }, timeout: 20_000 },
+      {
+        host: '127.0.0.1',
+        port,
+        servername,
+        ca,
+        agent: false,
+        method: 'POST',
+        path: '/checkimages',
+        headers: { 'content-type': 'application/json' },
+        timeout: 20_000,
+      },
       (res) => {
         const peer = (res.socket as TLSSocket).getPeerCertificate();
         let body = '';
@@ -112,7 +122,10 @@ describe('certificate rotation under load', () => {
         const caMirror = await startKubeletMirror({ kubeConfig: kube().kubeConfig(), namespace, kind: 'ConfigMap', name: 'kna-ca', dir: join(dir, 'ca') });
         stopAll.push(() => caMirror.close());
         await Promise.all([tlsMirror.synced(), caMirror.synced()]);
-        await projectPayload(join(dir, 'bundle'), new Map([['bundle.json', Buffer.from(renderBundle({ trustPolicies: [], trustStores: [], pluginConfig: {} }).text)]]));
+        await projectPayload(
+          join(dir, 'bundle'),
+          new Map([['bundle.json', Buffer.from(renderBundle({ trustPolicies: [], trustStores: [], pluginConfig: {} }).text)]]),
+        );
 
         const probePort = await freePort();
         const tools = toolsEnv();

@@ -55,7 +55,12 @@ describe('certificate rotator', () => {
       assert.match(text(got.ca, 'tls.key'), /^-----BEGIN RSA PRIVATE KEY-----/, 'PKCS#1, as the original reads CA keys');
       assert.ok(got.leafIssuer, 'the leaf verifies with the published CA');
       assert.ok(got.leaf.checkPrivateKey(parsePrivateKey(text(got.pair, 'tls.key'))));
-      assert.deepEqual(got.leaf.subjectAltName?.split(', '), ['DNS:svc', `DNS:svc.${namespace}`, `DNS:svc.${namespace}.svc`, `DNS:svc.${namespace}.svc.cluster.local`]);
+      assert.deepEqual(got.leaf.subjectAltName?.split(', '), [
+        'DNS:svc',
+        `DNS:svc.${namespace}`,
+        `DNS:svc.${namespace}.svc`,
+        `DNS:svc.${namespace}.svc.cluster.local`,
+      ]);
       assert.equal(got.leaf.ca, false);
       assert.deepEqual(got.leaf.keyUsage, ['1.3.6.1.5.5.7.3.1'], 'serverAuth');
       const published = JSON.parse(got.cm.metadata?.annotations?.[PUBLISHED_AT_ANNOTATION] ?? '{}') as Record<string, string>;
@@ -86,9 +91,15 @@ describe('certificate rotator', () => {
       const pkcs1 = (k: typeof ca.key) => quirk(k.export({ format: 'pem', type: 'pkcs1' }).toString());
       const b64 = (s: string) => Buffer.from(s).toString('base64');
       const names = certificateSecretNames('svc', namespace);
-      await core.createNamespacedSecret({ namespace, body: { metadata: { name: names.ca }, type: 'kubernetes.io/tls', data: { 'tls.crt': b64(ca.cert.pem), 'tls.key': b64(pkcs1(ca.key)) } } });
+      await core.createNamespacedSecret({
+        namespace,
+        body: { metadata: { name: names.ca }, type: 'kubernetes.io/tls', data: { 'tls.crt': b64(ca.cert.pem), 'tls.key': b64(pkcs1(ca.key)) } },
+      });
       // The original could leave a Secret of another type behind; it is re-created with its content.
-      await core.createNamespacedSecret({ namespace, body: { metadata: { name: names.pair }, type: 'Opaque', data: { 'tls.crt': b64(leaf.cert.pem), 'tls.key': b64(pkcs1(leaf.key)) } } });
+      await core.createNamespacedSecret({
+        namespace,
+        body: { metadata: { name: names.pair }, type: 'Opaque', data: { 'tls.crt': b64(leaf.cert.pem), 'tls.key': b64(pkcs1(leaf.key)) } },
+      });
       const caBefore = await core.readNamespacedSecret({ namespace, name: names.ca });
 
       const state = await new CertificateRotator(core, options(namespace), log).reconcile(new Date(now.getTime() + DAY));
@@ -98,7 +109,10 @@ describe('certificate rotator', () => {
       assert.equal(text(got.pair, 'tls.crt'), leaf.cert.pem, 'the leaf is adopted, not re-issued');
       assert.equal(text(got.pair, 'tls.key'), pkcs1(leaf.key), 'byte for byte');
       assert.equal(state.caBundlePem, ca.cert.pem);
-      assert.deepEqual(got.bundle.map((c) => c.id), [ca.cert.id]);
+      assert.deepEqual(
+        got.bundle.map((c) => c.id),
+        [ca.cert.id],
+      );
     }));
 
   it('converges to one CA and one leaf when two rotators race on an empty namespace (409 → re-read)', () =>
@@ -123,12 +137,18 @@ describe('certificate rotator', () => {
       const t0 = Math.floor(Date.now() / S) * S;
       const seen: { t: number; cas: number; issuer: string | undefined; keys: string[]; leaf: string }[] = [];
       // Reconcile at every time it asks for (X.509 dates have whole seconds; so does this clock).
-      for (let t = t0; t <= t0 + 75 * S; ) {
+      for (let t = t0; t <= t0 + 75 * S;) {
         const state = await rotator.reconcile(new Date(t));
         const got = await readAll(core, namespace);
         assert.equal(state.caBundlePem, got.cm.data?.['ca.crt']);
         assert.ok(got.leafIssuer, `at +${(t - t0) / S}s the leaf verifies with the published bundle`);
-        seen.push({ t: (t - t0) / S, cas: got.bundle.length, issuer: got.leafIssuer.id, keys: Object.keys(got.ca.data ?? {}).sort(), leaf: got.leaf.serialNumber });
+        seen.push({
+          t: (t - t0) / S,
+          cas: got.bundle.length,
+          issuer: got.leafIssuer.id,
+          keys: Object.keys(got.ca.data ?? {}).sort(),
+          leaf: got.leaf.serialNumber,
+        });
         t = Math.ceil(state.nextCheckAt.getTime() / S) * S;
       }
       const at = (s: number) => seen.filter((e) => e.t <= s).at(-1);

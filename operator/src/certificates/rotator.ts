@@ -51,7 +51,7 @@ export interface CertificateState {
   readonly nextCheckAt: Date;
 }
 
-export const TLS_SECRET_TYPE = 'kubernetes.io/tls';
+const TLS_SECRET_TYPE = 'kubernetes.io/tls';
 export const PUBLISHED_AT_ANNOTATION = 'notation.nirmata.io/ca-published-at';
 const CA_BUNDLE_KEY = 'ca.crt';
 const PREVIOUS_KEY = 'tls.previous.key';
@@ -66,7 +66,7 @@ export function certificateSecretNames(serviceName: string, namespace: string): 
 }
 
 /** Every name the verifier is reached by inside the cluster. */
-export function serviceDnsNames(serviceName: string, namespace: string): string[] {
+function serviceDnsNames(serviceName: string, namespace: string): string[] {
   return [serviceName, `${serviceName}.${namespace}`, `${serviceName}.${namespace}.svc`, `${serviceName}.${namespace}.svc.cluster.local`];
 }
 
@@ -171,7 +171,8 @@ export class CertificateRotator {
       (k): k is KeyObject => k !== undefined,
     );
     const parsedCas = parseCertificates(caPem);
-    if (parsedCas.unparsable > 0) this.#log.warn({ secret: this.#names.ca, unparsable: parsedCas.unparsable }, 'CA Secret holds certificates that do not parse; they are dropped');
+    if (parsedCas.unparsable > 0)
+      this.#log.warn({ secret: this.#names.ca, unparsable: parsedCas.unparsable }, 'CA Secret holds certificates that do not parse; they are dropped');
     const cas = parsedCas.certificates.filter((c) => c.isCa).map((cert) => ({ cert, key: keys.find((k) => keyMatches(cert, k)) }));
 
     const leaf = parseCertificates(decode(pairSecret?.data, 'tls.crt') ?? '').certificates[0];
@@ -232,10 +233,18 @@ export class CertificateRotator {
       const ca = byId.get(ref.id);
       return ca?.key ? { cert: ca.cert, key: ca.key } : undefined;
     };
-    const caCerts = [...plan.keepCaIds.map((id) => byId.get(id)?.cert).filter((c): c is ParsedCertificate => c !== undefined), ...(created ? [created.cert] : [])];
+    const caCerts = [
+      ...plan.keepCaIds.map((id) => byId.get(id)?.cert).filter((c): c is ParsedCertificate => c !== undefined),
+      ...(created ? [created.cert] : []),
+    ];
 
     // 1. The CA Secret first: a new CA's key is stored before anything depends on it.
-    await this.#writeCaSecret(observed, caCerts, resolve(plan.newestKey), plan.previousKeyId === undefined ? undefined : resolve({ kind: 'existing', id: plan.previousKeyId }));
+    await this.#writeCaSecret(
+      observed,
+      caCerts,
+      resolve(plan.newestKey),
+      plan.previousKeyId === undefined ? undefined : resolve({ kind: 'existing', id: plan.previousKeyId }),
+    );
     // 2. Then the bundle clients trust, before a leaf that may need it.
     const caBundlePem = await this.#writeConfigMap(observed, plan, caCerts, created);
     // 3. Then the serving certificate.
@@ -310,7 +319,10 @@ export class CertificateRotator {
     }
     for (const [key, value] of Object.entries(data)) if (value !== undefined) next[key] = encode(value);
     const current = existing?.data ?? {};
-    const same = existing?.type === TLS_SECRET_TYPE && Object.keys(next).length === Object.keys(current).length && Object.entries(next).every(([k, v]) => current[k] === v);
+    const same =
+      existing?.type === TLS_SECRET_TYPE &&
+      Object.keys(next).length === Object.keys(current).length &&
+      Object.entries(next).every(([k, v]) => current[k] === v);
     if (same) return;
     const metadata = { name, namespace, labels: existing?.metadata?.labels ?? {}, annotations: existing?.metadata?.annotations ?? {} };
     const body: V1Secret = { metadata, type: TLS_SECRET_TYPE, data: next };
@@ -320,7 +332,11 @@ export class CertificateRotator {
       // The type of a Secret cannot change: delete the one read (and only that one) and create it anew.
       this.#log.info({ secret: name, type: existing.type }, `the Secret is not of type ${TLS_SECRET_TYPE}; re-creating it`);
       await this.#call('deleting', object, () =>
-        this.#core.deleteNamespacedSecret({ namespace, name, body: { preconditions: { resourceVersion: existing.metadata?.resourceVersion ?? '', uid: existing.metadata?.uid ?? '' } } }),
+        this.#core.deleteNamespacedSecret({
+          namespace,
+          name,
+          body: { preconditions: { resourceVersion: existing.metadata?.resourceVersion ?? '', uid: existing.metadata?.uid ?? '' } },
+        }),
       );
       await this.#call('creating', object, () => this.#core.createNamespacedSecret({ namespace, body }));
     } else {
@@ -346,7 +362,10 @@ export class CertificateRotator {
     const annotation = JSON.stringify(publishedAt);
     const existingBundle = existing?.data?.[CA_BUNDLE_KEY];
     const sameBundle =
-      existingBundle !== undefined && parseCertificates(existingBundle).certificates.map((c) => c.id).join() === caCerts.map((c) => c.id).join();
+      existingBundle !== undefined &&
+      parseCertificates(existingBundle)
+        .certificates.map((c) => c.id)
+        .join() === caCerts.map((c) => c.id).join();
     const caBundlePem = sameBundle ? existingBundle : caCerts.map((c) => c.pem).join('');
     if (existing && sameBundle && existing.metadata?.annotations?.[PUBLISHED_AT_ANNOTATION] === annotation) return caBundlePem;
     const body: V1ConfigMap = {

@@ -28,7 +28,15 @@ describe('operator flags', () => {
   });
 
   it('takes Go durations so tests can use seconds', () => {
-    const { flags } = parseFlags(['--namespace=x', '--certValidity=30s', '--caValidity', '2m', '-leader-elect-lease-duration=3s', '--leader-elect-renew-deadline=2s', '--leader-elect-retry-period=500ms']);
+    const { flags } = parseFlags([
+      '--namespace=x',
+      '--certValidity=30s',
+      '--caValidity',
+      '2m',
+      '-leader-elect-lease-duration=3s',
+      '--leader-elect-renew-deadline=2s',
+      '--leader-elect-retry-period=500ms',
+    ]);
     assert.equal(flags.certValidity, 30_000);
     assert.equal(flags.caValidity, 120_000);
     assert.equal(flags['leader-elect-retry-period'], 500);
@@ -36,7 +44,10 @@ describe('operator flags', () => {
 
   it('refuses what client-go refuses, naming the flag', () => {
     assert.throws(() => parseFlags([], {}), OPERATOR_ERR_NO_NAMESPACE);
-    assert.throws(() => parseFlags(['--namespace=x', '--leader-elect-renew-deadline=20s']), (err: unknown) => err instanceof OPERATOR_ERR_BAD_FLAG && /lease-duration must be greater/.test(err.message));
+    assert.throws(
+      () => parseFlags(['--namespace=x', '--leader-elect-renew-deadline=20s']),
+      (err: unknown) => err instanceof OPERATOR_ERR_BAD_FLAG && /lease-duration must be greater/.test(err.message),
+    );
     assert.throws(() => parseFlags(['--namespace=x', '--leader-elect-retry-period=10s']), /renew-deadline must be greater/);
     assert.throws(() => parseFlags(['--namespace=x', '--logLevel=loud']), /--logLevel/);
     assert.throws(() => parseFlags(['--namespace=x', '--caValidity=1y']), /--caValidity: "1y" is not a duration/);

@@ -21,14 +21,18 @@ export const FLAGS = {
   extraServiceHosts: {
     type: 'string',
     default: '',
-    help: 'Comma-separated extra host names or IP addresses that reach the verifier (e.g. 127.0.0.1 when it runs out of cluster): added to the serving certificate\'s SANs and to the apiCall URL hosts CA injection targets. Empty in a cluster.',
+    help: "Comma-separated extra host names or IP addresses that reach the verifier (e.g. 127.0.0.1 when it runs out of cluster): added to the serving certificate's SANs and to the apiCall URL hosts CA injection targets. Empty in a cluster.",
   },
   pluginConfigMap: {
     type: 'string',
     default: 'notation-plugin-config',
     help: 'ConfigMap (in --namespace) whose data is the notation plugin configuration put into the bundle; watched. "" disables.',
   },
-  'leader-elect': { type: 'bool', default: true, help: 'Elect a leader on the Lease <name>-operator; only the leader writes. false: this process writes unconditionally.' },
+  'leader-elect': {
+    type: 'bool',
+    default: true,
+    help: 'Elect a leader on the Lease <name>-operator; only the leader writes. false: this process writes unconditionally.',
+  },
   'leader-elect-lease-duration': { type: 'duration', default: 15_000, help: 'How long a standby waits after the last renewal before taking the Lease over.' },
   'leader-elect-renew-deadline': { type: 'duration', default: 10_000, help: 'A leader that cannot renew within this stops writing at once and exits.' },
   'leader-elect-retry-period': { type: 'duration', default: 2_000, help: 'Interval between attempts to acquire or renew the Lease.' },
@@ -43,7 +47,7 @@ export const FLAGS = {
   'health-probe-bind-address': { type: 'string', default: ':8081', help: 'Address of the /livez, /healthz and /readyz listener ("0" disables).' },
   logLevel: { type: 'string', default: 'info', help: 'trace, debug, info, warn or error.' },
   kubeconfig: { type: 'string', default: '', help: 'Kubeconfig (default: KUBECONFIG, ~/.kube/config or in-cluster).' },
-  identity: { type: 'string', default: '', defaultText: '`POD_NAME`, else host name + pid', help: 'This process\'s holderIdentity in the Lease.' },
+  identity: { type: 'string', default: '', defaultText: '`POD_NAME`, else host name + pid', help: "This process's holderIdentity in the Lease." },
   resyncPeriod: { type: 'duration', default: 10 * 60_000, help: 'Every watched list is re-listed this often (a safety net; the watches deliver changes).' },
   debounce: { type: 'duration', default: 100, help: 'Changes arriving within this are reconciled together.' },
 } as const satisfies Record<string, FlagSpec>;
@@ -63,9 +67,11 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   const retry = flags['leader-elect-retry-period'];
   // client-go's NewLeaderElector refuses the same combinations.
   if (!(leader > renew)) throw new OPERATOR_ERR_BAD_FLAG('--leader-elect-lease-duration must be greater than --leader-elect-renew-deadline');
-  if (!(renew > retry) || retry <= 0) throw new OPERATOR_ERR_BAD_FLAG('--leader-elect-renew-deadline must be greater than --leader-elect-retry-period, which must be positive');
+  if (!(renew > retry) || retry <= 0)
+    throw new OPERATOR_ERR_BAD_FLAG('--leader-elect-renew-deadline must be greater than --leader-elect-retry-period, which must be positive');
   if (flags.certValidity <= 0 || flags.caValidity <= 0) throw new OPERATOR_ERR_BAD_FLAG('--caValidity and --certValidity must be positive');
-  if (!['trace', 'debug', 'info', 'warn', 'error'].includes(flags.logLevel)) throw new OPERATOR_ERR_BAD_FLAG(`--logLevel: ${JSON.stringify(flags.logLevel)} is not one of trace, debug, info, warn, error`);
+  if (!['trace', 'debug', 'info', 'warn', 'error'].includes(flags.logLevel))
+    throw new OPERATOR_ERR_BAD_FLAG(`--logLevel: ${JSON.stringify(flags.logLevel)} is not one of trace, debug, info, warn, error`);
   for (const host of extraServiceHosts(flags)) {
     if (!/^[A-Za-z0-9.:-]+$/.test(host)) throw new OPERATOR_ERR_BAD_FLAG(`--extraServiceHosts: ${JSON.stringify(host)} is not a host name or IP address`);
   }
@@ -82,7 +88,7 @@ export function extraServiceHosts(flags: Pick<Flags, 'extraServiceHosts'>): stri
 
 export function helpText(): string {
   return [
-    'usage: operator [flags]   reconcile TrustPolicy/TrustStore into the bundle ConfigMap, manage the verifier\'s certificates',
+    "usage: operator [flags]   reconcile TrustPolicy/TrustStore into the bundle ConfigMap, manage the verifier's certificates",
     '',
     'Flags accept -name=value, --name=value or --name value; booleans may be bare or =false; durations take Go syntax (15s, 8760h).',
     '',

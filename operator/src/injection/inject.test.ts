@@ -6,7 +6,12 @@ const hosts = serviceHosts('svc', 'kna');
 const apiCall = (url: string, caBundle?: string) => ({ name: 'x', apiCall: { method: 'POST', service: { url, ...(caBundle !== undefined && { caBundle }) } } });
 
 function policy(annotated: boolean, rules: ClusterPolicy['spec']): ClusterPolicy {
-  return { apiVersion: 'kyverno.io/v1', kind: 'ClusterPolicy', metadata: { name: 'p', ...(annotated && { annotations: { 'notation.nirmata.io/inject-ca': 'true' } }) }, ...(rules && { spec: rules }) };
+  return {
+    apiVersion: 'kyverno.io/v1',
+    kind: 'ClusterPolicy',
+    metadata: { name: 'p', ...(annotated && { annotations: { 'notation.nirmata.io/inject-ca': 'true' } }) },
+    ...(rules && { spec: rules }),
+  };
 }
 
 describe('injectCaBundle', () => {
@@ -14,7 +19,10 @@ describe('injectCaBundle', () => {
     const input = policy(true, {
       validationFailureAction: 'Enforce',
       rules: [
-        { name: 'a', context: [apiCall('https://svc.kna/checkimages'), apiCall('https://other.kna/checkimages'), { name: 'cm', configMap: { name: 'c' } } as never] },
+        {
+          name: 'a',
+          context: [apiCall('https://svc.kna/checkimages'), apiCall('https://other.kna/checkimages'), { name: 'cm', configMap: { name: 'c' } } as never],
+        },
         { name: 'b', context: [apiCall('https://svc.kna.svc:443/checkimages', 'old'), apiCall('https://SVC.kna.svc.cluster.local./x')] },
         { name: 'c', context: [apiCall('https://svc.other.svc/checkimages'), apiCall('not a url')] },
         { name: 'd' },

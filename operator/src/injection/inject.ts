@@ -23,7 +23,7 @@ export function serviceHosts(service: string, namespace: string): string[] {
   return [`${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
 }
 
-export function wantsInjection(policy: ClusterPolicy): boolean {
+function wantsInjection(policy: ClusterPolicy): boolean {
   return policy.metadata.annotations?.[INJECT_CA_ANNOTATION] === 'true';
 }
 

@@ -40,7 +40,13 @@ export class CaInjector {
       if (next === undefined || !mayWrite()) continue;
       try {
         const body = guardedPatch(policy.metadata.resourceVersion, [{ op: 'replace', path: '/spec/rules', value: next.spec?.rules ?? [] }]);
-        await custom.patchClusterCustomObject({ group: CLUSTER_POLICIES.group, version: CLUSTER_POLICIES.version, plural: CLUSTER_POLICIES.plural, name: policy.metadata.name, body });
+        await custom.patchClusterCustomObject({
+          group: CLUSTER_POLICIES.group,
+          version: CLUSTER_POLICIES.version,
+          plural: CLUSTER_POLICIES.plural,
+          name: policy.metadata.name,
+          body,
+        });
         updated++;
         this.#options.onWrite?.('updated');
         log.info({ clusterPolicy: policy.metadata.name }, 'CA bundle injected');

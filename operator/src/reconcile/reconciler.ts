@@ -86,7 +86,17 @@ export class BundleReconciler {
   async reconcile(now = new Date()): Promise<ReconcileReport> {
     const options = this.#options;
     const next = new Date(now.getTime() + (options.maxIntervalMs ?? 300_000));
-    const report: ReconcileReport = { bundle: 'not-synced', version: '', bytes: 0, statusWrites: 0, finalizersRemoved: 0, ready: [], objectErrors: 0, superseded: false, next };
+    const report: ReconcileReport = {
+      bundle: 'not-synced',
+      version: '',
+      bytes: 0,
+      statusWrites: 0,
+      finalizersRemoved: 0,
+      ready: [],
+      objectErrors: 0,
+      superseded: false,
+      next,
+    };
     // Rendering from a partial view would drop objects from the bundle: wait for every first list.
     if (!this.synced()) return report;
 
@@ -113,11 +123,15 @@ export class BundleReconciler {
         version: rendered.bundle.version,
         mayWrite: options.mayWrite,
       });
-      if (report.bundle === 'created' || report.bundle === 'updated') options.log.info({ version: rendered.bundle.version, bytes: rendered.bytes, outcome: report.bundle }, 'bundle written');
+      if (report.bundle === 'created' || report.bundle === 'updated')
+        options.log.info({ version: rendered.bundle.version, bytes: rendered.bytes, outcome: report.bundle }, 'bundle written');
     }
 
     const statuses = new Map<string, ObjectStatus>(rendered.statuses.map((s) => [`${s.kind}/${s.name}`, s]));
-    const objects: [string, CustomObject][] = [...policies.map((o): [string, CustomObject] => [TRUST_POLICY_KIND, o]), ...stores.map((o): [string, CustomObject] => [TRUST_STORE_KIND, o])];
+    const objects: [string, CustomObject][] = [
+      ...policies.map((o): [string, CustomObject] => [TRUST_POLICY_KIND, o]),
+      ...stores.map((o): [string, CustomObject] => [TRUST_STORE_KIND, o]),
+    ];
     // Object writes are independent of each other: a few in parallel, so that a cold start with a thousand
     // objects is not a thousand sequential round trips.
     let nextObject = 0;
@@ -149,7 +163,14 @@ export class BundleReconciler {
     return report;
   }
 
-  async #reconcileObject(kind: string, object: CustomObject, status: ObjectStatus | undefined, bundleVersion: string, now: Date, report: ReconcileReport): Promise<void> {
+  async #reconcileObject(
+    kind: string,
+    object: CustomObject,
+    status: ObjectStatus | undefined,
+    bundleVersion: string,
+    now: Date,
+    report: ReconcileReport,
+  ): Promise<void> {
     const { custom, core, mayWrite, log } = this.#options;
     const ref = kind === TRUST_POLICY_KIND ? TRUST_POLICIES : TRUST_STORES;
     if (object.metadata.finalizers?.includes(ORIGINAL_FINALIZER) === true) {
@@ -164,7 +185,10 @@ export class BundleReconciler {
         // 409: it changed meanwhile (the watch brings it back). Anything else (403 when the chart's
         // operator.removeOriginalFinalizers is off) must not keep its status from being written.
         if (statusCodeOf(err) === 409) return;
-        log.warn({ err, kind, name: object.metadata.name }, `could not remove the original's finalizer ${ORIGINAL_FINALIZER}; deleting this object will wait for it`);
+        log.warn(
+          { err, kind, name: object.metadata.name },
+          `could not remove the original's finalizer ${ORIGINAL_FINALIZER}; deleting this object will wait for it`,
+        );
       }
     }
     if (status === undefined || isDeleting(object)) return;
@@ -177,9 +201,12 @@ export class BundleReconciler {
     const after = readyOf(next);
     // Transitions only: an object that is Ready the first time it is seen gets no Event (a cold start with a
     // thousand objects would write a thousand), one that is not gets a Warning.
-    const transition = before === undefined ? after?.status === 'False' : after !== undefined && (before.status !== after.status || before.reason !== after.reason);
+    const transition =
+      before === undefined ? after?.status === 'False' : after !== undefined && (before.status !== after.status || before.reason !== after.reason);
     if (after !== undefined && transition) {
-      await recordTransition(core, kind, object, after, now).catch((err: unknown) => log.warn({ err, kind, name: object.metadata.name }, 'recording an Event failed'));
+      await recordTransition(core, kind, object, after, now).catch((err: unknown) =>
+        log.warn({ err, kind, name: object.metadata.name }, 'recording an Event failed'),
+      );
     }
   }
 }

@@ -14,10 +14,13 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 describe('DebouncedRunner', () => {
   it('turns a burst of triggers into one run', async () => {
     let runs = 0;
-    const runner = new DebouncedRunner(() => {
-      runs++;
-      return Promise.resolve(undefined);
-    }, { debounceMs: 30 });
+    const runner = new DebouncedRunner(
+      () => {
+        runs++;
+        return Promise.resolve(undefined);
+      },
+      { debounceMs: 30 },
+    );
     for (let i = 0; i < 50; i++) runner.trigger();
     await until(() => runs === 1, 'the run');
     await sleep(100);
@@ -30,14 +33,17 @@ describe('DebouncedRunner', () => {
     let overlap = false;
     let runs = 0;
     let release: () => void = () => undefined;
-    const runner = new DebouncedRunner(async () => {
-      running++;
-      overlap ||= running > 1;
-      runs++;
-      if (runs === 1) await new Promise<void>((resolve) => (release = resolve));
-      running--;
-      return undefined;
-    }, { debounceMs: 1 });
+    const runner = new DebouncedRunner(
+      async () => {
+        running++;
+        overlap ||= running > 1;
+        runs++;
+        if (runs === 1) await new Promise<void>((resolve) => (release = resolve));
+        running--;
+        return undefined;
+      },
+      { debounceMs: 1 },
+    );
     runner.trigger();
     await until(() => runs === 1, 'the first run');
     for (let i = 0; i < 10; i++) runner.trigger();
@@ -53,12 +59,15 @@ describe('DebouncedRunner', () => {
   it('runs again when a run asks to, and retries a run that threw', async () => {
     const errors: unknown[] = [];
     let runs = 0;
-    const runner = new DebouncedRunner(() => {
-      runs++;
-      if (runs === 1) return Promise.reject(new Error('API server away'));
-      if (runs === 2) return Promise.resolve(new Date(Date.now() + 10));
-      return Promise.resolve(undefined);
-    }, { debounceMs: 1, retryMs: 10, onError: (err) => errors.push(err) });
+    const runner = new DebouncedRunner(
+      () => {
+        runs++;
+        if (runs === 1) return Promise.reject(new Error('API server away'));
+        if (runs === 2) return Promise.resolve(new Date(Date.now() + 10));
+        return Promise.resolve(undefined);
+      },
+      { debounceMs: 1, retryMs: 10, onError: (err) => errors.push(err) },
+    );
     runner.trigger();
     await until(() => runs === 3, 'the retry and the requested run');
     assert.equal(errors.length, 1);

@@ -35,7 +35,10 @@ export function trustStore(name: string, pem: string, extra: { finalizers?: stri
   });
 }
 
-export function trustPolicy(name: string, options: { trustPolicyName?: string; store: string; identities?: string[]; scopes?: string[]; finalizers?: string[] }): string {
+export function trustPolicy(
+  name: string,
+  options: { trustPolicyName?: string; store: string; identities?: string[]; scopes?: string[]; finalizers?: string[] },
+): string {
   return JSON.stringify({
     apiVersion: 'notation.nirmata.io/v1alpha1',
     kind: 'TrustPolicy',
@@ -129,4 +132,3 @@ export async function countConfigMapWrites(cp: TestControlPlane, namespace: stri
     },
   };
 }
-

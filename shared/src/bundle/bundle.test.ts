@@ -13,8 +13,18 @@ function sample(): Bundle {
     now: new Date('2030-01-01T00:00:00Z'),
     pluginConfig: { 'aws-region': 'us-west-2' },
     trustStores: [
-      { apiVersion: 'notation.nirmata.io/v1alpha1', kind: 'TrustStore', metadata: { name: 'a' }, spec: { trustStoreName: 'aws-signer-ts', type: 'signingAuthority', caBundle: ROOT_CA } },
-      { apiVersion: 'notation.nirmata.io/v1alpha1', kind: 'TrustStore', metadata: { name: 'b' }, spec: { trustStoreName: 'other', type: 'ca', caBundle: OTHER_CA } },
+      {
+        apiVersion: 'notation.nirmata.io/v1alpha1',
+        kind: 'TrustStore',
+        metadata: { name: 'a' },
+        spec: { trustStoreName: 'aws-signer-ts', type: 'signingAuthority', caBundle: ROOT_CA },
+      },
+      {
+        apiVersion: 'notation.nirmata.io/v1alpha1',
+        kind: 'TrustStore',
+        metadata: { name: 'b' },
+        spec: { trustStoreName: 'other', type: 'ca', caBundle: OTHER_CA },
+      },
     ],
     trustPolicies: [
       {
@@ -25,7 +35,13 @@ function sample(): Bundle {
           version: '1.0',
           trustPolicyName: 'tenant-a',
           trustPolicies: [
-            { name: 's', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['signingAuthority:aws-signer-ts'], trustedIdentities: [ARN] },
+            {
+              name: 's',
+              registryScopes: ['*'],
+              signatureVerification: { level: 'strict' },
+              trustStores: ['signingAuthority:aws-signer-ts'],
+              trustedIdentities: [ARN],
+            },
           ],
         },
       },

@@ -51,11 +51,7 @@ export interface Bundle {
 }
 
 /** A bundle read from disk is unusable; the verifier keeps serving the last good one (docs/architecture.md "The bundle contract"). */
-export const ERR_INVALID_BUNDLE = defineError(
-  'KNA_ERR_INVALID_BUNDLE',
-  Outcome.Configuration,
-  (problems: string) => `invalid bundle: ${problems}`,
-);
+export const ERR_INVALID_BUNDLE = defineError('KNA_ERR_INVALID_BUNDLE', Outcome.Configuration, (problems: string) => `invalid bundle: ${problems}`);
 
 /** The "<type>:<name>" key of a trust store, as trust policies reference it. */
 export function trustStoreKey(type: string, name: string): string {
@@ -68,7 +64,11 @@ export function referencedTrustStores(document: TrustPolicyDocument): string[] {
 }
 
 /** Policy version: sha256 of canonical {document, certificates by referenced store, pluginConfig} (docs/architecture.md "The bundle contract"). */
-export function policyVersion(document: TrustPolicyDocument, trustStores: Readonly<Record<string, Pick<BundleTrustStore, 'certificates'>>>, pluginConfig: Readonly<Record<string, string>>): string {
+export function policyVersion(
+  document: TrustPolicyDocument,
+  trustStores: Readonly<Record<string, Pick<BundleTrustStore, 'certificates'>>>,
+  pluginConfig: Readonly<Record<string, string>>,
+): string {
   const certificates: Record<string, string[]> = {};
   for (const key of referencedTrustStores(document)) certificates[key] = trustStores[key]?.certificates ?? [];
   return sha256Hex(canonicalJson({ document, certificates, pluginConfig }));
@@ -184,13 +184,16 @@ export function parseBundle(text: string): Bundle {
     const path = `trustPolicies[${JSON.stringify(name)}]`;
     for (const problem of validateTrustPolicyDocument(policy.document, { path: `${path}.document` })) problems.push(problem);
     const expected = referencedTrustStores(policy.document);
-    if (canonicalJson(policy.trustStores) !== canonicalJson(expected)) add(`${path}.trustStores`, `must list the stores the document references, sorted: ${JSON.stringify(expected)}`);
-    for (const key of expected) if (!Object.hasOwn(bundle.trustStores, key)) add(`${path}.document`, `references trust store "${key}", which the bundle does not contain`);
+    if (canonicalJson(policy.trustStores) !== canonicalJson(expected))
+      add(`${path}.trustStores`, `must list the stores the document references, sorted: ${JSON.stringify(expected)}`);
+    for (const key of expected)
+      if (!Object.hasOwn(bundle.trustStores, key)) add(`${path}.document`, `references trust store "${key}", which the bundle does not contain`);
     if (problems.length === 0 && policy.version !== policyVersion(policy.document, bundle.trustStores, bundle.pluginConfig)) {
       add(`${path}.version`, 'does not match the policy content (the bundle was modified or truncated)');
     }
   }
-  if (problems.length === 0 && bundle.version !== bundleVersion(bundle)) add('version', 'does not match the bundle content (the bundle was modified or truncated)');
+  if (problems.length === 0 && bundle.version !== bundleVersion(bundle))
+    add('version', 'does not match the bundle content (the bundle was modified or truncated)');
   if (problems.length > 0) throw new ERR_INVALID_BUNDLE(formatProblems(problems).replace(/\n/g, '; '));
   return bundle;
 }

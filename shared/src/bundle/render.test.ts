@@ -86,7 +86,10 @@ describe('renderBundle', () => {
       ],
     });
     assert.deepEqual(tp.trustStores, ['signingAuthority:aws-signer-ts']);
-    assert.equal(tp.version, sha256Hex(canonicalJson({ document: tp.document, certificates: { 'signingAuthority:aws-signer-ts': [ROOT_CA] }, pluginConfig: PLUGIN })));
+    assert.equal(
+      tp.version,
+      sha256Hex(canonicalJson({ document: tp.document, certificates: { 'signingAuthority:aws-signer-ts': [ROOT_CA] }, pluginConfig: PLUGIN })),
+    );
     const { version, ...rest } = bundle;
     assert.equal(version, sha256Hex(canonicalJson(rest)));
     assert.equal(result.text, canonicalJson(bundle));
@@ -96,7 +99,12 @@ describe('renderBundle', () => {
     const tpStatus = statusOf(result.statuses, 'TrustPolicy', 'tp-test-notation');
     assert.deepEqual(
       { policyVersion: tpStatus.policyVersion, resolved: tpStatus.resolvedTrustStores, key: tpStatus.key, message: tpStatus.message },
-      { policyVersion: tp.version, resolved: ['signingAuthority:aws-signer-ts'], key: 'tp-test-notation', message: `in bundle ${version.slice(0, 12)} as policy version ${tp.version.slice(0, 12)}` },
+      {
+        policyVersion: tp.version,
+        resolved: ['signingAuthority:aws-signer-ts'],
+        key: 'tp-test-notation',
+        message: `in bundle ${version.slice(0, 12)} as policy version ${tp.version.slice(0, 12)}`,
+      },
     );
     const tsStatus = statusOf(result.statuses, 'TrustStore', 'aws-signer-ts');
     assert.deepEqual(
@@ -115,10 +123,13 @@ describe('renderBundle', () => {
         ]),
       ],
     });
-    assert.deepEqual(result.bundle.trustPolicies.p?.document.trustPolicies.map((s) => [s.signatureVerification, s.trustStores, s.trustedIdentities]), [
-      [{ level: 'permissive', override: { revocation: 'skip' }, verifyTimestamp: 'afterCertExpiry' }, ['signingAuthority:aws-signer-ts'], [ARN]],
-      [{ level: 'skip' }, undefined, undefined],
-    ]);
+    assert.deepEqual(
+      result.bundle.trustPolicies.p?.document.trustPolicies.map((s) => [s.signatureVerification, s.trustStores, s.trustedIdentities]),
+      [
+        [{ level: 'permissive', override: { revocation: 'skip' }, verifyTimestamp: 'afterCertExpiry' }, ['signingAuthority:aws-signer-ts'], [ARN]],
+        [{ level: 'skip' }, undefined, undefined],
+      ],
+    );
   });
 
   it('writes registry scopes in the canonical form the verifier gives notation references in', () => {
@@ -126,7 +137,11 @@ describe('renderBundle', () => {
       trustStores: [store('aws-signer-ts')],
       trustPolicies: [policy('p', [statement({ registryScopes: ['LOCALHOST:5000/x/app', 'index.docker.io/nginx', `${ECR}/demo`] })])],
     });
-    assert.deepEqual(result.bundle.trustPolicies.p?.document.trustPolicies[0]?.registryScopes, ['localhost:5000/x/app', 'docker.io/library/nginx', `${ECR}/demo`]);
+    assert.deepEqual(result.bundle.trustPolicies.p?.document.trustPolicies[0]?.registryScopes, [
+      'localhost:5000/x/app',
+      'docker.io/library/nginx',
+      `${ECR}/demo`,
+    ]);
   });
 
   it('reports invalid objects with a reason and what to fix, and leaves them out without blocking the valid ones', () => {
@@ -152,18 +167,27 @@ describe('renderBundle', () => {
     const summary = Object.fromEntries(result.statuses.map((s) => [`${s.kind}/${s.name}`, `${String(s.ready)} ${s.reason}: ${s.message}`]));
     assert.match(summary['TrustPolicy/good'] ?? '', /^true InBundle: in bundle /);
     assert.match(summary['TrustStore/aws-signer-ts'] ?? '', /^true InBundle: .*used by trust policies good$/);
-    assert.match(summary['TrustPolicy/bad-scope'] ?? '', /^false InvalidRegistryScope: spec\.trustPolicies\[0\]\.registryScopes\[0\]: invalid registry scope ".*demo:v1": remove the tag or digest/);
+    assert.match(
+      summary['TrustPolicy/bad-scope'] ?? '',
+      /^false InvalidRegistryScope: spec\.trustPolicies\[0\]\.registryScopes\[0\]: invalid registry scope ".*demo:v1": remove the tag or digest/,
+    );
     assert.equal(
       summary['TrustPolicy/unknown-store'],
       'false UnknownTrustStore: spec.trustPolicies[0].trustStores[0]: trust store "signingAuthority:nope" does not exist; create a TrustStore with type: signingAuthority and trustStoreName: nope, or fix the reference; ' +
         'spec.trustPolicies[0].trustStores[1]: trust store "ca:also-missing" does not exist; create a TrustStore with type: ca and trustStoreName: also-missing, or fix the reference',
     );
-    assert.match(summary['TrustPolicy/wildcard'] ?? '', /^false WildcardIdentityNotSupported: spec\.trustPolicies\[0\]\.trustedIdentities\[0\]: the AWS Signer plugin rejects "\*"/);
+    assert.match(
+      summary['TrustPolicy/wildcard'] ?? '',
+      /^false WildcardIdentityNotSupported: spec\.trustPolicies\[0\]\.trustedIdentities\[0\]: the AWS Signer plugin rejects "\*"/,
+    );
     assert.equal(
       summary['TrustPolicy/store-expired'],
       'false TrustStoreNotReady: spec.trustPolicies[0].trustStores[0]: trust store "signingAuthority:expired" (TrustStore "expired") is not ready: CertificateExpired; fix that TrustStore first',
     );
-    assert.match(summary['TrustPolicy/schema'] ?? '', /^false InvalidSpec: spec\.trustPolicies\[0\]\.registryScopes: is required; spec\.trustPolicies\[0\]\.signatureVerification: is required$/);
+    assert.match(
+      summary['TrustPolicy/schema'] ?? '',
+      /^false InvalidSpec: spec\.trustPolicies\[0\]\.registryScopes: is required; spec\.trustPolicies\[0\]\.signatureVerification: is required$/,
+    );
     assert.match(summary['TrustStore/expired'] ?? '', /^false CertificateExpired: spec\.caBundle: certificate 2 .* expired on 2001-01-01T00:00:00Z/);
     assert.match(summary['TrustStore/leaf'] ?? '', /^false NotCACertificate: /);
     assert.match(summary['TrustStore/not-pem'] ?? '', /^false InvalidCertificate: spec\.caBundle: no PEM certificate found/);
@@ -205,13 +229,21 @@ describe('renderBundle', () => {
     );
     assert.equal(result.bundle.trustStores['signingAuthority:aws-signer-ts']?.certificates[0], ROOT_CA);
     assert.match(brief('TrustPolicy', 'c-oldest'), /^true InBundle/);
-    assert.match(brief('TrustPolicy', 'a-same-time'), /^false DuplicateName spec\.trustPolicyName: TrustPolicy "c-oldest" already uses trustPolicyName "tenant-a"/);
+    assert.match(
+      brief('TrustPolicy', 'a-same-time'),
+      /^false DuplicateName spec\.trustPolicyName: TrustPolicy "c-oldest" already uses trustPolicyName "tenant-a"/,
+    );
     assert.match(brief('TrustPolicy', 'b-newer'), /^false DuplicateName/);
     assert.equal(result.bundle.trustPolicies['tenant-a']?.document.trustPolicies[0]?.name, 'oldest');
   });
 
   it('is deterministic: any input order gives byte-identical text and the same statuses', () => {
-    const stores = [store('aws-signer-ts'), store('other', OTHER_CA), store('expired', EXPIRED_CA), store('dup', OTHER_CA, { trustStoreName: 'other', created: '2025-01-01T00:00:00Z' })];
+    const stores = [
+      store('aws-signer-ts'),
+      store('other', OTHER_CA),
+      store('expired', EXPIRED_CA),
+      store('dup', OTHER_CA, { trustStoreName: 'other', created: '2025-01-01T00:00:00Z' }),
+    ];
     const policies = [
       policy('p1'),
       policy('p2', [statement({ registryScopes: ['*'], trustStores: ['signingAuthority:other', 'signingAuthority:aws-signer-ts'] })]),
@@ -228,10 +260,13 @@ describe('renderBundle', () => {
       { numRuns: 50 },
     );
     // No time inside: rendering later (certificates still valid) gives the same text.
-    assert.equal(render({ trustStores: stores, trustPolicies: policies, pluginConfig: { a: '1', b: '2' }, now: new Date('2031-01-01T00:00:00Z') }).text, reference.text);
+    assert.equal(
+      render({ trustStores: stores, trustPolicies: policies, pluginConfig: { a: '1', b: '2' }, now: new Date('2031-01-01T00:00:00Z') }).text,
+      reference.text,
+    );
   });
 
-  it('versions each policy by its own content: its document, its stores\' certificates and the plugin config', () => {
+  it("versions each policy by its own content: its document, its stores' certificates and the plugin config", () => {
     const base = {
       trustStores: [store('aws-signer-ts'), store('unrelated', OTHER_CA)],
       trustPolicies: [policy('p'), policy('q', [statement({ trustStores: ['signingAuthority:unrelated'] })])],
@@ -264,7 +299,10 @@ describe('renderBundle', () => {
     assert.equal(result.tooLarge, true);
     assert.equal(result.text, normal.text);
     assert.ok(result.statuses.every((s) => !s.ready && s.reason === 'BundleTooLarge'));
-    assert.match(statusOf(result.statuses, 'TrustPolicy', 'p').message, new RegExp(`^the bundle would be ${normal.bytes} bytes, over the ${normal.bytes - 1}-byte limit of its ConfigMap, so it was not written`));
+    assert.match(
+      statusOf(result.statuses, 'TrustPolicy', 'p').message,
+      new RegExp(`^the bundle would be ${normal.bytes} bytes, over the ${normal.bytes - 1}-byte limit of its ConfigMap, so it was not written`),
+    );
     assert.match(statusOf(result.statuses, 'TrustStore', 'bad').message, /this object also has problems: spec\.caBundle: no PEM certificate found/);
     assert.equal(render({ ...input, maxBytes: normal.bytes }).tooLarge, false);
     assert.ok(BUNDLE_MAX_BYTES < 1_000_000 && BUNDLE_MAX_BYTES > 900_000);
@@ -273,7 +311,10 @@ describe('renderBundle', () => {
   it('renders an empty bundle when there is nothing', () => {
     const result = render({ pluginConfig: {} });
     assert.deepEqual(result.statuses, []);
-    assert.equal(result.text, `{"apiVersion":"bundle.notation.nirmata.io/v1","pluginConfig":{},"trustPolicies":{},"trustStores":{},"version":"${result.bundle.version}"}`);
+    assert.equal(
+      result.text,
+      `{"apiVersion":"bundle.notation.nirmata.io/v1","pluginConfig":{},"trustPolicies":{},"trustStores":{},"version":"${result.bundle.version}"}`,
+    );
     assert.deepEqual(parseBundle(result.text), result.bundle);
   });
 });

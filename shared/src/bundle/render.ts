@@ -114,7 +114,8 @@ function documentOf(spec: TrustPolicySpec): TrustPolicyDocument {
     version: '1.0',
     trustPolicies: spec.trustPolicies.map((s) => {
       const verification: TrustPolicyStatement['signatureVerification'] = { level: s.signatureVerification.level };
-      if (s.signatureVerification.override && Object.keys(s.signatureVerification.override).length > 0) verification.override = { ...s.signatureVerification.override };
+      if (s.signatureVerification.override && Object.keys(s.signatureVerification.override).length > 0)
+        verification.override = { ...s.signatureVerification.override };
       if (s.signatureVerification.verifyTimestamp !== undefined) verification.verifyTimestamp = s.signatureVerification.verifyTimestamp;
       // Scopes in the canonical form the verifier gives notation image references in (lower-case host,
       // Docker Hub as docker.io/library/…), so that a scope written `Registry.Example.com/app` still applies.

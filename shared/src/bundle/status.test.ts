@@ -31,7 +31,14 @@ describe('resourceStatus', () => {
     assert.deepEqual(validPolicyStatus(resourceStatus(notReady, { bundleVersion: VERSION, now: T0 })), []);
     assert.deepEqual(resourceStatus(notReady, { bundleVersion: VERSION, now: T0 }), {
       conditions: [
-        { type: 'Ready', status: 'False', reason: 'UnknownTrustStore', message: notReady.message, lastTransitionTime: '2030-01-01T00:00:00Z', observedGeneration: 4 },
+        {
+          type: 'Ready',
+          status: 'False',
+          reason: 'UnknownTrustStore',
+          message: notReady.message,
+          lastTransitionTime: '2030-01-01T00:00:00Z',
+          observedGeneration: 4,
+        },
       ],
       observedGeneration: 4,
       bundleVersion: VERSION,
@@ -45,11 +52,17 @@ describe('resourceStatus', () => {
     const other = { type: 'Other', status: 'True' as const, reason: 'X', message: '', lastTransitionTime: '2020-01-01T00:00:00Z' };
     const previous = { conditions: [other, ...(first.conditions ?? [])] };
     const same = resourceStatus({ ...notReady, reason: 'InvalidRegistryScope', message: 'other problem' }, { bundleVersion: VERSION, now: T1, previous });
-    assert.deepEqual(same.conditions?.map((c) => [c.type, c.status, c.reason, c.lastTransitionTime]), [
-      ['Other', 'True', 'X', '2020-01-01T00:00:00Z'],
-      ['Ready', 'False', 'InvalidRegistryScope', '2030-01-01T00:00:00Z'],
-    ]);
-    const flipped = resourceStatus({ ...notReady, ready: true, reason: 'InBundle', policyVersion: 'cd'.repeat(32) }, { bundleVersion: VERSION, now: T1, previous });
+    assert.deepEqual(
+      same.conditions?.map((c) => [c.type, c.status, c.reason, c.lastTransitionTime]),
+      [
+        ['Other', 'True', 'X', '2020-01-01T00:00:00Z'],
+        ['Ready', 'False', 'InvalidRegistryScope', '2030-01-01T00:00:00Z'],
+      ],
+    );
+    const flipped = resourceStatus(
+      { ...notReady, ready: true, reason: 'InBundle', policyVersion: 'cd'.repeat(32) },
+      { bundleVersion: VERSION, now: T1, previous },
+    );
     const ready = flipped.conditions?.at(-1);
     assert.ok(ready);
     assert.deepEqual([ready.status, ready.lastTransitionTime], ['True', '2030-01-02T00:00:00Z']);
@@ -59,7 +72,16 @@ describe('resourceStatus', () => {
 
   it('writes certificate count and earliest expiry for a TrustStore', () => {
     const status = resourceStatus(
-      { kind: 'TrustStore', name: 's', ready: true, reason: 'InBundle', message: 'in bundle', problems: [], certificateCount: 2, earliestExpiry: '2050-01-01T00:00:00Z' },
+      {
+        kind: 'TrustStore',
+        name: 's',
+        ready: true,
+        reason: 'InBundle',
+        message: 'in bundle',
+        problems: [],
+        certificateCount: 2,
+        earliestExpiry: '2050-01-01T00:00:00Z',
+      },
       { bundleVersion: VERSION, now: T0 },
     );
     assert.deepEqual(validStoreStatus(status), []);

@@ -59,7 +59,11 @@ describe('canonicalJson', () => {
       [[1, , 3], /\$\[1\]: undefined/],
     ];
     for (const [value, message] of cases) {
-      assert.throws(() => canonicalJson(value), (err: unknown) => err instanceof ERR_NOT_JSON && message.test(err.message), String(message));
+      assert.throws(
+        () => canonicalJson(value),
+        (err: unknown) => err instanceof ERR_NOT_JSON && message.test(err.message),
+        String(message),
+      );
     }
     const cyclic: Record<string, unknown> = { a: 1 };
     cyclic.self = cyclic;

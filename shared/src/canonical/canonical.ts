@@ -14,11 +14,7 @@ import { Outcome, defineError } from '../errors.js';
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 /** The value cannot be canonicalised (not plain JSON data): a programming error of the caller. */
-export const ERR_NOT_JSON = defineError(
-  'KNA_ERR_NOT_JSON',
-  Outcome.Internal,
-  (path: string, why: string) => `cannot canonicalise ${path}: ${why}`,
-);
+export const ERR_NOT_JSON = defineError('KNA_ERR_NOT_JSON', Outcome.Internal, (path: string, why: string) => `cannot canonicalise ${path}: ${why}`);
 
 // A lone surrogate has no UTF-8 encoding; RFC 8785 §3.2.2.2 requires valid Unicode string data. (No `u` flag:
 // the pattern must look at UTF-16 code units.)
@@ -104,4 +100,3 @@ export function canonicalJson(value: unknown): string {
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
-

@@ -6,11 +6,7 @@ import { Outcome, defineError } from '../errors.js';
 import { ConditionOperator } from './types.js';
 
 /** The conditions are not a block or list of blocks of {key, operator, value, message}. */
-export const ERR_CONDITIONS_MALFORMED = defineError(
-  'KNA_ERR_CONDITIONS_MALFORMED',
-  Outcome.BadRequest,
-  (path: string, reason: string) => `${path}: ${reason}`,
-);
+export const ERR_CONDITIONS_MALFORMED = defineError('KNA_ERR_CONDITIONS_MALFORMED', Outcome.BadRequest, (path: string, reason: string) => `${path}: ${reason}`);
 
 /** Kyverno's "failed to create handler for condition operator". */
 export const ERR_CONDITION_UNKNOWN_OPERATOR = defineError(

@@ -3,12 +3,7 @@ import assert from 'node:assert/strict';
 import { Ajv } from 'ajv';
 import { Outcome } from '../errors.js';
 import { evaluateConditions, validateConditions } from './evaluate.js';
-import {
-  ERR_CONDITIONS_MALFORMED,
-  ERR_CONDITION_INVALID_VARIABLE,
-  ERR_CONDITION_UNKNOWN_OPERATOR,
-  ERR_CONDITION_UNRESOLVED_VARIABLE,
-} from './errors.js';
+import { ERR_CONDITIONS_MALFORMED, ERR_CONDITION_INVALID_VARIABLE, ERR_CONDITION_UNKNOWN_OPERATOR, ERR_CONDITION_UNRESOLVED_VARIABLE } from './errors.js';
 import { goJsonMarshal, substituteVariables } from './substitute.js';
 import { conditionsSchema, type AnyAllConditions, type KyvernoCondition } from './types.js';
 
@@ -108,8 +103,14 @@ describe('evaluateConditions: variables', () => {
 
   it('leaves \\{{ }} literal and unescapes it', () => {
     assert.equal(evaluateConditions({ all: [c('\\{{ spec.foo }}', 'Equals', '{{ spec.foo }}')] }, resource).passed, false);
-    assert.equal(substituteVariables('\\{{ spec.foo }}', () => 'never'), '{{ spec.foo }}');
-    assert.equal(substituteVariables('a \\{{x}} {{y}}', (e) => e.toUpperCase()), 'a {{x}} Y');
+    assert.equal(
+      substituteVariables('\\{{ spec.foo }}', () => 'never'),
+      '{{ spec.foo }}',
+    );
+    assert.equal(
+      substituteVariables('a \\{{x}} {{y}}', (e) => e.toUpperCase()),
+      'a {{x}} Y',
+    );
   });
 
   it('a present key holding null resolves to null, and null compares false', () => {
@@ -141,10 +142,7 @@ describe('evaluateConditions: variables', () => {
   });
 
   it('a payload string that keeps producing variables is cut off', () => {
-    assert.throws(
-      () => evaluateConditions({ all: [c('x{{ loop }}', 'Equals', 'y')] }, { loop: 'x{{ loop }}' }),
-      ERR_CONDITION_UNRESOLVED_VARIABLE,
-    );
+    assert.throws(() => evaluateConditions({ all: [c('x{{ loop }}', 'Equals', 'y')] }, { loop: 'x{{ loop }}' }), ERR_CONDITION_UNRESOLVED_VARIABLE);
   });
 });
 
@@ -166,14 +164,26 @@ describe('evaluateConditions: errors in the request are bad requests', () => {
 
   it('a JMESPath syntax error or unknown function written in the request', () => {
     badRequest(() => evaluateConditions({ all: [c('{{ spec.[ }}', 'Equals', 'a')] }, resource), ERR_CONDITION_INVALID_VARIABLE, /conditions\.all\[0\]\.key/);
-    badRequest(() => evaluateConditions({ all: [c('a', 'Equals', '{{ nope(spec) }}')] }, resource), ERR_CONDITION_INVALID_VARIABLE, /unknown function: nope\(\)/);
+    badRequest(
+      () => evaluateConditions({ all: [c('a', 'Equals', '{{ nope(spec) }}')] }, resource),
+      ERR_CONDITION_INVALID_VARIABLE,
+      /unknown function: nope\(\)/,
+    );
   });
 
   it('a malformed shape', () => {
     badRequest(() => evaluateConditions('x' as unknown as AnyAllConditions, {}), ERR_CONDITIONS_MALFORMED, /^conditions: /);
     badRequest(() => evaluateConditions({ any: 'x' } as unknown as AnyAllConditions, {}), ERR_CONDITIONS_MALFORMED, /conditions\.any: must be a list/);
-    badRequest(() => evaluateConditions({ all: [{ operator: 'Equals', value: 1 }] } as unknown as AnyAllConditions, {}), ERR_CONDITIONS_MALFORMED, /has no key/);
-    badRequest(() => evaluateConditions({ all: [{ key: 1, operator: 5 }] } as unknown as AnyAllConditions, {}), ERR_CONDITIONS_MALFORMED, /operator must be a string/);
+    badRequest(
+      () => evaluateConditions({ all: [{ operator: 'Equals', value: 1 }] } as unknown as AnyAllConditions, {}),
+      ERR_CONDITIONS_MALFORMED,
+      /has no key/,
+    );
+    badRequest(
+      () => evaluateConditions({ all: [{ key: 1, operator: 5 }] } as unknown as AnyAllConditions, {}),
+      ERR_CONDITIONS_MALFORMED,
+      /operator must be a string/,
+    );
     badRequest(() => evaluateConditions([{ all: [] }, 7] as unknown as AnyAllConditions[], {}), ERR_CONDITIONS_MALFORMED, /conditions\[1\]/);
   });
 

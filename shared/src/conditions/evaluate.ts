@@ -14,12 +14,7 @@
 import { KnaError } from '../errors.js';
 import { compileJmesPath, searchJmesPath } from '../jmespath/index.js';
 import { ERR_JMESPATH_INVALID } from '../jmespath/errors.js';
-import {
-  ERR_CONDITIONS_MALFORMED,
-  ERR_CONDITION_INVALID_VARIABLE,
-  ERR_CONDITION_UNKNOWN_OPERATOR,
-  ERR_CONDITION_UNRESOLVED_VARIABLE,
-} from './errors.js';
+import { ERR_CONDITIONS_MALFORMED, ERR_CONDITION_INVALID_VARIABLE, ERR_CONDITION_UNKNOWN_OPERATOR, ERR_CONDITION_UNRESOLVED_VARIABLE } from './errors.js';
 import { operatorHandler, type OperatorHandler } from './operators.js';
 import { SubstitutionLoopError, findVariables, substituteVariables, variableExpression } from './substitute.js';
 import type { AnyAllConditions, KyvernoCondition, ConditionsInput, ConditionsResult } from './types.js';

@@ -3,11 +3,7 @@
 // handlers collapse into the float64 ones here. Coercion order for strings, as Kyverno's:
 // Go duration (either side; a number on the other side means seconds) → Kubernetes quantity →
 // float → semver (numeric operators only) → wildcard string match.
-import {
-  durationFromNumberOfSeconds,
-  durationSeconds,
-  parseGoDuration,
-} from '../units/duration.js';
+import { durationFromNumberOfSeconds, durationSeconds, parseGoDuration } from '../units/duration.js';
 import { goParseFloat, goParseInt, goSprint } from '../units/goNumber.js';
 import { parseQuantity } from '../units/quantity.js';
 import { compareSemVer, parseSemVer } from '../units/semver.js';
@@ -221,9 +217,11 @@ function validateStringPattern(value: string, pattern: string): boolean {
 /** Kyverno's pattern.Validate for a string value and a string pattern (`a|b`, `a&b`, ranges). */
 function validatePattern(value: string, pattern: string): boolean {
   if (value === pattern) return true;
-  return pattern
-    .split('|')
-    .some((alternative) => trimSpaces(alternative).split('&').every((part) => validateStringPattern(value, trimSpaces(part))));
+  return pattern.split('|').some((alternative) =>
+    trimSpaces(alternative)
+      .split('&')
+      .every((part) => validateStringPattern(value, trimSpaces(part))),
+  );
 }
 
 const trimSpaces = (s: string): string => s.replace(/^ +| +$/g, '');

@@ -21,7 +21,7 @@ const ESCAPED_VARIABLES = /\\\{\{(?:\{[^{}]*\}|[^{}])*\}\}/g;
 
 // A substituted value can itself contain `{{ … }}` and be resolved again; a payload string that
 // reproduces itself would loop forever (it does in Kyverno), so the number of passes is bounded.
-export const MAX_SUBSTITUTION_PASSES = 32;
+const MAX_SUBSTITUTION_PASSES = 32;
 
 /** Thrown when substitution keeps finding new variables after MAX_SUBSTITUTION_PASSES passes. */
 export class SubstitutionLoopError extends Error {}

@@ -14,7 +14,10 @@ const root = join(import.meta.dirname, '..', '..', '..');
 
 function schemaAt(schema: StructuralSchema, path: string): StructuralSchema | undefined {
   let node: StructuralSchema | undefined = schema;
-  for (const part of path.replace(/\[\?\(.*?\)\]/g, '').split('.').filter(Boolean)) {
+  for (const part of path
+    .replace(/\[\?\(.*?\)\]/g, '')
+    .split('.')
+    .filter(Boolean)) {
     node = node?.type === 'array' ? node.items?.properties?.[part] : node?.properties?.[part];
   }
   return node;
@@ -54,7 +57,10 @@ describe('CRDs', () => {
         assert.fail(`${file.path} is missing: run \`pnpm crds\``);
       }
       assert.equal(onDisk, file.text, `${file.path} is stale: run \`pnpm crds\``);
-      assert.deepEqual(parse(onDisk), customResourceDefinitions().find((crd) => file.path.endsWith(`/${crd.metadata.name}.yaml`)));
+      assert.deepEqual(
+        parse(onDisk),
+        customResourceDefinitions().find((crd) => file.path.endsWith(`/${crd.metadata.name}.yaml`)),
+      );
     }
   });
 
@@ -81,7 +87,10 @@ describe('CRDs', () => {
 
   it('have the printer columns of docs/architecture.md "Custom resources", each pointing at a schema field', () => {
     const [tp, ts] = customResourceDefinitions();
-    const visible = (crd: CustomResourceDefinition) => versionOf(crd).additionalPrinterColumns.filter((c) => c.priority === undefined).map((c) => c.name.toUpperCase());
+    const visible = (crd: CustomResourceDefinition) =>
+      versionOf(crd)
+        .additionalPrinterColumns.filter((c) => c.priority === undefined)
+        .map((c) => c.name.toUpperCase());
     assert.deepEqual(visible(tp), ['TRUSTPOLICYNAME', 'READY', 'REASON', 'BUNDLE', 'AGE']);
     assert.deepEqual(visible(ts), ['TRUSTSTORENAME', 'TYPE', 'READY', 'CERTS', 'EXPIRES', 'AGE']);
     for (const crd of [tp, ts]) {
@@ -125,18 +134,18 @@ describe('CRDs', () => {
     const withVerification = (signatureVerification: object) => policy({ spec: { ...spec, trustPolicies: [{ ...statement, signatureVerification }] } });
     assert.deepEqual(paths(withVerification({})), ['spec.trustPolicies[0].signatureVerification.level']);
     assert.deepEqual(paths(withVerification({ level: 'Strict' })), ['spec.trustPolicies[0].signatureVerification.level']);
-    assert.deepEqual(paths(withVerification({ level: 'strict', override: { revocation: 'off' } })), ['spec.trustPolicies[0].signatureVerification.override.revocation']);
+    assert.deepEqual(paths(withVerification({ level: 'strict', override: { revocation: 'off' } })), [
+      'spec.trustPolicies[0].signatureVerification.override.revocation',
+    ]);
     assert.deepEqual(paths(withVerification({ level: 'strict', verifyTimestamp: 'never' })), ['spec.trustPolicies[0].signatureVerification.verifyTimestamp']);
     assert.deepEqual(paths(withVerification({ level: 'skip', verifyTimestamp: 'afterCertExpiry', override: {} })), []);
     assert.deepEqual(paths(store({ spec: {} })), ['spec.trustStoreName', 'spec.type', 'spec.caBundle']);
     assert.deepEqual(paths(store({ spec: { trustStoreName: 'x', type: 'x509', caBundle: 'pem' } })), ['spec.type']);
     assert.deepEqual(paths(store({ spec: { trustStoreName: 'x', type: 'tsa', caBundle: 'pem' } })), []);
-    assert.deepEqual(paths(store({ spec: { trustStoreName: 'x', type: 'ca', caBundle: 'pem' }, status: { conditions: [{ type: 'Ready', status: 'Maybe' }] } })), [
-      'status.conditions[0].reason',
-      'status.conditions[0].message',
-      'status.conditions[0].lastTransitionTime',
-      'status.conditions[0].status',
-    ]);
+    assert.deepEqual(
+      paths(store({ spec: { trustStoreName: 'x', type: 'ca', caBundle: 'pem' }, status: { conditions: [{ type: 'Ready', status: 'Maybe' }] } })),
+      ['status.conditions[0].reason', 'status.conditions[0].message', 'status.conditions[0].lastTransitionTime', 'status.conditions[0].status'],
+    );
   });
 
   it('derive the TypeScript types from the schemas', () => {
@@ -151,7 +160,10 @@ describe('CRDs', () => {
     const badVersion: TrustPolicySpec = { ...spec, version: '2' };
     // @ts-expect-error trustStoreName is required
     const badStore: TrustStoreSpec = { type: 'tsa', caBundle: '' };
-    const status: TrustPolicyStatus = { conditions: [{ type: 'Ready', status: 'False', reason: 'X', message: '', lastTransitionTime: '' }], resolvedTrustStores: [] };
+    const status: TrustPolicyStatus = {
+      conditions: [{ type: 'Ready', status: 'False', reason: 'X', message: '', lastTransitionTime: '' }],
+      resolvedTrustStores: [],
+    };
     assert.ok([spec, badLevel, badVersion, badStore, status].every((v) => typeof v === 'object'));
   });
 });

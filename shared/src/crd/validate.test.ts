@@ -24,7 +24,11 @@ describe('validateTrustPolicySpec', () => {
   });
 
   it('names the path, the allowed values and what it got', () => {
-    const problems = validateTrustPolicySpec({ version: 1, trustPolicyName: '', trustPolicies: [{ ...statement, registryScopes: 'ghcr.io/a', signatureVerification: { level: 'Strict' } }] });
+    const problems = validateTrustPolicySpec({
+      version: 1,
+      trustPolicyName: '',
+      trustPolicies: [{ ...statement, registryScopes: 'ghcr.io/a', signatureVerification: { level: 'Strict' } }],
+    });
     assert.equal(
       formatProblems(problems),
       [
@@ -38,21 +42,24 @@ describe('validateTrustPolicySpec', () => {
   });
 
   it('uses the path prefix it is given', () => {
-    assert.deepEqual(validateTrustPolicySpec({ ...spec, trustPolicies: [] }, { path: 'items[2].spec' }).map((p) => [p.path, p.message]), [
-      ['items[2].spec.trustPolicies', 'must list at least 1 item(s)'],
-    ]);
+    assert.deepEqual(
+      validateTrustPolicySpec({ ...spec, trustPolicies: [] }, { path: 'items[2].spec' }).map((p) => [p.path, p.message]),
+      [['items[2].spec.trustPolicies', 'must list at least 1 item(s)']],
+    );
   });
 });
 
 describe('validateTrustStoreSpec', () => {
   it('checks required fields and the type enum (tsa included)', () => {
     assert.deepEqual(validateTrustStoreSpec({ trustStoreName: 'a', type: 'tsa', caBundle: 'x' }), []);
-    assert.deepEqual(validateTrustStoreSpec(null).map((p) => p.message), ['must be an object, got null']);
-    assert.deepEqual(validateTrustStoreSpec({ type: 'x509' }).map((p) => `${p.path}: ${p.message}`), [
-      'spec.trustStoreName: is required',
-      'spec.caBundle: is required',
-      'spec.type: must be one of "ca", "signingAuthority", "tsa", got string "x509"',
-    ]);
+    assert.deepEqual(
+      validateTrustStoreSpec(null).map((p) => p.message),
+      ['must be an object, got null'],
+    );
+    assert.deepEqual(
+      validateTrustStoreSpec({ type: 'x509' }).map((p) => `${p.path}: ${p.message}`),
+      ['spec.trustStoreName: is required', 'spec.caBundle: is required', 'spec.type: must be one of "ca", "signingAuthority", "tsa", got string "x509"'],
+    );
   });
 });
 

@@ -52,10 +52,13 @@ function describeValue(value: unknown): string {
 
 function errorProblem(base: string, error: ErrorObject, root: unknown): Problem {
   let path = pointerToPath(base, error.instancePath);
-  const value = error.instancePath.split('/').slice(1).reduce<unknown>((node, raw) => {
-    const token = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    return typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[token] : undefined;
-  }, root);
+  const value = error.instancePath
+    .split('/')
+    .slice(1)
+    .reduce<unknown>((node, raw) => {
+      const token = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+      return typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[token] : undefined;
+    }, root);
   let message: string;
   switch (error.keyword) {
     case 'required':
@@ -105,7 +108,8 @@ export function compileValidator(schema: StructuralSchema, options: { strict: bo
   return (value, base = '') => (validate(value) ? [] : schemaProblems(base, validate.errors, value));
 }
 
-let specValidators: { trustPolicy: SchemaValidator; trustStore: SchemaValidator; strictTrustPolicy: SchemaValidator; strictTrustStore: SchemaValidator } | undefined;
+let specValidators:
+  { trustPolicy: SchemaValidator; trustStore: SchemaValidator; strictTrustPolicy: SchemaValidator; strictTrustStore: SchemaValidator } | undefined;
 function validators(): NonNullable<typeof specValidators> {
   specValidators ??= {
     trustPolicy: compileValidator(trustPolicySpecSchema, { strict: false }),

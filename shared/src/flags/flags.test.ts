@@ -26,7 +26,10 @@ describe('parseFlagArgs', () => {
   });
 
   it('names the flag in every refusal, with a catalogued error unless the caller brings its own', () => {
-    assert.throws(() => parseFlagArgs(SPECS, ['--wait=15']), (err: unknown) => err instanceof ERR_BAD_FLAG && /--wait: "15" is not a duration/.test(err.message));
+    assert.throws(
+      () => parseFlagArgs(SPECS, ['--wait=15']),
+      (err: unknown) => err instanceof ERR_BAD_FLAG && /--wait: "15" is not a duration/.test(err.message),
+    );
     assert.throws(() => parseFlagArgs(SPECS, ['--wait=-1s']), /not a duration/);
     assert.throws(() => parseFlagArgs(SPECS, ['--nope']), /unknown flag --nope/);
     assert.throws(() => parseFlagArgs(SPECS, ['--count']), /--count needs a value/);

@@ -18,7 +18,13 @@ export interface FlagSpec<T extends FlagType = FlagType> {
   readonly defaultText?: string;
 }
 
-export type FlagValue<T extends FlagType> = T extends 'bool' ? boolean : T extends 'int' | 'number' | 'duration' ? number : T extends 'list' ? readonly string[] : string;
+export type FlagValue<T extends FlagType> = T extends 'bool'
+  ? boolean
+  : T extends 'int' | 'number' | 'duration'
+    ? number
+    : T extends 'list'
+      ? readonly string[]
+      : string;
 
 export type FlagTable = Readonly<Record<string, FlagSpec>>;
 

@@ -102,7 +102,10 @@ describe('parseImageReference', () => {
   }
 
   it('escapes control characters when it quotes the input', () => {
-    assert.throws(() => parseImageReference('app\u001b[31m'), (err: unknown) => err instanceof Error && err.message.includes('"app\\u001b[31m"') && !err.message.includes('\u001b'));
+    assert.throws(
+      () => parseImageReference('app\u001b[31m'),
+      (err: unknown) => err instanceof Error && err.message.includes('"app\\u001b[31m"') && !err.message.includes('\u001b'),
+    );
   });
 });
 
@@ -118,7 +121,9 @@ const host = fc.oneof(
   fc.constant('localhost'),
   fc.constant('[::1]'),
 );
-const registry = fc.tuple(host, fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined })).map(([h, port]) => (port === undefined ? h : `${h}:${port}`));
+const registry = fc
+  .tuple(host, fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }))
+  .map(([h, port]) => (port === undefined ? h : `${h}:${port}`));
 const tag = fc.stringMatching(/^[\w][\w.-]{0,20}$/);
 const digest = fc.oneof(
   fc.stringMatching(/^[a-f0-9]{64}$/).map((hex) => `sha256:${hex}`),
@@ -218,7 +223,10 @@ describe('pinnedReference', () => {
   });
 
   it('refuses a value that is not a digest', () => {
-    assert.throws(() => pinnedReference({ registry: ECR, path: 'demo' }, 'latest'), /invalid image reference ".*demo@latest": digest "latest" has no algorithm/);
+    assert.throws(
+      () => pinnedReference({ registry: ECR, path: 'demo' }, 'latest'),
+      /invalid image reference ".*demo@latest": digest "latest" has no algorithm/,
+    );
     assert.throws(() => pinnedReference({ registry: ECR, path: 'demo' }, 'sha256:00'), ERR_INVALID_IMAGE_REFERENCE);
   });
 });
@@ -255,10 +263,14 @@ describe('registry canonical form', () => {
     assert.equal(canonicalScope('index.docker.io/nginx'), 'docker.io/library/nginx');
     assert.equal(canonicalScope('*'), '*');
     fc.assert(
-      fc.property(fc.constantFrom('reg.example.com', 'REG.Example.com:5000', 'docker.io', 'Index.Docker.io', 'localhost'), fc.constantFrom('app', 'team/app'), (registry, repository) => {
-        const parsed = parseImageReference(`${registry}/${repository}:v1`);
-        assert.equal(canonicalScope(`${registry}/${repository}`), parsed.name);
-      }),
+      fc.property(
+        fc.constantFrom('reg.example.com', 'REG.Example.com:5000', 'docker.io', 'Index.Docker.io', 'localhost'),
+        fc.constantFrom('app', 'team/app'),
+        (registry, repository) => {
+          const parsed = parseImageReference(`${registry}/${repository}:v1`);
+          assert.equal(canonicalScope(`${registry}/${repository}`), parsed.name);
+        },
+      ),
     );
   });
 });

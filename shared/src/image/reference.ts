@@ -159,7 +159,10 @@ export function parseImageReference(reference: string): ImageReference {
   };
   if (reference === '') fail('the reference is empty');
   const control = CONTROL_RE.exec(reference);
-  if (control) fail(`contains whitespace or a control character (U+${(control[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}) at position ${control.index}`);
+  if (control)
+    fail(
+      `contains whitespace or a control character (U+${(control[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}) at position ${control.index}`,
+    );
   if (reference.includes('://')) fail('a reference has no scheme: remove the "…://" prefix');
 
   let rest = reference;

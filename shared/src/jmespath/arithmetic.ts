@@ -13,10 +13,7 @@ import { Quantity, parseQuantity, quantityFromInteger } from '../units/quantity.
 import { goFormatFloat } from '../units/goNumber.js';
 import { FunctionError } from './errors.js';
 
-type Operand =
-  | { kind: 'scalar'; value: number }
-  | { kind: 'quantity'; value: Quantity }
-  | { kind: 'duration'; value: bigint };
+type Operand = { kind: 'scalar'; value: number } | { kind: 'quantity'; value: Quantity } | { kind: 'duration'; value: bigint };
 
 function operand(name: string, arg: unknown): Operand {
   if (typeof arg === 'number') return { kind: 'scalar', value: arg };

@@ -9,15 +9,7 @@
 // and need data this verifier does not have (entropy-driven output, Go's x509 struct layout,
 // Kyverno's image configuration).
 import { createHash } from 'node:crypto';
-import {
-  TYPE_ANY,
-  TYPE_ARRAY,
-  TYPE_NUMBER,
-  TYPE_OBJECT,
-  TYPE_STRING,
-  type InputSignature,
-  type JSONValue,
-} from '@jmespath-community/jmespath';
+import { TYPE_ANY, TYPE_ARRAY, TYPE_NUMBER, TYPE_OBJECT, TYPE_STRING, type InputSignature, type JSONValue } from '@jmespath-community/jmespath';
 import { parse as parseYaml } from 'yaml';
 import { formatGoDuration, parseGoDuration } from '../units/duration.js';
 import { goFormatFloat32 } from '../units/goNumber.js';
@@ -26,17 +18,7 @@ import { wildcardMatch } from '../wildcard/wildcard.js';
 import * as arithmetic from './arithmetic.js';
 import { FunctionError } from './errors.js';
 import { goRegexpMatch, goRegexpReplaceAll } from './goRegexp.js';
-import {
-  formatRFC3339,
-  goNow,
-  goTimeAdd,
-  goTimeFields,
-  goTimeSub,
-  goTimeTruncate,
-  parseGoTime,
-  parseRFC3339,
-  type GoTime,
-} from './goTime.js';
+import { formatRFC3339, goNow, goTimeAdd, goTimeFields, goTimeSub, goTimeTruncate, parseGoTime, parseRFC3339, type GoTime } from './goTime.js';
 import { allowFunction, kyvernoInterpreter } from './interpreter.js';
 
 type Args = readonly unknown[];
@@ -195,7 +177,10 @@ const DEFINITIONS: Definition[] = [
   {
     name: 'truncate',
     signature: [s, n],
-    impl: (a) => Array.from(str(a, 0)).slice(0, Math.max(0, Math.trunc(num(a, 1)))).join(''),
+    impl: (a) =>
+      Array.from(str(a, 0))
+        .slice(0, Math.max(0, Math.trunc(num(a, 1))))
+        .join(''),
   },
   {
     name: 'path_canonicalize',
@@ -259,9 +244,7 @@ const DEFINITIONS: Definition[] = [
       const labels = a[0] as Record<string, unknown>;
       const against = a[1] as Record<string, unknown>;
       // Go compares the label values as interfaces: equal scalars (or both null) match.
-      return Object.entries(labels).every(
-        ([k, v]) => Object.hasOwn(against, k) && against[k] === v && (v === null || typeof v !== 'object'),
-      );
+      return Object.entries(labels).every(([k, v]) => Object.hasOwn(against, k) && against[k] === v && (v === null || typeof v !== 'object'));
     },
   },
   // Arithmetic on numbers, quantities and durations.

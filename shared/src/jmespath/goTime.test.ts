@@ -15,7 +15,16 @@ describe('time.Parse(time.RFC3339, …) and Format(time.RFC3339)', () => {
     assert.equal(parseRFC3339('1970-01-01T00:00:01.000000001Z').ns, 1_000_000_001n);
     assert.equal(parseRFC3339('1970-01-01T01:00:00+01:00').ns, 0n);
   });
-  for (const bad of ['2021-01-02 15:04:05Z', '2021-01-02T15:04:05', '2021-02-30T00:00:00Z', '2021-13-01T00:00:00Z', '2021-01-02T24:00:00Z', '21-01-02T15:04:05Z', '2021-01-02T15:04:05Zjunk', '']) {
+  for (const bad of [
+    '2021-01-02 15:04:05Z',
+    '2021-01-02T15:04:05',
+    '2021-02-30T00:00:00Z',
+    '2021-13-01T00:00:00Z',
+    '2021-01-02T24:00:00Z',
+    '21-01-02T15:04:05Z',
+    '2021-01-02T15:04:05Zjunk',
+    '',
+  ]) {
     it(`rejects ${JSON.stringify(bad)}`, () => assert.throws(() => parseRFC3339(bad)));
   }
   it('round-trips every second-precision instant of years 1–9999', () => {

@@ -17,8 +17,7 @@ const q = (expression: string, data: unknown = sbom) => searchJmesPath(expressio
 const unknownKey = (expression: string, key: string, data: unknown = sbom) =>
   assert.throws(
     () => q(expression, data),
-    (error: unknown) =>
-      error instanceof ERR_JMESPATH_UNKNOWN_KEY && error.outcome === Outcome.Denied && error.message.includes(`Unknown key "${key}" in path`),
+    (error: unknown) => error instanceof ERR_JMESPATH_UNKNOWN_KEY && error.outcome === Outcome.Denied && error.message.includes(`Unknown key "${key}" in path`),
     expression,
   );
 
@@ -49,7 +48,7 @@ describe('the unknown-path rule', () => {
     assert.equal(q("predicate.builder.id || 'unknown'"), 'unknown');
     assert.deepEqual(q('Results[?Vulnerabilities || `false`].Target'), ['x']);
     assert.equal(q('missing || also.missing'), null);
-    assert.equal(q("spdxVersion || missing"), 'SPDX-2.3');
+    assert.equal(q('spdxVersion || missing'), 'SPDX-2.3');
   });
   it('looks up own properties only', () => {
     unknownKey('constructor', 'constructor', {});

@@ -63,7 +63,8 @@ export class LeaderElector {
 
   constructor(options: LeaderElectionOptions) {
     if (!(options.leaseDurationMs > options.renewDeadlineMs)) throw new RangeError('leaseDuration must be greater than renewDeadline');
-    if (!(options.renewDeadlineMs > options.retryPeriodMs) || options.retryPeriodMs <= 0) throw new RangeError('renewDeadline must be greater than retryPeriod > 0');
+    if (!(options.renewDeadlineMs > options.retryPeriodMs) || options.retryPeriodMs <= 0)
+      throw new RangeError('renewDeadline must be greater than retryPeriod > 0');
     this.#options = options;
   }
 
@@ -171,7 +172,13 @@ export class LeaderElector {
           namespace,
           body: {
             metadata: { name, namespace },
-            spec: { holderIdentity: identity, leaseDurationSeconds: durationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
+            spec: {
+              holderIdentity: identity,
+              leaseDurationSeconds: durationSeconds,
+              acquireTime: microTime(now),
+              renewTime: microTime(now),
+              leaseTransitions: 0,
+            },
           },
         });
         this.#observe(created);

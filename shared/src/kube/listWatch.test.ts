@@ -104,7 +104,12 @@ describe('ListWatcher', () => {
   it('retries a failing list forever with back-off, and empties on 404 (a CRD removed)', async () => {
     const notFound = Object.assign(new Error('the server could not find the requested resource'), { code: 404 });
     const { source } = scripted(
-      [() => Promise.resolve({ items: [obj('a', 1)], resourceVersion: '1' }), () => Promise.reject(notFound), () => Promise.reject(notFound), () => Promise.resolve({ items: [obj('z', 9)], resourceVersion: '9' })],
+      [
+        () => Promise.resolve({ items: [obj('a', 1)], resourceVersion: '1' }),
+        () => Promise.reject(notFound),
+        () => Promise.reject(notFound),
+        () => Promise.resolve({ items: [obj('z', 9)], resourceVersion: '9' }),
+      ],
       [() => Promise.resolve()],
     );
     const events: ListWatchEvent[] = [];
@@ -127,16 +132,31 @@ describe('ListWatcher', () => {
     await until(() => calls.filter((c) => c === 'watch@1').length >= 2, 'the watch restarted from the same resourceVersion');
     await watcher.stop();
     assert.equal(calls[0], 'list');
-    assert.ok(events.some((e) => e.type === 'restart' && e.reason === 'stalled'), 'the watchdog ended the silent watch');
+    assert.ok(
+      events.some((e) => e.type === 'restart' && e.reason === 'stalled'),
+      'the watchdog ended the silent watch',
+    );
   });
 });
 
 describe('backoffDelay', () => {
   it('doubles up to the cap, jittered within the upper half', () => {
-    assert.equal(backoffDelay(0, { initialMs: 100 }, () => 0), 50);
-    assert.equal(backoffDelay(0, { initialMs: 100 }, () => 1), 100);
-    assert.equal(backoffDelay(3, { initialMs: 100 }, () => 1), 800);
-    assert.equal(backoffDelay(50, { initialMs: 100, maxMs: 1000 }, () => 0.999_999), 1000);
+    assert.equal(
+      backoffDelay(0, { initialMs: 100 }, () => 0),
+      50,
+    );
+    assert.equal(
+      backoffDelay(0, { initialMs: 100 }, () => 1),
+      100,
+    );
+    assert.equal(
+      backoffDelay(3, { initialMs: 100 }, () => 1),
+      800,
+    );
+    assert.equal(
+      backoffDelay(50, { initialMs: 100, maxMs: 1000 }, () => 0.999_999),
+      1000,
+    );
     for (let i = 0; i < 100; i++) {
       const d = backoffDelay(4, { initialMs: 10 });
       assert.ok(d >= 80 && d <= 160, String(d));

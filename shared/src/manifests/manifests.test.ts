@@ -42,7 +42,12 @@ describe('parseManifests', () => {
       ],
     );
     assert.deepEqual(parsed.configMaps, [
-      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'notation-plugin-config', namespace: 'kyverno-notation-aws' }, data: { 'aws-region': 'us-west-2' } },
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'notation-plugin-config', namespace: 'kyverno-notation-aws' },
+        data: { 'aws-region': 'us-west-2' },
+      },
     ]);
   });
 
@@ -135,7 +140,10 @@ metadata: {name: x}
     assert.match(errorOf('kind: TrustStore\n  bad: [\n', 'a.yaml'), /^invalid manifests in a\.yaml:\n {2}document 1: YAML error: /);
     assert.match(errorOf('---\nkind: ConfigMap\nkind: ConfigMap\n'), /^invalid manifests in <manifests>:\n {2}document 1: YAML error: Map keys must be unique/);
     assert.match(errorOf('{}\n'), /document 1: the object has no kind; the policy directory takes/);
-    assert.match(errorOf('apiVersion: notation.nirmata.io/v1alpha1\nkind: TrustPolicy\nmetadata: {name: a}\n'), /document 1 \(TrustPolicy "a"\): spec: is required/);
+    assert.match(
+      errorOf('apiVersion: notation.nirmata.io/v1alpha1\nkind: TrustPolicy\nmetadata: {name: a}\n'),
+      /document 1 \(TrustPolicy "a"\): spec: is required/,
+    );
     assert.match(errorOf('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: [1]\n'), /data: must be a mapping/);
     assert.match(errorOf('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\nspec: {}\n'), /spec: unknown field/);
   });

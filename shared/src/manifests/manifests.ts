@@ -138,7 +138,11 @@ export function parseManifests(yamlText: string, source = '<manifests>'): Manife
       continue;
     }
     if (problems.length > 0) {
-      lines.push(...formatProblems(problems).split('\n').map((line) => `${where} (${describeObject(value)}): ${line}`));
+      lines.push(
+        ...formatProblems(problems)
+          .split('\n')
+          .map((line) => `${where} (${describeObject(value)}): ${line}`),
+      );
     }
   }
   if (lines.length > 0) throw new ERR_INVALID_MANIFESTS(source, lines.map((line) => `  ${line}`).join('\n'));

@@ -51,8 +51,16 @@ describe('issueCertificate', () => {
       const caKey = await generatePrivateKey('rsa-2048');
       writeFileSync(join(dir, 'ca.key'), caKey.export({ format: 'pem', type: 'pkcs8' }));
       // openssl encodes names as UTF8String; @peculiar/x509 would pick other string types for a string name.
-      const caPem = execFileSync('openssl', ['req', '-x509', '-key', join(dir, 'ca.key'), '-subj', '/CN=*.kyverno.svc/O=Example', '-days', '1'], { encoding: 'utf8' });
-      const leafPem = await issueCertificate({ subject: 'CN=svc', key: await generatePrivateKey('ecdsa-p256'), issuer: { certPem: caPem, key: caKey }, ...window, keyUsages: ['digitalSignature'] });
+      const caPem = execFileSync('openssl', ['req', '-x509', '-key', join(dir, 'ca.key'), '-subj', '/CN=*.kyverno.svc/O=Example', '-days', '1'], {
+        encoding: 'utf8',
+      });
+      const leafPem = await issueCertificate({
+        subject: 'CN=svc',
+        key: await generatePrivateKey('ecdsa-p256'),
+        issuer: { certPem: caPem, key: caKey },
+        ...window,
+        keyUsages: ['digitalSignature'],
+      });
       const raw = (name: x509.Name) => Buffer.from(name.toArrayBuffer()).toString('hex');
       assert.equal(raw(new x509.X509Certificate(leafPem).issuerName), raw(new x509.X509Certificate(caPem).subjectName));
     } finally {

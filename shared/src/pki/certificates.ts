@@ -21,7 +21,9 @@ export async function generatePrivateKey(algorithm: KeyAlgorithm): Promise<KeyOb
 
 /** Positive 128-bit serial (a leading byte below 0x80 keeps the DER integer positive). */
 export function serialNumber(): string {
-  return randomBytes(16).toString('hex').replace(/^[89a-f]/, '1');
+  return randomBytes(16)
+    .toString('hex')
+    .replace(/^[89a-f]/, '1');
 }
 
 /** Escapes an RFC 4514 attribute value (user and group names may hold anything). */
@@ -88,7 +90,10 @@ export async function issueCertificate(request: CertificateRequest): Promise<str
   const issuerKeys = request.issuer ? await cryptoKeys(request.issuer.key) : subjectKeys;
   const issuerCert = request.issuer && new x509.X509Certificate(request.issuer.certPem);
   const usages = request.keyUsages.reduce<number>((flags, usage) => flags | x509.KeyUsageFlags[usage], 0);
-  const names = [...(request.ips ?? []).map((value) => ({ type: 'ip' as const, value })), ...(request.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value }))];
+  const names = [
+    ...(request.ips ?? []).map((value) => ({ type: 'ip' as const, value })),
+    ...(request.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
+  ];
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(request.ca === true, undefined, true),
     // A bit set of the enum's flags: the library takes the combined number.

@@ -45,7 +45,10 @@ describe('inspectTrustStore', () => {
     assert.deepEqual(messages(ROOT_CA, 'tsa'), []);
     const found = messages(`${INTERMEDIATE_CA}${SELF_SIGNED_LEAF}`, 'tsa');
     assert.equal(found.length, 2);
-    assert.match(found[0]!, /^NotCACertificate spec\.caBundle: certificate 1 \(subject "CN=Test Signer Intermediate CA, .*"\) is not a root CA certificate; a tsa trust store accepts only root certificates/);
+    assert.match(
+      found[0]!,
+      /^NotCACertificate spec\.caBundle: certificate 1 \(subject "CN=Test Signer Intermediate CA, .*"\) is not a root CA certificate; a tsa trust store accepts only root certificates/,
+    );
     assert.match(found[1]!, /^NotCACertificate spec\.caBundle: certificate 2 \(subject "CN=self-signed signing cert, .*"\) is not a root CA certificate/);
   });
 
@@ -53,7 +56,12 @@ describe('inspectTrustStore', () => {
     const result = inspect(`${ROOT_CA}${EXPIRED_CA}`);
     assert.deepEqual(
       result.problems.map((p) => [p.reason, p.message]),
-      [['CertificateExpired', 'certificate 2 (subject "CN=Expired Root CA, C=US, ST=WA, O=Old") expired on 2001-01-01T00:00:00Z; remove it from caBundle or replace it with its renewed certificate']],
+      [
+        [
+          'CertificateExpired',
+          'certificate 2 (subject "CN=Expired Root CA, C=US, ST=WA, O=Old") expired on 2001-01-01T00:00:00Z; remove it from caBundle or replace it with its renewed certificate',
+        ],
+      ],
     );
     assert.equal(result.earliestExpiry, '2001-01-01T00:00:00Z');
     assert.equal(inspect(OTHER_CA, 'ca', new Date('2050-01-01T00:00:00Z')).problems[0]?.reason, 'CertificateExpired');
@@ -66,7 +74,10 @@ describe('inspectTrustStore', () => {
       ['', /no PEM certificate found/],
       ['not a certificate', /no PEM certificate found/],
       [body, /no PEM certificate found/],
-      ['-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n', /PEM block 1 is a PRIVATE KEY; caBundle may contain only CERTIFICATE blocks; remove it now/],
+      [
+        '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n',
+        /PEM block 1 is a PRIVATE KEY; caBundle may contain only CERTIFICATE blocks; remove it now/,
+      ],
       ['-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n', /PEM block 1 is not valid base64/],
       ['-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', /PEM block 1 is not a valid X\.509 certificate/],
       ['-----BEGIN CERTIFICATE-----\nAAAA\n-----END X509 CRL-----\n', /starts with BEGIN CERTIFICATE but ends with END X509 CRL/],
@@ -81,8 +92,11 @@ describe('inspectTrustStore', () => {
     }
   });
 
-  it('checks the trust store name with notation\'s rule', () => {
+  it("checks the trust store name with notation's rule", () => {
     const result = inspect(ROOT_CA, 'signingAuthority', NOW, 'aws signer/ts');
-    assert.deepEqual(result.problems.map((p) => [p.path, p.reason]), [['spec.trustStoreName', 'InvalidTrustStoreName']]);
+    assert.deepEqual(
+      result.problems.map((p) => [p.path, p.reason]),
+      [['spec.trustStoreName', 'InvalidTrustStoreName']],
+    );
   });
 });

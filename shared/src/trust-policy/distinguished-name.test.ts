@@ -24,7 +24,10 @@ describe('parseDistinguishedName (notation x509.subject rules)', () => {
 
   it('requires C, ST (or S) and O, case-sensitively', () => {
     assert.equal(error('CN=x'), 'missing C, ST, O: the subject must contain at least C, ST and O');
-    assert.equal(error('c=US, st=WA, O=x'), 'missing C, ST: the subject must contain at least C, ST and O (attribute types are case-sensitive: write C, ST in uppercase)');
+    assert.equal(
+      error('c=US, st=WA, O=x'),
+      'missing C, ST: the subject must contain at least C, ST and O (attribute types are case-sensitive: write C, ST in uppercase)',
+    );
     assert.equal(error(''), 'missing C, ST, O: the subject must contain at least C, ST and O');
   });
 

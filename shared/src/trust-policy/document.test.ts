@@ -37,8 +37,17 @@ describe('validateTrustPolicyDocument: accepted documents', () => {
     assert.deepEqual(
       problems(
         doc(
-          statement({ registryScopes: ['*'], signatureVerification: { level: 'permissive', override: { revocation: 'skip', expiry: 'log' }, verifyTimestamp: 'afterCertExpiry' } }),
-          statement({ name: 'skipped', registryScopes: [`${ECR}/public`, 'localhost:5000/net-monitor'], signatureVerification: { level: 'skip' }, trustStores: [], trustedIdentities: [] }),
+          statement({
+            registryScopes: ['*'],
+            signatureVerification: { level: 'permissive', override: { revocation: 'skip', expiry: 'log' }, verifyTimestamp: 'afterCertExpiry' },
+          }),
+          statement({
+            name: 'skipped',
+            registryScopes: [`${ECR}/public`, 'localhost:5000/net-monitor'],
+            signatureVerification: { level: 'skip' },
+            trustStores: [],
+            trustedIdentities: [],
+          }),
           {
             name: 'x509',
             registryScopes: ['registry.example.com/team/app_1.x--y__z'],
@@ -60,7 +69,9 @@ describe('validateTrustPolicyDocument: accepted documents', () => {
 describe('validateTrustPolicyDocument: notation rules', () => {
   it('version must be "1.0"', () => {
     assert.deepEqual(problems({ version: '', trustPolicies: [statement()] }), ['version: the version is required; set it to "1.0"']);
-    assert.deepEqual(problems({ version: '1.1', trustPolicies: [statement()] }, 'spec'), ['spec.version: unsupported version "1.1"; notation supports only "1.0"']);
+    assert.deepEqual(problems({ version: '1.1', trustPolicies: [statement()] }, 'spec'), [
+      'spec.version: unsupported version "1.1"; notation supports only "1.0"',
+    ]);
   });
 
   it('needs at least one statement, each named, names unique', () => {
@@ -174,7 +185,14 @@ describe('validateTrustPolicyDocument: notation rules', () => {
       'trustPolicies[0].trustedIdentities[3]: invalid x509.subject: missing C, ST: the subject must contain at least C, ST and O',
     ]);
     assert.deepEqual(
-      problems(doc(statement({ trustStores: ['ca:corp'], trustedIdentities: ['x509.subject: C=US, ST=WA, O=Example', 'x509.subject: C=US, ST=WA, O=Example, CN=build'] }))),
+      problems(
+        doc(
+          statement({
+            trustStores: ['ca:corp'],
+            trustedIdentities: ['x509.subject: C=US, ST=WA, O=Example', 'x509.subject: C=US, ST=WA, O=Example, CN=build'],
+          }),
+        ),
+      ),
       [
         'trustPolicies[0].trustedIdentities[1]: overlaps with "x509.subject: C=US, ST=WA, O=Example" (trustedIdentities[0]); one subject matches everything the other does, keep only one',
       ],
@@ -186,7 +204,9 @@ describe('validateTrustPolicyDocument: notation rules', () => {
 
 describe('validateTrustPolicyDocument: AWS Signer rules (this product)', () => {
   it('rejects "*" identity in a statement with signingAuthority stores', () => {
-    const found = validateTrustPolicyDocument(doc(statement({ trustStores: ['ca:corp', 'signingAuthority:aws-signer-ts'], trustedIdentities: ['*'] })), { path: 'spec' });
+    const found = validateTrustPolicyDocument(doc(statement({ trustStores: ['ca:corp', 'signingAuthority:aws-signer-ts'], trustedIdentities: ['*'] })), {
+      path: 'spec',
+    });
     assert.deepEqual(
       found.map((p) => [p.path, p.reason]),
       [['spec.trustPolicies[0].trustedIdentities[0]', 'WildcardIdentityNotSupported']],
@@ -196,9 +216,9 @@ describe('validateTrustPolicyDocument: AWS Signer rules (this product)', () => {
 
   it('rejects ARNs that are not signing-profile ARNs (the plugin would ignore them)', () => {
     assert.deepEqual(
-      problems(doc(statement({ trustedIdentities: ['arn:aws:iam::844333597536:role/signer', 'arn:aws:signer:us-west-2:844333597536:signing-profiles/x'] }))).map((p) =>
-        p.replace(/:.*$/, ''),
-      ),
+      problems(
+        doc(statement({ trustedIdentities: ['arn:aws:iam::844333597536:role/signer', 'arn:aws:signer:us-west-2:844333597536:signing-profiles/x'] })),
+      ).map((p) => p.replace(/:.*$/, '')),
       ['trustPolicies[0].trustedIdentities[0]', 'trustPolicies[0].trustedIdentities[1]'],
     );
     assert.deepEqual(problems(doc(statement({ trustedIdentities: ['arn:aws-us-gov:signer:us-gov-west-1:123456789012:/signing-profiles/gov_profile'] }))), []);
@@ -206,7 +226,10 @@ describe('validateTrustPolicyDocument: AWS Signer rules (this product)', () => {
 
   it('reports every problem at once', () => {
     assert.equal(
-      validateTrustPolicyDocument({ version: '2', trustPolicies: [statement({ name: '', registryScopes: ['bad'], trustStores: ['x'], trustedIdentities: ['y'] })] }).length,
+      validateTrustPolicyDocument({
+        version: '2',
+        trustPolicies: [statement({ name: '', registryScopes: ['bad'], trustStores: ['x'], trustedIdentities: ['y'] })],
+      }).length,
       5,
     );
   });

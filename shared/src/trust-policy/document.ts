@@ -4,13 +4,7 @@
 // path of the offending value and what to do, so that `kubectl get tp` can say what to fix (docs/architecture.md "Custom resources").
 import { canonicalScope } from '../image/reference.js';
 import { childPath, Reason, type Problem } from '../crd/problem.js';
-import {
-  VALIDATION_ACTIONS,
-  VALIDATION_TYPES,
-  VERIFICATION_LEVELS,
-  VERIFY_TIMESTAMP_OPTIONS,
-  type TrustPolicyStatement,
-} from '../crd/trust-policy.js';
+import { VALIDATION_ACTIONS, VALIDATION_TYPES, VERIFICATION_LEVELS, VERIFY_TIMESTAMP_OPTIONS, type TrustPolicyStatement } from '../crd/trust-policy.js';
 import { TRUST_STORE_TYPES, type TrustStoreType } from '../crd/trust-store.js';
 import { isSubsetDistinguishedName, parseDistinguishedName, type DistinguishedName } from './distinguished-name.js';
 
@@ -49,7 +43,8 @@ function list(values: readonly string[]): string {
 /** A trust store reference "<type>:<name>" split, or why it is not one (notation's validateTrustStore). */
 export function parseTrustStoreReference(reference: string): { ok: true; type: TrustStoreType; name: string } | { ok: false; error: string } {
   const colon = reference.indexOf(':');
-  if (colon < 0) return { ok: false, error: `must be "<type>:<trustStoreName>" with type ${TRUST_STORE_TYPES.join(', ')}, e.g. "signingAuthority:aws-signer-ts"` };
+  if (colon < 0)
+    return { ok: false, error: `must be "<type>:<trustStoreName>" with type ${TRUST_STORE_TYPES.join(', ')}, e.g. "signingAuthority:aws-signer-ts"` };
   const type = reference.slice(0, colon);
   const name = reference.slice(colon + 1);
   if (!(TRUST_STORE_TYPES as readonly string[]).includes(type)) {
@@ -64,12 +59,14 @@ export function parseTrustStoreReference(reference: string): { ok: true; type: T
 function registryScopeProblem(scope: string): string | undefined {
   if (scope === '') return 'a registry scope cannot be empty';
   if (scope.includes('://')) return `remove the scheme: a scope is "<registry>/<repository>", ${SCOPE_EXAMPLE}`;
-  if (scope.includes('*')) return `wildcards are not supported inside a scope; use "*" alone as the only scope of a statement, or list repositories, ${SCOPE_EXAMPLE}`;
+  if (scope.includes('*'))
+    return `wildcards are not supported inside a scope; use "*" alone as the only scope of a statement, or list repositories, ${SCOPE_EXAMPLE}`;
   const slash = scope.indexOf('/');
   if (slash < 0) return `the scope must be fully qualified as "<registry>/<repository>", ${SCOPE_EXAMPLE}`;
   const domain = scope.slice(0, slash);
   const repository = scope.slice(slash + 1);
-  if (repository.includes('@') || /:[^/]*$/.test(repository)) return 'remove the tag or digest: a scope names a repository, and applies to all its tags and digests';
+  if (repository.includes('@') || /:[^/]*$/.test(repository))
+    return 'remove the tag or digest: a scope names a repository, and applies to all its tags and digests';
   if (!SCOPE_DOMAIN.test(domain)) return `invalid registry ${quote(domain)} (expected host[:port]); the scope must start with the registry, ${SCOPE_EXAMPLE}`;
   if (!SCOPE_REPOSITORY.test(repository)) {
     if (SCOPE_REPOSITORY.test(repository.toLowerCase())) return `repository names are lowercase: ${quote(`${domain}/${repository.toLowerCase()}`)}`;
@@ -88,7 +85,8 @@ function validateSignatureVerification(statement: TrustPolicyStatement, path: st
   }
   const level = verification.level;
   if (level === undefined || (level as string) === '') add(childPath(at, 'level'), `the verification level is required: one of ${list(VERIFICATION_LEVELS)}`);
-  else if (!(VERIFICATION_LEVELS as readonly string[]).includes(level)) add(childPath(at, 'level'), `invalid verification level ${quote(level)}; use one of ${list(VERIFICATION_LEVELS)}`);
+  else if (!(VERIFICATION_LEVELS as readonly string[]).includes(level))
+    add(childPath(at, 'level'), `invalid verification level ${quote(level)}; use one of ${list(VERIFICATION_LEVELS)}`);
   const override = verification.override ?? {};
   const overridePath = childPath(at, 'override');
   if (level === 'skip' && Object.keys(override).length > 0) {
@@ -165,7 +163,10 @@ function validateIdentities(statement: TrustPolicyStatement, path: string, store
       const a = subjects[i];
       const b = subjects[j];
       if (a && b && (isSubsetDistinguishedName(a.dn, b.dn) || isSubsetDistinguishedName(b.dn, a.dn))) {
-        add(childPath(at, b.index), `overlaps with ${quote(a.identity)} (trustedIdentities[${a.index}]); one subject matches everything the other does, keep only one`);
+        add(
+          childPath(at, b.index),
+          `overlaps with ${quote(a.identity)} (trustedIdentities[${a.index}]); one subject matches everything the other does, keep only one`,
+        );
       }
     }
   }
@@ -196,7 +197,8 @@ export function validateTrustPolicyDocument(document: TrustPolicyDocumentInput, 
     if (name === undefined || name === '') add(childPath(path, 'name'), 'every statement needs a name');
     else {
       const first = names.get(name);
-      if (first !== undefined) add(childPath(path, 'name'), `statement name ${quote(name)} is already used by trustPolicies[${first}]; statement names must be unique`);
+      if (first !== undefined)
+        add(childPath(path, 'name'), `statement name ${quote(name)} is already used by trustPolicies[${first}]; statement names must be unique`);
       else names.set(name, index);
     }
 
@@ -207,7 +209,11 @@ export function validateTrustPolicyDocument(document: TrustPolicyDocumentInput, 
       add(scopesPath, `at least one registry scope is required: "*" or "<registry>/<repository>", ${SCOPE_EXAMPLE}`, Reason.InvalidRegistryScope);
     } else {
       if (registryScopes.length > 1 && registryScopes.includes(WILDCARD)) {
-        add(scopesPath, '"*" must be the only registry scope of its statement; remove "*" or move the other scopes to another statement', Reason.InvalidRegistryScope);
+        add(
+          scopesPath,
+          '"*" must be the only registry scope of its statement; remove "*" or move the other scopes to another statement',
+          Reason.InvalidRegistryScope,
+        );
       }
       registryScopes.forEach((scope, scopeIndex) => {
         const where = childPath(scopesPath, scopeIndex);
@@ -236,12 +242,19 @@ export function validateTrustPolicyDocument(document: TrustPolicyDocumentInput, 
         add(path, 'level "skip" verifies nothing, so trustStores and trustedIdentities must be left out; remove them or choose another level');
       }
     } else {
-      if (trustStores.length === 0) add(childPath(path, 'trustStores'), 'trust stores are required unless the level is "skip", e.g. ["signingAuthority:aws-signer-ts"]');
-      if (identities.length === 0) add(childPath(path, 'trustedIdentities'), 'trusted identities are required unless the level is "skip", e.g. the signing-profile ARNs you trust');
+      if (trustStores.length === 0)
+        add(childPath(path, 'trustStores'), 'trust stores are required unless the level is "skip", e.g. ["signingAuthority:aws-signer-ts"]');
+      if (identities.length === 0)
+        add(childPath(path, 'trustedIdentities'), 'trusted identities are required unless the level is "skip", e.g. the signing-profile ARNs you trust');
       trustStores.forEach((reference, storeIndex) => {
         const parsed = parseTrustStoreReference(reference);
         if (parsed.ok) storeTypes.push(parsed.type);
-        else add(childPath(childPath(path, 'trustStores'), storeIndex), `invalid trust store ${quote(reference)}: ${parsed.error}`, Reason.InvalidTrustStoreReference);
+        else
+          add(
+            childPath(childPath(path, 'trustStores'), storeIndex),
+            `invalid trust store ${quote(reference)}: ${parsed.error}`,
+            Reason.InvalidTrustStoreReference,
+          );
       });
       validateIdentities(statement, path, storeTypes, problems);
     }

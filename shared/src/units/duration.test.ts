@@ -1,13 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import {
-  DurationUnit as U,
-  durationFromNumberOfSeconds,
-  durationSeconds,
-  formatGoDuration,
-  parseGoDuration,
-} from './duration.js';
+import { DurationUnit as U, durationFromNumberOfSeconds, durationSeconds, formatGoDuration, parseGoDuration } from './duration.js';
 
 // Expected values are Go's: the cases of time_test.go parseDurationTests / durationTests.
 describe('parseGoDuration (time.ParseDuration)', () => {

@@ -118,9 +118,13 @@ describe('wildcardMatch (Kyverno / go-wildcard v1.0.3)', () => {
 
   it('a pattern without wildcards matches only itself', () => {
     fc.assert(
-      fc.property(fc.string().filter((s) => !hasWildcard(s)), fc.string(), (pattern, value) => {
-        assert.equal(wildcardMatch(pattern, value), pattern === value);
-      }),
+      fc.property(
+        fc.string().filter((s) => !hasWildcard(s)),
+        fc.string(),
+        (pattern, value) => {
+          assert.equal(wildcardMatch(pattern, value), pattern === value);
+        },
+      ),
     );
   });
 

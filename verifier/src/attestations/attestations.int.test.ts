@@ -105,7 +105,10 @@ for (const kind of ['referrers API', 'referrers tag schema'] as const) {
       assert.equal(res.status, 406);
       assert.equal(
         res.text,
-        denial(image, `no attestation of type "sbom/example" found (the image's referrers have artifactType "application/vnd.cncf.notary.signature", "sbom/other")`),
+        denial(
+          image,
+          `no attestation of type "sbom/example" found (the image's referrers have artifactType "application/vnd.cncf.notary.signature", "sbom/other")`,
+        ),
       );
     });
 
@@ -120,7 +123,10 @@ for (const kind of ['referrers API', 'referrers tag schema'] as const) {
       assert.equal(lines.length, 1, 'one line for the image, naming each failing referrer');
       assert.ok(res.text.includes(`(referrer ${text}): the payload is not JSON (Unexpected token`), res.text);
       assert.ok(res.text.includes(`(referrer ${list}): the payload is a JSON array, not a JSON object`), res.text);
-      assert.match(res.text, new RegExp(`\\(referrer ${large}\\): the payload \\(\\d+ bytes\\) is larger than the ${LIMIT}-byte limit \\(--maxAttestationBytes\\)`));
+      assert.match(
+        res.text,
+        new RegExp(`\\(referrer ${large}\\): the payload \\(\\d+ bytes\\) is larger than the ${LIMIT}-byte limit \\(--maxAttestationBytes\\)`),
+      );
     });
 
     it('accepts a gzipped payload (200)', async () => {
@@ -178,10 +184,14 @@ describe('malformed attestations', () => {
   it('are a 400 naming the JSON path, before any image is verified', async () => {
     const image = await signedImage(harness.registry);
     const before = verifier.runner.runs;
-    const res = await check(body(image, [{ imageReference: '*', type: [{ name: SBOM, conditions: { all: [{ key: '{{a}}', operator: 'Equalz', value: 'b' }] } }] }]));
+    const res = await check(
+      body(image, [{ imageReference: '*', type: [{ name: SBOM, conditions: { all: [{ key: '{{a}}', operator: 'Equalz', value: 'b' }] } }] }]),
+    );
     assert.equal(res.status, 400);
     assert.match(res.text, /^attestations\[0\]\.type\[0\]\.conditions\.all\[0\]\.operator: unknown condition operator "Equalz"/);
-    const empty = await check(body(image, [{ imageReference: '*', type: [{ name: SBOM, conditions: { all: [{ key: null, operator: 'Equals', value: 'b' }] } }] }]));
+    const empty = await check(
+      body(image, [{ imageReference: '*', type: [{ name: SBOM, conditions: { all: [{ key: null, operator: 'Equals', value: 'b' }] } }] }]),
+    );
     assert.equal(empty.status, 400);
     assert.match(empty.text, /attestations\[0\]\.type\[0\]\.conditions\.all\[0\]\.key: condition key cannot be empty/);
     assert.equal(verifier.runner.runs, before);

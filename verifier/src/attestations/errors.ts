@@ -10,9 +10,7 @@ export const VERIFIER_ERR_ATTESTATION_MISSING = defineError(
   Outcome.Denied,
   (types: readonly string[], present: readonly string[]) =>
     `${types.map((t) => `no attestation of type ${JSON.stringify(t)} found`).join('; ')} ` +
-    (present.length === 0
-      ? '(the image has no referrers)'
-      : `(the image's referrers have artifactType ${present.map((t) => JSON.stringify(t)).join(', ')})`),
+    (present.length === 0 ? '(the image has no referrers)' : `(the image's referrers have artifactType ${present.map((t) => JSON.stringify(t)).join(', ')})`),
 );
 
 /** docs/architecture.md "Attestations" "no predicate found" (0 layers), or a referrer that is an index. */
@@ -64,7 +62,7 @@ export const VERIFIER_ERR_ATTESTATION_SUBJECT_MISMATCH = defineError(
   Outcome.Denied,
   (actual: string | undefined) =>
     actual === undefined
-      ? 'the referrer\'s manifest has no subject, so it is not an attestation of this image'
+      ? "the referrer's manifest has no subject, so it is not an attestation of this image"
       : `the referrer's manifest names subject ${actual}, not this image: it is another image's attestation`,
 );
 

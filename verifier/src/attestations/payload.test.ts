@@ -24,11 +24,14 @@ describe('decodePayload (docs/architecture.md "Attestations")', () => {
   it('stops decompressing at the limit (a gzip bomb is denied, not inflated)', () => {
     const bomb = gzipSync(Buffer.from(`{"a":"${'x'.repeat(1_000_000)}"}`));
     assert.ok(bomb.length < LIMIT.maxBytes * 2);
-    assert.throws(() => decodePayload(bomb, LIMIT), (err: unknown) => {
-      assert.ok(err instanceof VERIFIER_ERR_ATTESTATION_PAYLOAD_TOO_LARGE);
-      assert.match(err.message, /once decompressed is larger than the 1024-byte limit \(--maxAttestationBytes\)/);
-      return true;
-    });
+    assert.throws(
+      () => decodePayload(bomb, LIMIT),
+      (err: unknown) => {
+        assert.ok(err instanceof VERIFIER_ERR_ATTESTATION_PAYLOAD_TOO_LARGE);
+        assert.match(err.message, /once decompressed is larger than the 1024-byte limit \(--maxAttestationBytes\)/);
+        return true;
+      },
+    );
     assert.deepEqual(decodePayload(gzipSync(Buffer.from(`{"a":"${'x'.repeat(1000)}"}`)), LIMIT).a, 'x'.repeat(1000), 'just under the limit is fine');
   });
 

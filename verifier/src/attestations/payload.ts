@@ -32,10 +32,12 @@ export function oneLine(text: string): string {
 }
 
 /** The payload bytes, decompressed if gzipped; the decompressed size is capped too (a gzip bomb stops at the limit). */
-export function payloadBytes(bytes: Buffer, options: PayloadOptions): Buffer {
+function payloadBytes(bytes: Buffer, options: PayloadOptions): Buffer {
   if (bytes.subarray(0, ZSTD_MAGIC.length).equals(ZSTD_MAGIC)) {
     // The original also accepted zstd; Node 20's zlib has no zstd decoder.
-    throw new VERIFIER_ERR_ATTESTATION_PAYLOAD_ENCODING('it is zstd-compressed, which this verifier does not decompress; attach it uncompressed or gzip-compressed');
+    throw new VERIFIER_ERR_ATTESTATION_PAYLOAD_ENCODING(
+      'it is zstd-compressed, which this verifier does not decompress; attach it uncompressed or gzip-compressed',
+    );
   }
   if (!bytes.subarray(0, GZIP_MAGIC.length).equals(GZIP_MAGIC)) return bytes;
   try {

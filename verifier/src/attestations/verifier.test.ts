@@ -85,7 +85,10 @@ function attach(subject: Pushed, spec: ReferrerSpec = {}): string {
   if (spec.index) {
     return registry.putManifest(repo, { schemaVersion: 2, mediaType: OCI_INDEX, artifactType, manifests: [], subject: subjectDescriptor }).digest;
   }
-  const layers = (spec.layers ?? [Buffer.from(JSON.stringify(spec.payload ?? GOOD))]).map((bytes) => ({ mediaType: 'application/json', ...registry.putBlob(repo, bytes) }));
+  const layers = (spec.layers ?? [Buffer.from(JSON.stringify(spec.payload ?? GOOD))]).map((bytes) => ({
+    mediaType: 'application/json',
+    ...registry.putBlob(repo, bytes),
+  }));
   const config = { mediaType: 'application/vnd.oci.empty.v1+json', ...registry.putBlob(repo, Buffer.from('{}')) };
   return registry.putManifest(repo, { schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType, config, layers, subject: subjectDescriptor }).digest;
 }
@@ -156,7 +159,10 @@ describe('a signed referrer with a JSON payload', () => {
     attach(subject, { payload: { other: 1 } });
     const result = await verifier.verify(input(subject, sbom(LICENSE)));
     assert.equal(result.outcome, 'denied');
-    assert.match(result.reason, /: conditions could not be evaluated on the payload: conditions\[0\]\.all\[0\]\.key: failed to resolve \{\{creationInfo\.licenseListVersion\}\}: .*Unknown key "creationInfo" in path/);
+    assert.match(
+      result.reason,
+      /: conditions could not be evaluated on the payload: conditions\[0\]\.all\[0\]\.key: failed to resolve \{\{creationInfo\.licenseListVersion\}\}: .*Unknown key "creationInfo" in path/,
+    );
   });
 
   it('ANDs the blocks of several entries naming the same type', async () => {
@@ -198,7 +204,11 @@ describe('denials', () => {
     const referrer = attach(subject);
     notation.unsigned(referrer);
     const result = await verifier.verify(input(subject, sbom(LICENSE)));
-    assert.deepEqual(result, { outcome: 'denied', kind: FailureKind.Unsigned, reason: `attestation "sbom/example" (referrer ${referrer}): no notation signature found` });
+    assert.deepEqual(result, {
+      outcome: 'denied',
+      kind: FailureKind.Unsigned,
+      reason: `attestation "sbom/example" (referrer ${referrer}): no notation signature found`,
+    });
     assert.equal(blobReads(subject), 0);
   });
 
@@ -251,7 +261,10 @@ describe('denials', () => {
     const result = await verifier.verify(input(big, sbom(LICENSE)));
     assert.equal(result.outcome, 'denied');
     assert.equal(result.kind, AttestationFailureKind.Payload);
-    assert.match(result.reason, new RegExp(`\\(referrer ${bigDigest}\\): the payload \\(\\d+ bytes\\) is larger than the 1024-byte limit \\(--maxAttestationBytes\\)`));
+    assert.match(
+      result.reason,
+      new RegExp(`\\(referrer ${bigDigest}\\): the payload \\(\\d+ bytes\\) is larger than the 1024-byte limit \\(--maxAttestationBytes\\)`),
+    );
     assert.equal(blobReads(big), 0);
   });
 
@@ -308,9 +321,17 @@ describe('outcome classes', () => {
   it('notation unavailable is could-not-verify, and is not cached', async () => {
     const subject = image();
     const referrer = attach(subject);
-    notation.outcomes.set(referrer, { outcome: VerifyOutcome.CouldNotVerify, kind: FailureKind.Infrastructure, reason: 'registry unavailable to notation: EOF' });
+    notation.outcomes.set(referrer, {
+      outcome: VerifyOutcome.CouldNotVerify,
+      kind: FailureKind.Infrastructure,
+      reason: 'registry unavailable to notation: EOF',
+    });
     const first = await verifier.verify(input(subject, sbom(LICENSE)));
-    assert.deepEqual(first, { outcome: 'could-not-verify', kind: FailureKind.Infrastructure, reason: `attestation "sbom/example" (referrer ${referrer}): registry unavailable to notation: EOF` });
+    assert.deepEqual(first, {
+      outcome: 'could-not-verify',
+      kind: FailureKind.Infrastructure,
+      reason: `attestation "sbom/example" (referrer ${referrer}): registry unavailable to notation: EOF`,
+    });
     notation.outcomes.delete(referrer);
     assert.equal((await verifier.verify(input(subject, sbom(LICENSE)))).outcome, 'verified');
     assert.equal(notation.runs.length, 2);
@@ -354,7 +375,11 @@ describe('outcome classes', () => {
     };
     const strict = new ReferrerAttestationVerifier({ registry: broken, signatures: new SignatureCheck({ notation, cache }), maxPayloadBytes: 1024 });
     const result = await strict.verify(input(image(), sbom()));
-    assert.deepEqual(result, { outcome: 'denied', kind: AttestationFailureKind.Internal, reason: "cannot list the image's referrers: internal error while checking the attestation: boom" });
+    assert.deepEqual(result, {
+      outcome: 'denied',
+      kind: AttestationFailureKind.Internal,
+      reason: "cannot list the image's referrers: internal error while checking the attestation: boom",
+    });
   });
 
   it('conditions that bypassed validation are denied, never passed', async () => {

@@ -103,7 +103,7 @@ const CONDITION_ERRORS = [VERIFIER_ERR_ATTESTATION_CONDITIONS, VERIFIER_ERR_ATTE
  * the referrer's content, a registry denial, a bad-request safety net, a bug — is a denial, so that
  * --onInfraError=allow can never admit an image because something unforeseen broke.
  */
-export function classifyFailure(err: unknown): Checked {
+function classifyFailure(err: unknown): Checked {
   if (err instanceof KnaError) {
     if (err.outcome === Outcome.CouldNotVerify) return { outcome: 'could-not-verify', kind: FailureKind.Infrastructure, reason: oneLine(err.message) };
     const kind = PAYLOAD_ERRORS.includes(err.code)
@@ -179,7 +179,11 @@ export class ReferrerAttestationVerifier implements AttestationVerifier {
     return {
       outcome: first.outcome === 'denied' ? 'denied' : 'could-not-verify',
       kind: first.kind,
-      reason: failing.slice(0, limit).map((r) => r.reason).join('; ') + more,
+      reason:
+        failing
+          .slice(0, limit)
+          .map((r) => r.reason)
+          .join('; ') + more,
     };
   }
 

@@ -30,7 +30,10 @@ describe('TokenReview authentication on a real API server', () => {
 
       const scoped = new RequestAuthenticator({ reviewer, allowedUsers: [kyverno], audiences: [KYVERNO_AUDIENCE] });
       assert.equal(await scoped.authenticate(`Bearer ${token}`), kyverno);
-      await assert.rejects(scoped.authenticate(`Bearer ${other}`), { code: 'VERIFIER_ERR_FORBIDDEN', message: new RegExp(`"system:serviceaccount:${ns}:someone-else" is not allowed`) });
+      await assert.rejects(scoped.authenticate(`Bearer ${other}`), {
+        code: 'VERIFIER_ERR_FORBIDDEN',
+        message: new RegExp(`"system:serviceaccount:${ns}:someone-else" is not allowed`),
+      });
       await assert.rejects(scoped.authenticate('Bearer not-a-token'), { code: 'VERIFIER_ERR_UNAUTHENTICATED' });
 
       // Without audiences the API server checks its own (the original's behaviour): the scoped token fails.
@@ -44,7 +47,10 @@ describe('TokenReview authentication on a real API server', () => {
       const verifierToken = await newServiceAccountToken(ns, 'verifier', []);
       const asVerifier = kube().kubeConfigForToken(verifierToken);
       const authenticator = new RequestAuthenticator({ reviewer: kubernetesTokenReviewer(asVerifier), allowedUsers: ['x'], audiences: [KYVERNO_AUDIENCE] });
-      await assert.rejects(authenticator.authenticate(`Bearer ${token}`), { code: 'VERIFIER_ERR_TOKEN_REVIEW', message: /bind its service account to system:auth-delegator/ });
+      await assert.rejects(authenticator.authenticate(`Bearer ${token}`), {
+        code: 'VERIFIER_ERR_TOKEN_REVIEW',
+        message: /bind its service account to system:auth-delegator/,
+      });
 
       await bindClusterRole(kube(), ns, 'verifier', 'system:auth-delegator');
       const bound = new RequestAuthenticator({
@@ -93,7 +99,10 @@ describe('TokenReview authentication on a real API server', () => {
       assert.equal(args[0], 'verifier');
       // Every argument is a flag the verifier knows (parseFlags throws on unknown ones).
       const { flags } = parseFlags(args.slice(1));
-      assert.deepEqual(flags.allowedUsers, [`system:serviceaccount:${ns}:kyverno-admission-controller`, `system:serviceaccount:${ns}:kyverno-reports-controller`]);
+      assert.deepEqual(flags.allowedUsers, [
+        `system:serviceaccount:${ns}:kyverno-admission-controller`,
+        `system:serviceaccount:${ns}:kyverno-reports-controller`,
+      ]);
 
       for (const sa of ['kyverno-admission-controller', 'kyverno-reports-controller', 'kyverno-cleanup-controller']) await createServiceAccount(kube(), ns, sa);
       const authenticator = new RequestAuthenticator({

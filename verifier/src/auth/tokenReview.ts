@@ -30,7 +30,9 @@ export function kubernetesTokenReviewer(kubeConfig: KubeConfig): TokenReviewer {
   return {
     async review(token, audiences) {
       api ??= import('@kubernetes/client-node').then(({ AuthenticationV1Api }) => kubeConfig.makeApiClient(AuthenticationV1Api));
-      const review = await (await api).createTokenReview({
+      const review = await (
+        await api
+      ).createTokenReview({
         body: {
           apiVersion: 'authentication.k8s.io/v1',
           kind: 'TokenReview',

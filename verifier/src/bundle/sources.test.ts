@@ -32,7 +32,9 @@ function policy(name: string, identity = 'arn:aws:signer:us-east-1:123456789012:
     spec: {
       version: '1.0',
       trustPolicyName: name,
-      trustPolicies: [{ name: 's', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['signingAuthority:ts'], trustedIdentities: [identity] }],
+      trustPolicies: [
+        { name: 's', registryScopes: ['*'], signatureVerification: { level: 'strict' }, trustStores: ['signingAuthority:ts'], trustedIdentities: [identity] },
+      ],
     },
   };
 }
@@ -71,7 +73,11 @@ describe('bundleDirSource', () => {
       assert.deepEqual(JSON.parse(readFileSync(join(a.configDir, 'trustpolicy.json'), 'utf8')), first.bundle.trustPolicies.a?.document);
       assert.deepEqual(readdirSync(join(a.configDir, 'truststore/x509/signingAuthority/ts')), ['cert-0.pem']);
 
-      const second = renderBundle({ trustPolicies: [policy('a', 'arn:aws:signer:us-east-1:123456789012:/signing-profiles/Q'), policy('b')], trustStores: [store('ts')], pluginConfig: {} });
+      const second = renderBundle({
+        trustPolicies: [policy('a', 'arn:aws:signer:us-east-1:123456789012:/signing-profiles/Q'), policy('b')],
+        trustStores: [store('ts')],
+        pluginConfig: {},
+      });
       const loaded = nextLoad(s);
       await kubeletWrite(mount, second.text);
       assert.equal((await loaded).version, second.bundle.version, 'the watcher picked up the swap');
@@ -106,11 +112,19 @@ describe('policyDirSource (local mode)', () => {
     const yaml = (objects: object[]) => objects.map((o) => JSON.stringify(o)).join('\n---\n');
     writeFileSync(join(dir, 'stores.yaml'), yaml([store('ts')]));
     writeFileSync(join(dir, 'policies.yaml'), yaml([policy('a'), { ...policy('wild', '*') }]));
-    writeFileSync(join(dir, 'cm.yaml'), yaml([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'notation-plugin-config' }, data: { 'aws-region': 'us-east-1' } }]));
+    writeFileSync(
+      join(dir, 'cm.yaml'),
+      yaml([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'notation-plugin-config' }, data: { 'aws-region': 'us-east-1' } }]),
+    );
     writeFileSync(join(dir, 'README.txt'), 'not a manifest');
     const s = new BundleStore({ workDir: join(root, 'work3') });
     const notReady: string[] = [];
-    const source = policyDirSource(dir, s, { pluginConfigMap: 'notation-plugin-config', pollMs: 60_000, debounceMs: 10, onStatuses: (st) => notReady.push(...st.filter((x) => !x.ready).map((x) => x.name)) });
+    const source = policyDirSource(dir, s, {
+      pluginConfigMap: 'notation-plugin-config',
+      pollMs: 60_000,
+      debounceMs: 10,
+      onStatuses: (st) => notReady.push(...st.filter((x) => !x.ready).map((x) => x.name)),
+    });
     try {
       assert.equal(source.refresh(), true);
       assert.deepEqual([...(s.current?.policies.keys() ?? [])], ['a']);

@@ -90,7 +90,9 @@ export function policyDirSource(dir: string, store: BundleStore, options: Policy
   const refresh = (): boolean => {
     let files: string[];
     try {
-      files = readdirSync(dir).filter((f) => MANIFEST.test(f) && statSync(join(dir, f)).isFile()).sort();
+      files = readdirSync(dir)
+        .filter((f) => MANIFEST.test(f) && statSync(join(dir, f)).isFile())
+        .sort();
     } catch (err) {
       store.reject(dir, new VERIFIER_ERR_BUNDLE(dir, `cannot read the policy directory: ${(err as NodeJS.ErrnoException).code ?? String(err)}`));
       return false;

@@ -55,10 +55,10 @@ const caseArbitrary = fc.record({
   wildcard: fc.option(statement, { nil: undefined }),
   /** Per repository: which profile signed the digest there. */
   signedBy: fc.array(fc.constantFrom<Profile | 'none'>('A', 'B', 'none'), { minLength: REPOSITORIES, maxLength: REPOSITORIES }),
-  requests: fc.array(
-    fc.record({ repository: fc.integer({ min: 0, max: REPOSITORIES - 1 }), byDigest: fc.boolean(), upperCaseHost: fc.boolean() }),
-    { minLength: 2, maxLength: 5 },
-  ),
+  requests: fc.array(fc.record({ repository: fc.integer({ min: 0, max: REPOSITORIES - 1 }), byDigest: fc.boolean(), upperCaseHost: fc.boolean() }), {
+    minLength: 2,
+    maxLength: 5,
+  }),
 });
 type Case = typeof caseArbitrary extends fc.Arbitrary<infer T> ? T : never;
 
@@ -110,7 +110,8 @@ async function runCase(c: Case): Promise<void> {
   writeFileSync(join(policyDir, `${policy}.yaml`), trustPolicyManifest(policy, statementsOf(c, registry)));
   await eventually(
     () => {
-      for (const v of [cached, uncached]) if (!v.store.current?.policies.has(policy)) throw new Error(`policy ${policy} not loaded: ${JSON.stringify(statementsOf(c, registry))}`);
+      for (const v of [cached, uncached])
+        if (!v.store.current?.policies.has(policy)) throw new Error(`policy ${policy} not loaded: ${JSON.stringify(statementsOf(c, registry))}`);
     },
     { timeoutMs: 60_000 },
   );
@@ -134,6 +135,11 @@ async function runCase(c: Case): Promise<void> {
 
 describe('the verdict cache', () => {
   it(`answers exactly as the uncached verifier over generated policies, placements and request orders (${RUNS} cases)`, async () => {
-    await fc.assert(fc.asyncProperty(caseArbitrary, runCase), { numRuns: RUNS, examples: [[FOUND_ON_THE_OLD_KEY]], endOnFailure: true, includeErrorInReport: true });
+    await fc.assert(fc.asyncProperty(caseArbitrary, runCase), {
+      numRuns: RUNS,
+      examples: [[FOUND_ON_THE_OLD_KEY]],
+      endOnFailure: true,
+      includeErrorInReport: true,
+    });
   });
 });

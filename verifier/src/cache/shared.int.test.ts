@@ -59,7 +59,11 @@ interface Replica {
   readonly observer: CountingObserver;
 }
 
-function replica(url: string, prefix: string, options: { hmacKey?: Buffer; maxEntries?: number; commandTimeoutMs?: number; breakerOpenMs?: number } = {}): Replica {
+function replica(
+  url: string,
+  prefix: string,
+  options: { hmacKey?: Buffer; maxEntries?: number; commandTimeoutMs?: number; breakerOpenMs?: number } = {},
+): Replica {
   const observer = new CountingObserver();
   const tier = new SharedVerdictTier({
     url,
@@ -171,7 +175,7 @@ describe('shared verdict tier on the machine Redis', () => {
     assert.equal(computed, 3);
   });
 
-  it('rejects forged entries: no MAC, wrong MAC, another key\'s MAC, a MAC made for another cache key', async () => {
+  it("rejects forged entries: no MAC, wrong MAC, another key's MAC, a MAC made for another cache key", async () => {
     const r = await make();
     const key = (n: string) => imageKey('pv-forge', at(0), `sha256:${n.padStart(64, 'f')}`);
     const payload = JSON.stringify({ ...verdict('verified'), expiresAt: Date.now() + 600_000 });

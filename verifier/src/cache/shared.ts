@@ -175,7 +175,9 @@ export class SharedVerdictTier {
       keyPrefix: options.keyPrefix ?? '',
       ...(options.password !== undefined && { password: options.password }),
       // SNI takes a host name only; an IP address is checked against the certificate's IP SANs without it.
-      ...(tls && { tls: { ...(options.ca !== undefined && { ca: options.ca }), ...(isIP(url.hostname.replace(/^\[|\]$/g, '')) === 0 && { servername: url.hostname }) } }),
+      ...(tls && {
+        tls: { ...(options.ca !== undefined && { ca: options.ca }), ...(isIP(url.hostname.replace(/^\[|\]$/g, '')) === 0 && { servername: url.hostname }) },
+      }),
     };
     this.#redis = new Redis(options.url, redisOptions);
     // While the connection is down every request skips Redis (#admit), so the reason is said here: once
@@ -186,7 +188,10 @@ export class SharedVerdictTier {
       if (reason === lastReason) return;
       lastReason = reason;
       this.#observer.redisError('connect');
-      this.#options.log?.warn({ redis: redactedUrl(url), err: err.message, code: err.code }, `cannot use Redis: ${reason}; verifying without the shared cache until it connects`);
+      this.#options.log?.warn(
+        { redis: redactedUrl(url), err: err.message, code: err.code },
+        `cannot use Redis: ${reason}; verifying without the shared cache until it connects`,
+      );
     });
     // A lost connection opens the breaker too, so kna_redis_breaker_state shows the outage. A (re)made
     // connection closes it: ioredis reports ready once the server has answered (its ready check), which

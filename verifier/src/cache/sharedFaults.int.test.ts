@@ -132,7 +132,13 @@ async function askAll(replicas: readonly RunningVerifier[]): Promise<number> {
 
 describe('two verifiers sharing a Redis that fails', () => {
   // An in-process cache of one entry: nearly every request goes to Redis, which is what these tests are about.
-  const flags = ['--metrics-bind-address=127.0.0.1:0', '--cacheMaxSize=1', '--negativeCacheTTLSeconds=3600', '--redisCommandTimeoutMilliseconds=1000', '--redisBreakerOpenMilliseconds=1000'];
+  const flags = [
+    '--metrics-bind-address=127.0.0.1:0',
+    '--cacheMaxSize=1',
+    '--negativeCacheTTLSeconds=3600',
+    '--redisCommandTimeoutMilliseconds=1000',
+    '--redisBreakerOpenMilliseconds=1000',
+  ];
   let replicas: RunningVerifier[] = [];
 
   before(async () => {
@@ -143,7 +149,10 @@ describe('two verifiers sharing a Redis that fails', () => {
     const load = traffic(replicas);
     try {
       await load.more(12, 'with Redis up');
-      await until('answers from Redis on both replicas', async () => (await Promise.all(replicas.map(metrics))).every((m) => l2Hits(m) > 0) || load.problems.length > 0);
+      await until(
+        'answers from Redis on both replicas',
+        async () => (await Promise.all(replicas.map(metrics))).every((m) => l2Hits(m) > 0) || load.problems.length > 0,
+      );
       await redis.kill();
       await load.more(12, 'with Redis killed');
       for (const r of replicas) {
@@ -189,7 +198,10 @@ describe('two verifiers sharing Redis when a trust policy changes', () => {
   before(async () => {
     // Images of its own: the fault tests above ran notation for theirs many times.
     images = await fixture.signImages('policy', 3);
-    replicas = [await fixture.startReplica(redis.url, { flags: ['--negativeCacheTTLSeconds=3600'] }), await fixture.startReplica(redis.url, { flags: ['--negativeCacheTTLSeconds=3600'] })];
+    replicas = [
+      await fixture.startReplica(redis.url, { flags: ['--negativeCacheTTLSeconds=3600'] }),
+      await fixture.startReplica(redis.url, { flags: ['--negativeCacheTTLSeconds=3600'] }),
+    ];
   });
 
   it('an image admitted under the old version is denied by both replicas under the new one, verified once across both; the other policy stays in Redis', async () => {
@@ -201,7 +213,9 @@ describe('two verifiers sharing Redis when a trust policy changes', () => {
     // The new version trusts another signing profile: the harness's signatures no longer pass.
     const otherProfile = fixture.harness.profileArn.replace(/[^/]+$/, 'AnotherProfile');
     writeFileSync(join(fixture.policyDir, `${CHANGING}.yaml`), trustPolicyManifest(CHANGING, { scopes: ['*'], identities: [otherProfile] }));
-    await until('both replicas to load the new policy version', () => replicas.every((r) => versionOf(r, CHANGING) !== old && versionOf(r, CHANGING) === versionOf(replicas[0]!, CHANGING)));
+    await until('both replicas to load the new policy version', () =>
+      replicas.every((r) => versionOf(r, CHANGING) !== old && versionOf(r, CHANGING) === versionOf(replicas[0]!, CHANGING)),
+    );
     const changed = versionOf(replicas[0]!, CHANGING)!;
     assert.equal(versionOf(replicas[0]!, STEADY), steady, 'the other policy keeps its version');
 

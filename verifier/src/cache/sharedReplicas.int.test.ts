@@ -61,7 +61,10 @@ describe('two verifier replicas sharing Redis', () => {
     const before = fixture.runs().length;
     for (const r of replicas) r.cache.clear();
     for (const image of images) {
-      const res = await postCheckImages(replicas[0]!.url, podRequest({ app: { registry: image.registry, path: image.path, digest: image.digest } }, { trustPolicy: policy }));
+      const res = await postCheckImages(
+        replicas[0]!.url,
+        podRequest({ app: { registry: image.registry, path: image.path, digest: image.digest } }, { trustPolicy: policy }),
+      );
       assert.equal(res.status, 200, res.text);
     }
     assert.equal(fixture.runs().length, before, 'notation ran although Redis held every verdict');

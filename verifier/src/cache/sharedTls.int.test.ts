@@ -47,7 +47,9 @@ after(async () => {
 });
 
 function ask(replica: RunningVerifier, image: { registry: string; path: string; digest: string }) {
-  return postCheckImages(replica.url, podRequest({ app: { registry: image.registry, path: image.path, digest: image.digest } }, { trustPolicy: POLICY }), { timeoutMs: 150_000 });
+  return postCheckImages(replica.url, podRequest({ app: { registry: image.registry, path: image.path, digest: image.digest } }, { trustPolicy: POLICY }), {
+    timeoutMs: 150_000,
+  });
 }
 
 /** A logger whose lines this test reads. */

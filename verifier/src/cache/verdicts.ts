@@ -20,7 +20,7 @@ import { SingleFlight } from '../singleFlight.js';
 import type { SharedTierObserver, SharedVerdictTier } from './shared.js';
 import type { VerifyOutcome } from '../notation/classify.js';
 
-export const KEY_PREFIX = 'kna:v1';
+const KEY_PREFIX = 'kna:v1';
 
 /** One outcome type from notation to the answer: notation's verdict, a referrer's, an attestation's. */
 export interface Verdict {

@@ -98,10 +98,7 @@ export async function runConditionsCommand(argv: string[], io: ConditionsCommand
     if (values.payload === undefined || values.conditions === undefined) {
       throw new UsageError('both --payload and --conditions are required');
     }
-    const [payloadText, conditionsText] = await Promise.all([
-      readText('payload', values.payload),
-      readText('conditions', values.conditions),
-    ]);
+    const [payloadText, conditionsText] = await Promise.all([readText('payload', values.payload), readText('conditions', values.conditions)]);
     const payload = parsePayload(values.payload, payloadText);
     const conditions = parseConditions(values.conditions, conditionsText);
     validateConditions(conditions);

@@ -4,14 +4,15 @@
 import { flagHelpLines, flagsMarkdown as flagTable, parseFlagArgs, type FlagSpec, type FlagValues, type ParsedFlags } from '@kna/shared';
 import { VERIFIER_ERR_BAD_FLAG } from '../errors.js';
 
-const DEFAULT_ALLOWED_USERS = [
-  'system:serviceaccount:kyverno:kyverno-admission-controller',
-  'system:serviceaccount:kyverno:kyverno-reports-controller',
-];
+const DEFAULT_ALLOWED_USERS = ['system:serviceaccount:kyverno:kyverno-admission-controller', 'system:serviceaccount:kyverno:kyverno-reports-controller'];
 
 export const FLAGS = {
   // ---- the original's flags ----
-  local: { type: 'bool', default: false, help: 'Run without a cluster: read TrustPolicy/TrustStore manifests from --policyDir, serve plain HTTP on --httpPort.' },
+  local: {
+    type: 'bool',
+    default: false,
+    help: 'Run without a cluster: read TrustPolicy/TrustStore manifests from --policyDir, serve plain HTTP on --httpPort.',
+  },
   notls: { type: 'bool', default: false, help: 'Do not serve HTTPS; serve plain HTTP on --httpPort instead.' },
   imagePullSecrets: {
     type: 'list',
@@ -47,7 +48,7 @@ export const FLAGS = {
 
   // ---- this verifier's additions ----
   policyDir: { type: 'string', default: '', help: 'Local mode: directory of TrustPolicy, TrustStore and plugin ConfigMap YAML manifests (re-read on change).' },
-  bundleDir: { type: 'string', default: '/etc/kyverno-notation-aws/bundle', help: 'Directory where the operator\'s bundle ConfigMap is mounted (bundle.json).' },
+  bundleDir: { type: 'string', default: '/etc/kyverno-notation-aws/bundle', help: "Directory where the operator's bundle ConfigMap is mounted (bundle.json)." },
   workDir: { type: 'string', default: '', help: 'Writable directory for materialised notation configurations (default: a new temporary directory).' },
   httpPort: { type: 'int', default: 9080, help: 'Plain-HTTP port (with --notls or --local).' },
   httpsPort: { type: 'int', default: 9443, help: 'HTTPS port.' },
@@ -64,23 +65,30 @@ export const FLAGS = {
   notationNiceness: {
     type: 'int',
     default: 10,
-    help: 'CPU niceness added to notation and its plugins (0-19; 0: the verifier\'s own priority), so that cached answers stay fast while verifications saturate the CPU.',
+    help: "CPU niceness added to notation and its plugins (0-19; 0: the verifier's own priority), so that cached answers stay fast while verifications saturate the CPU.",
   },
   notationTimeoutSeconds: { type: 'int', default: 20, help: 'A notation run still going after this is killed (with its plugins).' },
-  verifyTimeoutSeconds: { type: 'int', default: 25, help: 'Budget of one /checkimages request; stays below Kyverno\'s 30 s webhook timeout.' },
+  verifyTimeoutSeconds: { type: 'int', default: 25, help: "Budget of one /checkimages request; stays below Kyverno's 30 s webhook timeout." },
   negativeCacheTTLSeconds: { type: 'int', default: 10, help: 'Seconds a denial stays cached (could-not-verify is never cached).' },
   tagCacheTTLSeconds: {
     type: 'int',
     default: 0,
-    help:
-      'Seconds a tag → digest resolution is reused without asking the registry (0: every request resolves its tags). The patch pins the digest that was verified, so this never admits unverified content, but after a tag moves a pod may be pinned to the previous image for up to this long.',
+    help: 'Seconds a tag → digest resolution is reused without asking the registry (0: every request resolves its tags). The patch pins the digest that was verified, so this never admits unverified content, but after a tag moves a pod may be pinned to the previous image for up to this long.',
   },
-  onInfraError: { type: 'string', default: 'deny', help: 'What could-not-verify answers: deny (503 + Retry-After) or allow (200, image left unpinned, with a warning).' },
-  tokenReviewAudiences: { type: 'list', default: [], help: 'Audiences sent with TokenReview (e.g. kyverno-svc.kyverno.io for Kyverno >= 1.16 scoped tokens); empty = the API server\'s.' },
+  onInfraError: {
+    type: 'string',
+    default: 'deny',
+    help: 'What could-not-verify answers: deny (503 + Retry-After) or allow (200, image left unpinned, with a warning).',
+  },
+  tokenReviewAudiences: {
+    type: 'list',
+    default: [],
+    help: "Audiences sent with TokenReview (e.g. kyverno-svc.kyverno.io for Kyverno >= 1.16 scoped tokens); empty = the API server's.",
+  },
   tokenReviewAPIServerAudience: {
     type: 'bool',
     default: false,
-    help: 'With --tokenReviewAudiences, also accept tokens for the API server\'s own audiences (a second TokenReview), as Kyverno < 1.16 sends.',
+    help: "With --tokenReviewAudiences, also accept tokens for the API server's own audiences (a second TokenReview), as Kyverno < 1.16 sends.",
   },
   kubeconfig: { type: 'string', default: '', help: 'Kubeconfig for TokenReview (default: KUBECONFIG, ~/.kube/config or in-cluster).' },
   pullSecretsDir: { type: 'string', default: '/etc/kyverno-notation-aws/pull-secrets', help: 'Where --imagePullSecrets are mounted.' },
@@ -88,7 +96,7 @@ export const FLAGS = {
   maxAttestationBytes: {
     type: 'int',
     default: 4_194_304,
-    help: 'Largest attestation payload (the referrer\'s layer) read, and largest once gzip-decompressed; a larger one is denied.',
+    help: "Largest attestation payload (the referrer's layer) read, and largest once gzip-decompressed; a larger one is denied.",
   },
   // The shared (L2) cache tier in Redis; README "Caching".
   redisURL: {
@@ -140,7 +148,6 @@ export const FLAGS = {
   },
 } as const satisfies Record<string, FlagSpec>;
 
-export type FlagName = keyof typeof FLAGS;
 export type Flags = FlagValues<typeof FLAGS>;
 export type ParsedArgs = ParsedFlags<typeof FLAGS>;
 

@@ -1,11 +1,13 @@
 // Request body parsing for /checkimages. Kyverno sends no Content-Type (docs/architecture.md "The HTTP contract"), so
 // every body is parsed as JSON whatever the header says. The nesting depth is checked on the raw text
 // before JSON.parse, whose recursion a deeply nested body could otherwise exhaust.
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import { VERIFIER_ERR_BAD_REQUEST } from '../errors.js';
 import { errorMessage } from '@kna/shared';
 
 /** Deeper than any legitimate request: conditions nest a few levels inside images and attestations. */
-export const MAX_DEPTH = 64;
+const MAX_DEPTH = 64;
 
 /** Throws when `text` nests arrays/objects deeper than `max` (strings are skipped, escapes honoured). */
 export function assertDepth(text: string, max = MAX_DEPTH): void {
@@ -39,3 +41,23 @@ export function parseBody(text: string): unknown {
   }
   return value;
 }
+
+export interface JsonBodyOptions {
+  /** --maxRequestBytes: a longer body is refused with 413. */
+  readonly maxRequestBytes: number;
+}
+
+function jsonBodyPlugin(app: FastifyInstance, { maxRequestBytes }: JsonBodyOptions, done: (err?: Error) => void): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: maxRequestBytes }, (_request, body, parsed) => {
+    try {
+      parsed(null, parseBody(body as string));
+    } catch (err) {
+      parsed(err as Error, undefined);
+    }
+  });
+  done();
+}
+
+/** Every body of the instance it is registered on is read as JSON (parseBody), whatever its Content-Type. */
+export const jsonBody = fp(jsonBodyPlugin, { name: 'kna-json-body', fastify: '5.x' });

@@ -19,7 +19,8 @@ import { SignatureCheck } from '../signature/check.js';
 import { RequestAuthenticator, type TokenReviewer } from '../auth/tokenReview.js';
 import { FailureKind, VerifyOutcome } from '../notation/classify.js';
 import type { VerifyRequest, VerifyResult } from '../notation/runner.js';
-import { buildServer, type PressureLimits } from './server.js';
+import { buildServer } from './server.js';
+import type { PressureLimits } from './loadShedding.js';
 import { skipPolicyBundle } from '../../testkit/standins.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
@@ -32,8 +33,10 @@ let resolutions = 0;
 /** notation stand-in: images whose repository contains "unsigned" are denied, "down" cannot be verified. */
 function fakeNotation(request: VerifyRequest): Promise<VerifyResult> {
   const base = { warnings: [], durationMs: 1, exitCode: 0, stderr: '' };
-  if (request.reference.includes('unsigned')) return Promise.resolve({ ...base, outcome: VerifyOutcome.Denied, kind: FailureKind.Unsigned, reason: 'no notation signature found' });
-  if (request.reference.includes('down')) return Promise.resolve({ ...base, outcome: VerifyOutcome.CouldNotVerify, kind: FailureKind.Infrastructure, reason: 'registry unavailable' });
+  if (request.reference.includes('unsigned'))
+    return Promise.resolve({ ...base, outcome: VerifyOutcome.Denied, kind: FailureKind.Unsigned, reason: 'no notation signature found' });
+  if (request.reference.includes('down'))
+    return Promise.resolve({ ...base, outcome: VerifyOutcome.CouldNotVerify, kind: FailureKind.Infrastructure, reason: 'registry unavailable' });
   return Promise.resolve({ ...base, outcome: VerifyOutcome.Verified, kind: FailureKind.None, reason: 'signature verified' });
 }
 
@@ -54,13 +57,18 @@ async function server(options: ServerTestOptions = {}): Promise<FastifyInstance>
       resolver: {
         resolveDigest: (ref) => {
           resolutions++;
-          if (ref.repository === 'team/missing') return Promise.reject(new KnaError('KNA_ERR_REGISTRY_NOT_FOUND', Outcome.Denied, 'reg.example.com/team/missing:v1 does not exist (HTTP 404)'));
-          if (ref.repository === 'team/unreachable') return Promise.reject(new KnaError('KNA_ERR_REGISTRY_UNREACHABLE', Outcome.CouldNotVerify, 'connection refused'));
+          if (ref.repository === 'team/missing')
+            return Promise.reject(new KnaError('KNA_ERR_REGISTRY_NOT_FOUND', Outcome.Denied, 'reg.example.com/team/missing:v1 does not exist (HTTP 404)'));
+          if (ref.repository === 'team/unreachable')
+            return Promise.reject(new KnaError('KNA_ERR_REGISTRY_UNREACHABLE', Outcome.CouldNotVerify, 'connection refused'));
           if (ref.repository === 'team/broken') return Promise.reject(new TypeError('something nobody classified'));
           return Promise.resolve({ digest: ref.repository === 'team/app' ? DIGEST : `sha256:${createHash('sha256').update(ref.repository).digest('hex')}` });
         },
       },
-      signatures: new SignatureCheck({ notation: { verify: fakeNotation }, cache: new VerdictCache({ enabled: true, maxEntries: 100, ttlSeconds: 60, negativeTtlSeconds: 1 }) }),
+      signatures: new SignatureCheck({
+        notation: { verify: fakeNotation },
+        cache: new VerdictCache({ enabled: true, maxEntries: 100, ttlSeconds: 60, negativeTtlSeconds: 1 }),
+      }),
     },
     ...(options.authenticator && { authenticator: options.authenticator }),
     answer: { onInfraError: 'deny' },
@@ -72,7 +80,13 @@ async function server(options: ServerTestOptions = {}): Promise<FastifyInstance>
   });
 }
 
-const image = (path: string, extra: Record<string, unknown> = {}) => ({ registry: 'reg.example.com', path, tag: 'v1', jsonPointer: '/spec/containers/0/image', ...extra });
+const image = (path: string, extra: Record<string, unknown> = {}) => ({
+  registry: 'reg.example.com',
+  path,
+  tag: 'v1',
+  jsonPointer: '/spec/containers/0/image',
+  ...extra,
+});
 const valid = { images: { containers: { app: image('team/app') } }, trustPolicy: 'tp' };
 
 let app: FastifyInstance;
@@ -93,7 +107,10 @@ describe('POST /checkimages input handling', () => {
   it('answers a valid request without a Content-Type, tolerating a trailing newline', async () => {
     const res = await post(`${JSON.stringify(valid)}\n`);
     assert.equal(res.status, 200, res.text);
-    assert.deepEqual(JSON.parse(res.text), { verified: true, results: [{ op: 'replace', path: '/spec/containers/0/image', value: `reg.example.com/team/app@${DIGEST}` }] });
+    assert.deepEqual(JSON.parse(res.text), {
+      verified: true,
+      results: [{ op: 'replace', path: '/spec/containers/0/image', value: `reg.example.com/team/app@${DIGEST}` }],
+    });
     assert.equal((await post(JSON.stringify(valid), { 'content-type': 'text/plain' })).status, 200);
   });
 
@@ -107,7 +124,14 @@ describe('POST /checkimages input handling', () => {
   });
 
   it('ignores unknown keys and the metadata field (never trusted)', async () => {
-    const res = await post(JSON.stringify({ ...valid, namespace: 'x', metadata: JSON.stringify({ 'reg.example.com/team/unsigned:v1': true }), images: { containers: { app: image('team/unsigned', { extra: 1 }) } } }));
+    const res = await post(
+      JSON.stringify({
+        ...valid,
+        namespace: 'x',
+        metadata: JSON.stringify({ 'reg.example.com/team/unsigned:v1': true }),
+        images: { containers: { app: image('team/unsigned', { extra: 1 }) } },
+      }),
+    );
     assert.equal(res.status, 406, 'metadata cannot mark an image verified');
   });
 
@@ -115,26 +139,74 @@ describe('POST /checkimages input handling', () => {
     ['malformed JSON', '{"images": {', /^invalid request: the body is not valid JSON: /],
     ['an empty body', '', /^invalid request: the body must be a JSON object/],
     ['a JSON array', '[]', /must be a JSON object/],
-    ['a wrong type', JSON.stringify({ images: { containers: { app: image('team/app', { tag: 5 }) } } }), /^invalid request: \/images\/containers\/app\/tag must be string/],
+    [
+      'a wrong type',
+      JSON.stringify({ images: { containers: { app: image('team/app', { tag: 5 }) } } }),
+      /^invalid request: \/images\/containers\/app\/tag must be string/,
+    ],
     ['a missing images field', JSON.stringify({ trustPolicy: 'tp' }), /^invalid request: \(body\) must have required property 'images'/],
     ['no image at all', JSON.stringify({ images: { containers: {}, initContainers: {} }, trustPolicy: 'tp' }), /at least one image must be provided/],
     ['deep nesting', `{"images":${'['.repeat(5000)}${']'.repeat(5000)}}`, /more than 64 levels deep/],
-    ['a repository with ../', JSON.stringify({ ...valid, images: { containers: { app: image('../etc/passwd') } } }), /^invalid request: \/images\/containers\/app: invalid image reference/],
-    ['an upper-case repository', JSON.stringify({ ...valid, images: { containers: { app: image('Team/App') } } }), /\/images\/containers\/app: invalid image reference/],
+    [
+      'a repository with ../',
+      JSON.stringify({ ...valid, images: { containers: { app: image('../etc/passwd') } } }),
+      /^invalid request: \/images\/containers\/app: invalid image reference/,
+    ],
+    [
+      'an upper-case repository',
+      JSON.stringify({ ...valid, images: { containers: { app: image('Team/App') } } }),
+      /\/images\/containers\/app: invalid image reference/,
+    ],
     ['a bad digest', JSON.stringify({ ...valid, images: { containers: { app: image('team/app', { digest: 'sha256:xyz' }) } } }), /invalid image reference/],
     ['imageReferences of the wrong type', JSON.stringify({ ...valid, imageReferences: 'x' }), /^invalid request: \/imageReferences must be array/],
-    ['a condition without a key', JSON.stringify({ ...valid, attestations: [{ imageReference: '*', type: [{ name: 'sbom', conditions: { all: [{ operator: 'Equals', value: 1 }] } }] }] }), /must have required property 'key'/],
+    [
+      'a condition without a key',
+      JSON.stringify({ ...valid, attestations: [{ imageReference: '*', type: [{ name: 'sbom', conditions: { all: [{ operator: 'Equals', value: 1 }] } }] }] }),
+      /must have required property 'key'/,
+    ],
     ['an attestation without a name', JSON.stringify({ ...valid, attestations: [{ imageReference: '*', type: [{}] }] }), /must have required property 'name'/],
     ['an unknown mode', JSON.stringify({ ...valid, mode: 'yolo' }), /\/mode must be equal to one of the allowed values/],
     // A patch with path "" would replace the whole pod with an image string.
-    ['a missing jsonPointer', JSON.stringify({ ...valid, images: { containers: { app: image('team/app', { jsonPointer: undefined }) } } }), /^invalid request: \/images\/containers\/app\/jsonPointer is required/],
-    ['an empty jsonPointer', JSON.stringify({ ...valid, images: { containers: { app: image('team/app', { jsonPointer: '' }) } } }), /^invalid request: \/images\/containers\/app\/jsonPointer is required/],
-    ['a relative jsonPointer', JSON.stringify({ ...valid, images: { containers: { app: image('team/app', { jsonPointer: 'spec' }) } } }), /\/jsonPointer must start with "\/"/],
-    ['a bad escape in the jsonPointer', JSON.stringify({ ...valid, images: { containers: { app: image('team/app', { jsonPointer: '/a~2b' }) } } }), /\/jsonPointer has a "~"/],
-    ['a port with leading zeros', JSON.stringify({ ...valid, images: { containers: { app: image('team/app', { registry: 'localhost:046397' }) } } }), /^invalid request: \/images\/containers\/app\/registry the port "046397" has a leading zero/],
-    ['a port out of range', JSON.stringify({ ...valid, images: { containers: { app: image('team/app', { registry: 'reg.example.com:70000' }) } } }), /\/registry the port "70000" is not between 1 and 65535/],
-    ['user information in the registry', JSON.stringify({ ...valid, images: { containers: { app: image('team/app', { registry: 'user:pw@reg.example.com' }) } } }), /^invalid request: \/images\/containers\/app\/registry user information/],
-    ['a bad registry of an image imageReferences leaves out', JSON.stringify({ ...valid, imageReferences: ['other/*'], images: { containers: { app: image('team/app', { registry: 'a@b' }) } } }), /\/registry user information/],
+    [
+      'a missing jsonPointer',
+      JSON.stringify({ ...valid, images: { containers: { app: image('team/app', { jsonPointer: undefined }) } } }),
+      /^invalid request: \/images\/containers\/app\/jsonPointer is required/,
+    ],
+    [
+      'an empty jsonPointer',
+      JSON.stringify({ ...valid, images: { containers: { app: image('team/app', { jsonPointer: '' }) } } }),
+      /^invalid request: \/images\/containers\/app\/jsonPointer is required/,
+    ],
+    [
+      'a relative jsonPointer',
+      JSON.stringify({ ...valid, images: { containers: { app: image('team/app', { jsonPointer: 'spec' }) } } }),
+      /\/jsonPointer must start with "\/"/,
+    ],
+    [
+      'a bad escape in the jsonPointer',
+      JSON.stringify({ ...valid, images: { containers: { app: image('team/app', { jsonPointer: '/a~2b' }) } } }),
+      /\/jsonPointer has a "~"/,
+    ],
+    [
+      'a port with leading zeros',
+      JSON.stringify({ ...valid, images: { containers: { app: image('team/app', { registry: 'localhost:046397' }) } } }),
+      /^invalid request: \/images\/containers\/app\/registry the port "046397" has a leading zero/,
+    ],
+    [
+      'a port out of range',
+      JSON.stringify({ ...valid, images: { containers: { app: image('team/app', { registry: 'reg.example.com:70000' }) } } }),
+      /\/registry the port "70000" is not between 1 and 65535/,
+    ],
+    [
+      'user information in the registry',
+      JSON.stringify({ ...valid, images: { containers: { app: image('team/app', { registry: 'user:pw@reg.example.com' }) } } }),
+      /^invalid request: \/images\/containers\/app\/registry user information/,
+    ],
+    [
+      'a bad registry of an image imageReferences leaves out',
+      JSON.stringify({ ...valid, imageReferences: ['other/*'], images: { containers: { app: image('team/app', { registry: 'a@b' }) } } }),
+      /\/registry user information/,
+    ],
   ];
   for (const [what, body, message] of cases) {
     it(`rejects ${what} with 400 and says what is wrong`, async () => {
@@ -158,7 +230,13 @@ describe('POST /checkimages input handling', () => {
   });
 
   it('selects an image by its canonical registry: an upper-case host is the same registry', async () => {
-    const res = await post(JSON.stringify({ ...valid, imageReferences: ['reg.example.com/*'], images: { containers: { app: image('team/unsigned', { registry: 'REG.example.com' }) } } }));
+    const res = await post(
+      JSON.stringify({
+        ...valid,
+        imageReferences: ['reg.example.com/*'],
+        images: { containers: { app: image('team/unsigned', { registry: 'REG.example.com' }) } },
+      }),
+    );
     assert.equal(res.status, 406, res.text);
   });
 
@@ -232,7 +310,10 @@ describe('POST /checkimages input handling', () => {
     const ask = (path: string) => post(JSON.stringify({ ...valid, onInfraError: 'allow', images: { containers: { app: image(path) } } }));
     const missing = await ask('team/missing');
     assert.equal(missing.status, 406);
-    assert.match(missing.text, /could not resolve the image to a digest: .*does not exist \(HTTP 404\); check the image reference; the registry does not have it/);
+    assert.match(
+      missing.text,
+      /could not resolve the image to a digest: .*does not exist \(HTTP 404\); check the image reference; the registry does not have it/,
+    );
     const broken = await ask('team/broken');
     assert.equal(broken.status, 406, 'an error nobody classified is never allowed');
     assert.match(broken.text, /something nobody classified/);
@@ -257,13 +338,30 @@ describe('POST /checkimages input handling', () => {
 
   it('stays healthy under thousands of generated bodies (property)', async () => {
     const imageInfo = fc.record(
-      { registry: fc.oneof(fc.constant('reg.example.com'), fc.string()), path: fc.oneof(fc.constant('team/app'), fc.string()), tag: fc.oneof(fc.string(), fc.integer()), digest: fc.string(), jsonPointer: fc.string() },
+      {
+        registry: fc.oneof(fc.constant('reg.example.com'), fc.string()),
+        path: fc.oneof(fc.constant('team/app'), fc.string()),
+        tag: fc.oneof(fc.string(), fc.integer()),
+        digest: fc.string(),
+        jsonPointer: fc.string(),
+      },
       { requiredKeys: [] },
     );
     const bodies = fc.oneof(
       fc.string(),
       fc.json({ depthSize: 'medium' }),
-      fc.record({ images: fc.oneof(fc.anything(), fc.record({ containers: fc.dictionary(fc.string({ maxLength: 20 }), imageInfo, { maxKeys: 4 }) })), trustPolicy: fc.oneof(fc.constant('tp'), fc.anything()), imageReferences: fc.anything(), attestations: fc.anything(), mode: fc.anything() }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+      fc
+        .record(
+          {
+            images: fc.oneof(fc.anything(), fc.record({ containers: fc.dictionary(fc.string({ maxLength: 20 }), imageInfo, { maxKeys: 4 }) })),
+            trustPolicy: fc.oneof(fc.constant('tp'), fc.anything()),
+            imageReferences: fc.anything(),
+            attestations: fc.anything(),
+            mode: fc.anything(),
+          },
+          { requiredKeys: [] },
+        )
+        .map((v) => JSON.stringify(v)),
     );
     await fc.assert(
       fc.asyncProperty(bodies, async (body) => {
@@ -290,7 +388,9 @@ describe('authentication', () => {
   };
   let secured: FastifyInstance;
   before(async () => {
-    secured = await server({ authenticator: new RequestAuthenticator({ reviewer, allowedUsers: ['system:serviceaccount:kyverno:kyverno-admission-controller'], audiences: [] }) });
+    secured = await server({
+      authenticator: new RequestAuthenticator({ reviewer, allowedUsers: ['system:serviceaccount:kyverno:kyverno-admission-controller'], audiences: [] }),
+    });
   });
   after(() => secured.close());
 
@@ -361,7 +461,10 @@ describe('load shedding', () => {
   it('answers 503 with Retry-After and the limit that was crossed, and logs it', async () => {
     const lines: Record<string, unknown>[] = [];
     // A heap limit of one byte is crossed from the first sample on, whatever the machine is doing.
-    const shedding = await server({ pressure: { maxEventLoopDelayMs: 0, maxEventLoopUtilization: 0, maxHeapUsedBytes: 1, sampleIntervalMs: 10 }, logger: capturingLogger(lines) });
+    const shedding = await server({
+      pressure: { maxEventLoopDelayMs: 0, maxEventLoopUtilization: 0, maxHeapUsedBytes: 1, sampleIntervalMs: 10 },
+      logger: capturingLogger(lines),
+    });
     try {
       // under-pressure has no reading before its first sample: poll (bounded) until it has one.
       let res = await shedding.inject({ method: 'POST', url: '/checkimages', payload: JSON.stringify(valid) });
@@ -418,7 +521,11 @@ describe('the error handler', () => {
   });
 
   it('keeps the reason of a deliberate 5xx (a coded could-not-verify error)', async () => {
-    const res = await app.inject({ method: 'POST', url: '/checkimages', payload: JSON.stringify({ ...valid, images: { containers: { app: image('team/unreachable') } } }) });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/checkimages',
+      payload: JSON.stringify({ ...valid, images: { containers: { app: image('team/unreachable') } } }),
+    });
     assert.equal(res.statusCode, 503);
     assert.equal(res.headers['retry-after'], '5');
     assert.match(res.body, /connection refused/);

@@ -21,7 +21,24 @@ function selfSigned(serial: string): { cert: string; pkcs1: string } {
   const pkcs1 = privateKey.export({ format: 'pem', type: 'pkcs1' }).toString();
   const keyFile = join(dir, `key-${serial}.pem`);
   writeFileSync(keyFile, pkcs1);
-  const cert = execFileSync('openssl', ['req', '-x509', '-key', keyFile, '-subj', '/CN=svc.kyverno-notation-aws.svc', '-days', '1', '-set_serial', `0x${serial}`, '-addext', 'subjectAltName=DNS:localhost'], { encoding: 'utf8' });
+  const cert = execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-key',
+      keyFile,
+      '-subj',
+      '/CN=svc.kyverno-notation-aws.svc',
+      '-days',
+      '1',
+      '-set_serial',
+      `0x${serial}`,
+      '-addext',
+      'subjectAltName=DNS:localhost',
+    ],
+    { encoding: 'utf8' },
+  );
   return { cert, pkcs1 };
 }
 
@@ -69,7 +86,13 @@ describe('serving certificate', () => {
     const errors: string[] = [];
     let applied = 0;
     const watcher = watchServingPair(
-      { certFile, keyFile, pollMs: 25, apply: (p) => (applied++, server.setSecureContext({ key: p.key, cert: p.cert })), onError: (e) => errors.push(e.message) },
+      {
+        certFile,
+        keyFile,
+        pollMs: 25,
+        apply: (p) => (applied++, server.setSecureContext({ key: p.key, cert: p.cert })),
+        onError: (e) => errors.push(e.message),
+      },
       pair,
     );
     try {

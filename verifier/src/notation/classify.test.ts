@@ -54,7 +54,10 @@ describe('classifyVerify', () => {
     });
     assert.equal(c.outcome, VerifyOutcome.Denied);
     assert.equal(c.kind, FailureKind.UntrustedIdentity);
-    assert.equal(c.reason, "signature verification failed: signing profile is not a trusted identity of the trust policy (Signature publisher doesn't match any trusted identities.)");
+    assert.equal(
+      c.reason,
+      "signature verification failed: signing profile is not a trusted identity of the trust policy (Signature publisher doesn't match any trusted identities.)",
+    );
   });
 
   it('revoked', () => {
@@ -122,7 +125,8 @@ describe('classifyVerify', () => {
     const down = classifyVerify({
       exitCode: 1,
       stdout: '',
-      stderr: 'Error: failed to get manifest descriptor: Head "http://localhost:1/v2/x/manifests/sha256:a": dial tcp 127.0.0.1:1: connect: connection refused\n',
+      stderr:
+        'Error: failed to get manifest descriptor: Head "http://localhost:1/v2/x/manifests/sha256:a": dial tcp 127.0.0.1:1: connect: connection refused\n',
     });
     assert.equal(down.outcome, VerifyOutcome.CouldNotVerify);
     // The answer names the failure and the host; notation's request URL stays in the log.

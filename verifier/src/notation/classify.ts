@@ -54,10 +54,14 @@ const PER_SIGNATURE = /failed verification with error: (.*)$/;
 const REVOCATION_UNAVAILABLE = 'GetRevocationStatus call failed with error';
 // Plugin process errors caused by throttling or missing permissions (plugin contract error codes).
 const PLUGIN_INFRA = /failed to verify with plugin .*(throttl|access denied|timeout|timed out)/i;
-const NETWORK = /(connection refused|no such host|i\/o timeout|context deadline exceeded|TLS handshake|EOF|connection reset|server misbehaving|status code 5\d\d|503 Service Unavailable|502 Bad Gateway|504 Gateway Timeout|429 Too Many Requests)/i;
+const NETWORK =
+  /(connection refused|no such host|i\/o timeout|context deadline exceeded|TLS handshake|EOF|connection reset|server misbehaving|status code 5\d\d|503 Service Unavailable|502 Bad Gateway|504 Gateway Timeout|429 Too Many Requests)/i;
 
 function lines(text: string): string[] {
-  return text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
 }
 
 function errorLine(stderr: string): string | undefined {

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
-export interface TrustStoreMaterial {
+interface TrustStoreMaterial {
   readonly type: string;
   readonly name: string;
   /** PEM certificates. */

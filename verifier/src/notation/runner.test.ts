@@ -43,7 +43,12 @@ describe('NotationRunner', () => {
     });
     const result = await runner.verify({ ...request, credentials: { username: 'u', password: 'p@ss word' } });
     assert.equal(result.outcome, VerifyOutcome.Verified);
-    const env = Object.fromEntries(readFileSync(envFile, 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const env = Object.fromEntries(
+      readFileSync(envFile, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
     assert.equal(env.NOTATION_USERNAME, 'u');
     assert.equal(env.NOTATION_PASSWORD, 'p@ss word');
     assert.equal(env.NOTATION_CONFIG, request.configDir);
@@ -120,15 +125,30 @@ describe('NotationRunner', () => {
     for (const nicePath of ['/usr/bin/nice', undefined]) {
       const out = join(dir, `niceness-${nicePath === undefined ? 'set' : 'nice'}.txt`);
       // The plugin stands for what notation starts: a child process, which inherits the priority.
-      const notation = script(`notation-nice-${nicePath === undefined ? 'set' : 'nice'}`, `sleep 0.5
+      const notation = script(
+        `notation-nice-${nicePath === undefined ? 'set' : 'nice'}`,
+        `sleep 0.5
 sh -c 'nice' > ${out}
-echo "Successfully verified signature for x"`);
-      const runner = new NotationRunner({ notationPath: notation, libexecDir: dir, cacheDir: dir, niceness: 7, nicePath, env: { PATH: process.env.PATH ?? '' } });
+echo "Successfully verified signature for x"`,
+      );
+      const runner = new NotationRunner({
+        notationPath: notation,
+        libexecDir: dir,
+        cacheDir: dir,
+        niceness: 7,
+        nicePath,
+        env: { PATH: process.env.PATH ?? '' },
+      });
       assert.equal((await runner.verify(request)).outcome, VerifyOutcome.Verified);
       assert.equal(Number(readFileSync(out, 'utf8').trim()), Math.min(19, base + 7), String(nicePath));
     }
     const plain = join(dir, 'niceness-plain.txt');
-    const runner = new NotationRunner({ notationPath: script('notation-plain', `nice > ${plain}\necho "Successfully verified signature for x"`), libexecDir: dir, cacheDir: dir, env: { PATH: process.env.PATH ?? '' } });
+    const runner = new NotationRunner({
+      notationPath: script('notation-plain', `nice > ${plain}\necho "Successfully verified signature for x"`),
+      libexecDir: dir,
+      cacheDir: dir,
+      env: { PATH: process.env.PATH ?? '' },
+    });
     await runner.verify(request);
     assert.equal(Number(readFileSync(plain, 'utf8').trim()), base, 'niceness 0 (the runner default) leaves the priority alone');
   });

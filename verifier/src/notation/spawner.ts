@@ -99,7 +99,12 @@ export class Spawner {
       }
       this.#pending.delete(message.id);
       if (this.#pending.size === 0) worker.unref();
-      handlers.onExit({ exitCode: message.exitCode, stdout: message.stdout, stderr: message.stderr, ...(message.error !== undefined && { error: message.error }) });
+      handlers.onExit({
+        exitCode: message.exitCode,
+        stdout: message.stdout,
+        stderr: message.stderr,
+        ...(message.error !== undefined && { error: message.error }),
+      });
     });
     const lost = (why: string) => {
       if (this.#worker !== worker) return;

@@ -3,18 +3,52 @@
 // failing image when anything was denied; 503 + Retry-After when something could not be verified
 // and nothing was denied, unless the caller chose onInfraError=allow. A denial is never turned into
 // an allow. In audit mode the answer is always 200 and carries the verdict instead.
+import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
 import { FailureKind } from '../notation/classify.js';
 import { ImageGroup } from './images.js';
 import { Stage, type ImageReport, type PipelineResult } from './checkImages.js';
 
-export interface JsonPatchOp {
-  readonly op: 'replace';
-  readonly path: string;
-  readonly value: string;
-}
+const jsonPatchOp = {
+  type: 'object',
+  required: ['op', 'path', 'value'],
+  additionalProperties: false,
+  properties: { op: { const: 'replace' }, path: { type: 'string' }, value: { type: 'string' } },
+} as const satisfies JSONSchema;
 
-/** Seconds every 503 of the verifier asks the caller to wait (Retry-After): could-not-verify and shed load alike. */
-export const RETRY_AFTER_SECONDS = 5;
+type JsonPatchOp = FromSchema<typeof jsonPatchOp>;
+
+/**
+ * The 200 answer's JSON: the patches pinning every verified image to its digest, warnings, and in audit
+ * mode the verdict (message, reports). The HTTP layer serialises the answer with this schema.
+ */
+export const answerJsonSchema = {
+  type: 'object',
+  required: ['verified', 'results'],
+  additionalProperties: false,
+  properties: {
+    verified: { type: 'boolean' },
+    results: { type: 'array', items: jsonPatchOp },
+    warnings: { type: 'array', items: { type: 'string' } },
+    message: { type: 'string' },
+    reports: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['image', 'container', 'digest', 'outcome', 'reason'],
+        additionalProperties: false,
+        properties: {
+          image: { type: 'string' },
+          container: { type: 'string' },
+          digest: { type: ['string', 'null'] },
+          outcome: { type: 'string' },
+          reason: { type: 'string' },
+        },
+      },
+    },
+  },
+} as const satisfies JSONSchema;
+
+type AnswerJson = FromSchema<typeof answerJsonSchema>;
 
 export interface AnswerOptions {
   readonly mode: 'enforce' | 'audit';
@@ -22,8 +56,9 @@ export interface AnswerOptions {
 }
 
 export type Answer =
-  | { readonly status: 200; readonly json: Record<string, unknown> }
-  | { readonly status: 406 | 503; readonly text: string; readonly retryAfterSeconds?: number };
+  | { readonly status: 200; readonly json: AnswerJson }
+  /** 503 answers carry Retry-After (http/reply.ts). */
+  | { readonly status: 406 | 503; readonly text: string };
 
 const HINTS: Record<string, string> = {
   [FailureKind.Unsigned]: 'sign it with AWS Signer or exclude it with imageReferences',
@@ -38,19 +73,23 @@ const HINTS: Record<string, string> = {
 };
 
 function hintFor(report: ImageReport): string {
-  if (report.stage === Stage.Attestation) return report.outcome === 'could-not-verify' ? (HINTS[FailureKind.Infrastructure] ?? '') : 'attach a signed attestation that meets the conditions';
-  return HINTS[report.kind ?? ''] ?? (report.outcome === 'could-not-verify' ? (HINTS[FailureKind.Infrastructure] ?? '') : 'check the trust policy and the signature');
+  if (report.stage === Stage.Attestation)
+    return report.outcome === 'could-not-verify' ? (HINTS[FailureKind.Infrastructure] ?? '') : 'attach a signed attestation that meets the conditions';
+  return (
+    HINTS[report.kind ?? ''] ?? (report.outcome === 'could-not-verify' ? (HINTS[FailureKind.Infrastructure] ?? '') : 'check the trust policy and the signature')
+  );
 }
 
 /** `container "app" image repo:v1 (sha256:…): <reason>; <hint>` */
-export function describeFailure(report: ImageReport): string {
+function describeFailure(report: ImageReport): string {
   const digest = report.digest !== undefined ? ` (${report.digest})` : '';
-  const stage = report.stage === Stage.Resolve ? 'could not resolve the image to a digest: ' : report.stage === Stage.Attestation ? 'attestation check failed: ' : '';
+  const stage =
+    report.stage === Stage.Resolve ? 'could not resolve the image to a digest: ' : report.stage === Stage.Attestation ? 'attestation check failed: ' : '';
   const prefix = report.outcome === 'could-not-verify' ? 'could not be verified: ' : '';
   return `${ImageGroup[report.group]} ${JSON.stringify(report.container)} image ${report.image}${digest}: ${prefix}${stage}${report.reason}; ${hintFor(report)}`;
 }
 
-export function patchesOf(reports: readonly ImageReport[]): JsonPatchOp[] {
+function patchesOf(reports: readonly ImageReport[]): JsonPatchOp[] {
   return reports.flatMap((r) => (r.outcome === 'verified' && r.pinned !== undefined ? [{ op: 'replace' as const, path: r.jsonPointer, value: r.pinned }] : []));
 }
 
@@ -81,7 +120,7 @@ export function answer(result: PipelineResult, options: AnswerOptions): Answer {
     if (options.onInfraError === 'allow') {
       return { status: 200, json: { verified: true, results, warnings: [...result.warnings, ...lines.map((l) => `allowed by onInfraError=allow: ${l}`)] } };
     }
-    return { status: 503, text: lines.join('\n'), retryAfterSeconds: RETRY_AFTER_SECONDS };
+    return { status: 503, text: lines.join('\n') };
   }
   return { status: 200, json: { verified: true, results, ...requestWarnings } };
 }

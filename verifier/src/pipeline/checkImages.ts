@@ -40,7 +40,7 @@ export const Stage = {
 export type Stage = (typeof Stage)[keyof typeof Stage];
 
 /** notation's outcomes (the one vocabulary from notation to the answer), plus images imageReferences did not select. */
-export type ImageOutcome = VerifyOutcome | 'not-selected';
+type ImageOutcome = VerifyOutcome | 'not-selected';
 
 /** What verifying one distinct image found: the part of its report every container using it shares. */
 interface ImageVerification {
@@ -75,7 +75,7 @@ export interface PipelineResult {
 }
 
 /** Selects the trust policy: the request's, else DEFAULT_TRUST_POLICY (docs/architecture.md "The bundle contract"). */
-export function selectPolicy(bundle: LoadedBundle | undefined, requested: string | undefined, fallback: string | undefined): LoadedPolicy {
+function selectPolicy(bundle: LoadedBundle | undefined, requested: string | undefined, fallback: string | undefined): LoadedPolicy {
   if (!bundle) throw new VERIFIER_ERR_NOT_READY();
   const name = requested !== undefined && requested !== '' ? requested : fallback;
   if (name === undefined || name === '') throw new VERIFIER_ERR_NO_TRUST_POLICY();

@@ -49,9 +49,14 @@ function checkFields(where: string, info: KyvernoImageInfo): void {
   const pointer = info.jsonPointer;
   if (pointer === undefined || pointer === '') {
     // An empty pointer is the whole document: the patch would replace the pod with an image string.
-    throw new VERIFIER_ERR_BAD_REQUEST(`${where}/jsonPointer is required: the JSON pointer of the image field (e.g. /spec/containers/0/image) that the patch replaces`);
+    throw new VERIFIER_ERR_BAD_REQUEST(
+      `${where}/jsonPointer is required: the JSON pointer of the image field (e.g. /spec/containers/0/image) that the patch replaces`,
+    );
   }
-  if (!pointer.startsWith('/')) throw new VERIFIER_ERR_BAD_REQUEST(`${where}/jsonPointer must start with "/" (e.g. /spec/containers/0/image), got ${JSON.stringify(pointer.slice(0, 100))}`);
+  if (!pointer.startsWith('/'))
+    throw new VERIFIER_ERR_BAD_REQUEST(
+      `${where}/jsonPointer must start with "/" (e.g. /spec/containers/0/image), got ${JSON.stringify(pointer.slice(0, 100))}`,
+    );
   if (/~(?![01])/.test(pointer)) throw new VERIFIER_ERR_BAD_REQUEST(`${where}/jsonPointer has a "~" that is not "~0" or "~1" (RFC 6901)`);
   if (info.registry !== undefined && info.registry !== '') {
     const problem = registryProblem(info.registry);
@@ -101,6 +106,6 @@ export function nothingSelectedWarning(request: CheckImagesRequest, images: read
   const more = patterns.length > 5 ? ` and ${patterns.length - 5} more` : '';
   return (
     `imageReferences [${shown.join(', ')}${more}] selected none of the ${images.length} image${images.length === 1 ? '' : 's'} of the request, so nothing was verified; ` +
-    'check the policy\'s imageReferences (an empty string usually means a variable substituted to nothing)'
+    "check the policy's imageReferences (an empty string usually means a variable substituted to nothing)"
   );
 }

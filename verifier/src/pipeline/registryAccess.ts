@@ -68,7 +68,12 @@ export function registryAccess(options: RegistryAccessOptions): RegistryAccess {
     resolver: {
       resolveDigest: (image, signal) =>
         tags.resolve(
-          { registry: image.registry, repository: image.repository, ...(image.tag !== undefined && { tag: image.tag }), ...(image.digest !== undefined && { digest: image.digest }) },
+          {
+            registry: image.registry,
+            repository: image.repository,
+            ...(image.tag !== undefined && { tag: image.tag }),
+            ...(image.digest !== undefined && { digest: image.digest }),
+          },
           { signal },
         ),
     },

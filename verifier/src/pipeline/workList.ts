@@ -21,7 +21,10 @@ function constraining(block: AnyAllSpec): boolean {
  * The attestations `image` (as written: `<registry>/<path>:<tag>` or `…@<digest>`, and canonically) must
  * carry, in the order the request first names each type.
  */
-export function requiredAttestations(attestations: readonly AttestationSpec[], image: Pick<RequestedImage, 'reference' | 'canonicalReference'>): RequiredAttestation[] {
+export function requiredAttestations(
+  attestations: readonly AttestationSpec[],
+  image: Pick<RequestedImage, 'reference' | 'canonicalReference'>,
+): RequiredAttestation[] {
   const byType = new Map<string, AnyAllConditions[]>();
   for (const entry of attestations) {
     if (!selects(entry.imageReference, image)) continue;

@@ -142,7 +142,10 @@ describe('bearer token flow', () => {
     const ref = { registry: registry.host, repository: 'app', tag: 'v1' };
     const anonymous = await rejectsWithoutSecret(new RegistryClient().resolveDigest(ref), ERR_REGISTRY_NO_CREDENTIALS);
     assert.match(anonymous.message, /no credentials for 127\.0\.0\.1:\d+.*--imagePullSecrets/);
-    const wrong = await rejectsWithoutSecret(clientWith({ kind: 'basic', username: 'robot', password: `${SECRET}-old` }).resolveDigest(ref), ERR_REGISTRY_CREDENTIALS_REJECTED);
+    const wrong = await rejectsWithoutSecret(
+      clientWith({ kind: 'basic', username: 'robot', password: `${SECRET}-old` }).resolveDigest(ref),
+      ERR_REGISTRY_CREDENTIALS_REJECTED,
+    );
     assert.equal((wrong as Error & { outcome: string }).outcome, Outcome.CouldNotVerify);
     assert.match(wrong.message, /rejected the verifier's credentials .*HTTP 401 UNAUTHORIZED "bad credentials"/);
   });
@@ -150,7 +153,10 @@ describe('bearer token flow', () => {
   it('refuses to send credentials to a plain-HTTP realm on another host', async () => {
     const registry = await fake({ auth: { kind: 'bearer', realm: () => 'http://auth.example.com/token' } });
     registry.putImage('app', 'v1');
-    const err = await rejectsWithoutSecret(clientWith({ kind: 'basic', username: 'u', password: SECRET }).resolveDigest({ registry: registry.host, repository: 'app', tag: 'v1' }), ERR_REGISTRY_AUTH_CHALLENGE);
+    const err = await rejectsWithoutSecret(
+      clientWith({ kind: 'basic', username: 'u', password: SECRET }).resolveDigest({ registry: registry.host, repository: 'app', tag: 'v1' }),
+      ERR_REGISTRY_AUTH_CHALLENGE,
+    );
     assert.match(err.message, /token realm http:\/\/auth\.example\.com is not HTTPS/);
     assert.equal(registry.tokenRequests, 0);
   });
@@ -166,7 +172,10 @@ describe('basic auth and static tokens', () => {
     const sent = registry.requests.map((r) => r.headers.authorization !== undefined);
     assert.deepEqual(sent, [false, true, true]);
     await rejectsWithoutSecret(new RegistryClient().resolveDigest({ registry: registry.host, repository: 'app', tag: 'v1' }), ERR_REGISTRY_NO_CREDENTIALS);
-    await rejectsWithoutSecret(clientWith({ kind: 'basic', username: 'u', password: 'nope' }).resolveDigest({ registry: registry.host, repository: 'app', tag: 'v1' }), ERR_REGISTRY_CREDENTIALS_REJECTED);
+    await rejectsWithoutSecret(
+      clientWith({ kind: 'basic', username: 'u', password: 'nope' }).resolveDigest({ registry: registry.host, repository: 'app', tag: 'v1' }),
+      ERR_REGISTRY_CREDENTIALS_REJECTED,
+    );
   });
 
   it('sends a registry token as a bearer token, once', async () => {
@@ -177,24 +186,35 @@ describe('basic auth and static tokens', () => {
     assert.equal(registry.requests[0]?.headers.authorization, `Bearer ${SECRET}`);
     assert.equal(registry.tokenRequests, 0);
     registry.tokens.clear();
-    await rejectsWithoutSecret(clientWith({ kind: 'registryToken', token: SECRET }).resolveDigest({ registry: registry.host, repository: 'app', tag: 'v1' }), ERR_REGISTRY_CREDENTIALS_REJECTED);
+    await rejectsWithoutSecret(
+      clientWith({ kind: 'registryToken', token: SECRET }).resolveDigest({ registry: registry.host, repository: 'app', tag: 'v1' }),
+      ERR_REGISTRY_CREDENTIALS_REJECTED,
+    );
   });
 
   it('maps 403 to forbidden and a failing credential source to credentials-unavailable', async () => {
     const registry = await fake({});
     registry.intercept((req, res) => {
-      res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'DENIED', message: 'requested access to the resource is denied' }] }));
+      res
+        .writeHead(403, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ errors: [{ code: 'DENIED', message: 'requested access to the resource is denied' }] }));
       return true;
     });
     await rejectsWithoutSecret(new RegistryClient().resolveDigest({ registry: registry.host, repository: 'app', tag: 'v1' }), ERR_REGISTRY_FORBIDDEN);
-    const forbidden = await rejectsWithoutSecret(new RegistryClient().getManifest({ registry: registry.host, repository: 'app' }, `sha256:${'0'.repeat(64)}`), ERR_REGISTRY_FORBIDDEN);
+    const forbidden = await rejectsWithoutSecret(
+      new RegistryClient().getManifest({ registry: registry.host, repository: 'app' }, `sha256:${'0'.repeat(64)}`),
+      ERR_REGISTRY_FORBIDDEN,
+    );
     assert.match(forbidden.message, /HTTP 403 DENIED "requested access to the resource is denied"/);
     const broken = new RegistryClient({ credentials: () => Promise.reject(new Error('ECR GetAuthorizationToken in us-west-2 failed: throttled')) });
-    const err = await rejectsWithoutSecret(broken.resolveDigest({ registry: registry.host, repository: 'app', tag: 'v1' }), ERR_REGISTRY_CREDENTIALS_UNAVAILABLE);
+    const err = await rejectsWithoutSecret(
+      broken.resolveDigest({ registry: registry.host, repository: 'app', tag: 'v1' }),
+      ERR_REGISTRY_CREDENTIALS_UNAVAILABLE,
+    );
     assert.match(err.message, /cannot get registry credentials for 127\.0\.0\.1:\d+: ECR GetAuthorizationToken/);
   });
 
-  it('hands out the credentials it uses, under Docker Hub\'s canonical name', async () => {
+  it("hands out the credentials it uses, under Docker Hub's canonical name", async () => {
     const asked: string[] = [];
     const client = new RegistryClient({
       credentials: (host) => {

@@ -154,11 +154,16 @@ export class Authenticator {
     if (challenges.some((c) => c.scheme === 'basic')) {
       this.#schemes.set(host, { scheme: 'basic' });
       if (credentials?.kind === 'basic') return basicHeader(credentials.username, credentials.password);
-      if (credentials) throw new ERR_REGISTRY_AUTH_CHALLENGE(request.subject, target.registry, 'the registry wants a username and password, the verifier holds a token');
+      if (credentials)
+        throw new ERR_REGISTRY_AUTH_CHALLENGE(request.subject, target.registry, 'the registry wants a username and password, the verifier holds a token');
       throw new ERR_REGISTRY_NO_CREDENTIALS(request.subject, target.registry, detail);
     }
     if (!credentials) throw new ERR_REGISTRY_NO_CREDENTIALS(request.subject, target.registry, detail);
-    throw new ERR_REGISTRY_AUTH_CHALLENGE(request.subject, target.registry, `HTTP 401 without a Basic or Bearer challenge (${JSON.stringify(challenges.map((c) => c.scheme))})`);
+    throw new ERR_REGISTRY_AUTH_CHALLENGE(
+      request.subject,
+      target.registry,
+      `HTTP 401 without a Basic or Bearer challenge (${JSON.stringify(challenges.map((c) => c.scheme))})`,
+    );
   }
 
   #realmOf(challenge: Challenge, request: RegistryRequest, target: AuthTarget): URL {
@@ -279,12 +284,13 @@ export function parseTokenResponse(body: unknown, subject: string, maxTtlMs: num
   const token = typeof fields.token === 'string' && fields.token ? fields.token : fields.access_token;
   if (typeof token !== 'string' || token === '') throw new ERR_REGISTRY_PROTOCOL(subject, 'the token endpoint returned no token');
   if (/[\r\n]/.test(token)) throw new ERR_REGISTRY_PROTOCOL(subject, 'the token endpoint returned a token that cannot be sent in a header');
-  const expiresIn = typeof fields.expires_in === 'number' && Number.isFinite(fields.expires_in) && fields.expires_in > 0 ? fields.expires_in : DEFAULT_TOKEN_TTL_S;
+  const expiresIn =
+    typeof fields.expires_in === 'number' && Number.isFinite(fields.expires_in) && fields.expires_in > 0 ? fields.expires_in : DEFAULT_TOKEN_TTL_S;
   // Some registries get the unit wrong (olareg 0.2.2 sends nanoseconds): the cap keeps that sane.
   return { token, ttlMs: Math.min(expiresIn * 1000, maxTtlMs) };
 }
 
-export function basicHeader(username: string, password: string): string {
+function basicHeader(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
 }
 

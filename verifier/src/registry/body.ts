@@ -76,7 +76,7 @@ export async function discardBody(response: Response): Promise<void> {
  * Codes"), as `CODE "message"`, reduced to printable characters and 200 characters: it ends up in
  * messages and logs, and the registry wrote it.
  */
-export async function registryErrorOf(response: Response): Promise<string | undefined> {
+async function registryErrorOf(response: Response): Promise<string | undefined> {
   if (!response.body || response.bodyUsed) return undefined;
   let text: string;
   try {

@@ -9,11 +9,14 @@ describe('WWW-Authenticate challenges', () => {
     assert.equal(rest.length, 0);
     assert.ok(c);
     assert.equal(c.scheme, 'bearer');
-    assert.deepEqual({ ...c.params }, {
-      realm: 'https://auth.docker.io/token',
-      service: 'registry.docker.io',
-      scope: 'repository:library/nginx:pull',
-    });
+    assert.deepEqual(
+      { ...c.params },
+      {
+        realm: 'https://auth.docker.io/token',
+        service: 'registry.docker.io',
+        scope: 'repository:library/nginx:pull',
+      },
+    );
   });
 
   it('keeps commas and escaped quotes inside quoted values, and reads several challenges', () => {
@@ -50,9 +53,7 @@ describe('WWW-Authenticate challenges', () => {
     });
     fc.assert(
       fc.property(fc.array(challenge, { minLength: 1, maxLength: 3 }), (challenges) => {
-        const header = challenges
-          .map((c) => `${c.scheme} ${c.params.map(([k, v]) => `${k}="${v.replace(/[\\"]/g, '\\$&')}"`).join(', ')}`)
-          .join(', ');
+        const header = challenges.map((c) => `${c.scheme} ${c.params.map(([k, v]) => `${k}="${v.replace(/[\\"]/g, '\\$&')}"`).join(', ')}`).join(', ');
         const parsed = parseChallenges(header);
         assert.deepEqual(
           parsed.map((p) => ({ scheme: p.scheme, params: { ...p.params } })),

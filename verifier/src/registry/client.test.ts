@@ -29,7 +29,6 @@ after(async () => {
   await Promise.all(fakes.map((f) => f.close()));
 });
 
-
 describe('resolveDigest', () => {
   let registry: FakeRegistry;
   const client = new RegistryClient();
@@ -42,9 +41,13 @@ describe('resolveDigest', () => {
     const got = await client.resolveDigest({ registry: registry.host, repository: 'team/app', tag: 'v1' });
     assert.deepEqual(got, { digest: image.digest, mediaType: OCI_MANIFEST, size: image.size });
     const calls = registry.requestsTo('/v2/team/app/manifests/v1');
-    assert.deepEqual(calls.map((c) => c.method), ['HEAD']);
+    assert.deepEqual(
+      calls.map((c) => c.method),
+      ['HEAD'],
+    );
     const accept = calls[0]?.headers.accept ?? '';
-    for (const type of [MediaType.OciIndex, MediaType.OciManifest, MediaType.DockerManifestList, MediaType.DockerManifest]) assert.ok(accept.includes(type), type);
+    for (const type of [MediaType.OciIndex, MediaType.OciManifest, MediaType.DockerManifestList, MediaType.DockerManifest])
+      assert.ok(accept.includes(type), type);
   });
 
   it('resolves a multi-architecture index to the index digest', async () => {
@@ -83,11 +86,15 @@ describe('resolveDigest', () => {
       const image = quirky.putImage('app', 'v1');
       const got = await client.resolveDigest({ registry: quirky.host, repository: 'app', tag: 'v1' });
       assert.deepEqual(got, { digest: image.digest, mediaType: OCI_MANIFEST, size: image.size });
-      assert.deepEqual(quirky.requestsTo('/v2/app/manifests/v1').map((c) => c.method), ['HEAD', 'GET'], JSON.stringify(options));
+      assert.deepEqual(
+        quirky.requestsTo('/v2/app/manifests/v1').map((c) => c.method),
+        ['HEAD', 'GET'],
+        JSON.stringify(options),
+      );
     }
   });
 
-  it('refuses a GET body whose hash differs from a digest reference or from the registry\'s own header', async () => {
+  it("refuses a GET body whose hash differs from a digest reference or from the registry's own header", async () => {
     const quirky = await fake({ headNotAllowed: true });
     const image = quirky.putImage('app', 'v1');
     quirky.intercept((req, res, r) => {
@@ -147,7 +154,11 @@ describe('getManifest', () => {
     assert.ok(got.bytes.equals(image.bytes));
     assert.ok(got.manifest.kind === 'manifest');
     assert.equal(got.manifest.layers.length, 1);
-    const index = registry.putManifest('app', { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: image.digest, size: image.size, platform: { architecture: 'arm64', os: 'linux', variant: 'v8' } }] });
+    const index = registry.putManifest('app', {
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [{ mediaType: OCI_MANIFEST, digest: image.digest, size: image.size, platform: { architecture: 'arm64', os: 'linux', variant: 'v8' } }],
+    });
     const gotIndex = await client.getManifest({ registry: registry.host, repository: 'app' }, index.digest);
     assert.ok(gotIndex.manifest.kind === 'index');
     assert.deepEqual(gotIndex.manifest.manifests[0]?.platform, { architecture: 'arm64', os: 'linux', variant: 'v8' });
@@ -167,7 +178,13 @@ describe('getManifest', () => {
 
   it('refuses manifests over the cap without reading them, and malformed or ambiguous ones', async () => {
     const small = new RegistryClient({ maxManifestBytes: 256 });
-    const big = registry.putManifest('shapes', { schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'x', digest: digestOf(Buffer.from('c')), size: 1 }, layers: [], annotations: { pad: 'x'.repeat(1000) } });
+    const big = registry.putManifest('shapes', {
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: 'x', digest: digestOf(Buffer.from('c')), size: 1 },
+      layers: [],
+      annotations: { pad: 'x'.repeat(1000) },
+    });
     await rejectsWith(small.getManifest({ registry: registry.host, repository: 'shapes' }, big.digest), ERR_REGISTRY_TOO_LARGE);
     await rejectsWith(small.resolveDigest({ registry: registry.host, repository: 'shapes', digest: big.digest }), ERR_REGISTRY_TOO_LARGE);
 
@@ -188,7 +205,11 @@ describe('getManifest', () => {
   });
 
   it('accepts an OCI manifest without a mediaType field by its Content-Type', async () => {
-    const stored = registry.putManifest('bare', { schemaVersion: 2, config: { mediaType: 'x', digest: digestOf(Buffer.from('c')), size: 1 }, layers: [] }, { mediaType: OCI_MANIFEST });
+    const stored = registry.putManifest(
+      'bare',
+      { schemaVersion: 2, config: { mediaType: 'x', digest: digestOf(Buffer.from('c')), size: 1 }, layers: [] },
+      { mediaType: OCI_MANIFEST },
+    );
     const got = await client.getManifest({ registry: registry.host, repository: 'bare' }, stored.digest);
     assert.equal(got.manifest.mediaType, OCI_MANIFEST);
   });
@@ -208,7 +229,7 @@ describe('getBlob', () => {
     assert.ok(got.equals(data));
   });
 
-  it('denies a blob whose content or size is not the descriptor\'s', async () => {
+  it("denies a blob whose content or size is not the descriptor's", async () => {
     const blob = registry.putBlob('app', Buffer.from('payload'));
     const tampered = await fake();
     tampered.intercept((req, res, r) => {
@@ -217,8 +238,14 @@ describe('getBlob', () => {
       return true;
     });
     await rejectsWith(client.getBlob({ registry: tampered.host, repository: 'app' }, blob.digest, { maxBytes: 100 }), ERR_REGISTRY_DIGEST_MISMATCH);
-    await rejectsWith(client.getBlob({ registry: registry.host, repository: 'app' }, blob.digest, { maxBytes: 100, expectedSize: 8 }), ERR_REGISTRY_SIZE_MISMATCH);
-    await rejectsWith(client.getBlob({ registry: registry.host, repository: 'app' }, digestOf(Buffer.from('absent')), { maxBytes: 100 }), ERR_REGISTRY_NOT_FOUND);
+    await rejectsWith(
+      client.getBlob({ registry: registry.host, repository: 'app' }, blob.digest, { maxBytes: 100, expectedSize: 8 }),
+      ERR_REGISTRY_SIZE_MISMATCH,
+    );
+    await rejectsWith(
+      client.getBlob({ registry: registry.host, repository: 'app' }, digestOf(Buffer.from('absent')), { maxBytes: 100 }),
+      ERR_REGISTRY_NOT_FOUND,
+    );
   });
 
   it('refuses a blob whose Content-Length is over the cap without reading it', async () => {
@@ -288,15 +315,21 @@ describe('listReferrers', () => {
     const all = await client.listReferrers({ registry: registry.host, repository: 'app' }, image.digest);
     assert.equal(all.via, 'referrers-api');
     assert.deepEqual(all.referrers.map((r) => r.digest).sort(), [sbom.digest, sig.digest].sort());
-    assert.deepEqual(all.referrers.find((r) => r.digest === sbom.digest), {
-      mediaType: OCI_MANIFEST,
-      digest: sbom.digest,
-      size: sbom.size,
-      artifactType: SBOM,
-      annotations: { 'org.opencontainers.image.created': '2026-01-01T00:00:00Z' },
-    });
+    assert.deepEqual(
+      all.referrers.find((r) => r.digest === sbom.digest),
+      {
+        mediaType: OCI_MANIFEST,
+        digest: sbom.digest,
+        size: sbom.size,
+        artifactType: SBOM,
+        annotations: { 'org.opencontainers.image.created': '2026-01-01T00:00:00Z' },
+      },
+    );
     const onlySbom = await client.listReferrers({ registry: registry.host, repository: 'app' }, image.digest, { artifactType: SBOM });
-    assert.deepEqual(onlySbom.referrers.map((r) => r.digest), [sbom.digest]);
+    assert.deepEqual(
+      onlySbom.referrers.map((r) => r.digest),
+      [sbom.digest],
+    );
     assert.equal(onlySbom.filteredBy, 'registry');
     const asked = registry.requests.filter((r) => r.path === `/v2/app/referrers/${image.digest}`).at(-1);
     assert.equal(asked?.query.get('artifactType'), SBOM);
@@ -325,7 +358,11 @@ describe('listReferrers', () => {
     const sbom = registry.putReferrer('app', subject, SBOM);
     const sig = registry.putReferrer('app', subject, SIG);
     const entry = (m: { digest: string; size: number }, artifactType: string) => ({ mediaType: OCI_MANIFEST, digest: m.digest, size: m.size, artifactType });
-    registry.putManifest('app', { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [entry(sbom, SBOM), entry(sig, SIG)] }, { tag: `sha256-${image.digest.slice(7)}` });
+    registry.putManifest(
+      'app',
+      { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [entry(sbom, SBOM), entry(sig, SIG)] },
+      { tag: `sha256-${image.digest.slice(7)}` },
+    );
     const list = await client.listReferrers({ registry: registry.host, repository: 'app' }, image.digest, { artifactType: SIG });
     assert.deepEqual(list, { referrers: [entry(sig, SIG)], via: 'referrers-tag-schema', filteredBy: 'client' });
   });

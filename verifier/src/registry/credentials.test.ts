@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DockerConfig, DockerConfigError, chainCredentials, dockerConfigCredentials, dockerConfigFileCredentials, hostOfKey, type CredentialProvider } from './credentials.js';
+import {
+  DockerConfig,
+  DockerConfigError,
+  chainCredentials,
+  dockerConfigCredentials,
+  dockerConfigFileCredentials,
+  hostOfKey,
+  type CredentialProvider,
+} from './credentials.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -60,28 +68,36 @@ describe('docker config credentials', () => {
 
   it('refuses a document that is not a docker config, without quoting the secret', () => {
     const secret = 'hunter2-password';
-    assert.throws(() => DockerConfig.parse(`{"auths": {"r": {"password": "${secret}"`), (err: unknown) => {
-      assert.ok(err instanceof DockerConfigError);
-      assert.doesNotMatch(err.message, new RegExp(secret));
-      return true;
-    });
+    assert.throws(
+      () => DockerConfig.parse(`{"auths": {"r": {"password": "${secret}"`),
+      (err: unknown) => {
+        assert.ok(err instanceof DockerConfigError);
+        assert.doesNotMatch(err.message, new RegExp(secret));
+        return true;
+      },
+    );
     assert.throws(() => DockerConfig.parse('[]'), DockerConfigError);
     assert.throws(() => DockerConfig.parse({ auths: 'x' }), DockerConfigError);
-    assert.throws(() => DockerConfig.parse({ auths: { r: { auth: b64('no-colon') } } }), (err: unknown) => {
-      assert.ok(err instanceof DockerConfigError);
-      assert.doesNotMatch(err.message, /no-colon/);
-      return true;
-    });
+    assert.throws(
+      () => DockerConfig.parse({ auths: { r: { auth: b64('no-colon') } } }),
+      (err: unknown) => {
+        assert.ok(err instanceof DockerConfigError);
+        assert.doesNotMatch(err.message, /no-colon/);
+        return true;
+      },
+    );
   });
 });
 
 describe('provider chains', () => {
   it('asks providers in order and takes the first that has credentials', async () => {
     const asked: string[] = [];
-    const provider = (name: string, has: string[]): CredentialProvider => (host) => {
-      asked.push(`${name}:${host}`);
-      return Promise.resolve(has.includes(host) ? { kind: 'basic', username: name, password: 'x' } : undefined);
-    };
+    const provider =
+      (name: string, has: string[]): CredentialProvider =>
+      (host) => {
+        asked.push(`${name}:${host}`);
+        return Promise.resolve(has.includes(host) ? { kind: 'basic', username: name, password: 'x' } : undefined);
+      };
     const chain = chainCredentials(provider('file', []), provider('secret-a', ['r1']), provider('secret-b', ['r1', 'r2']));
     assert.equal((await chain('r1'))?.kind, 'basic');
     assert.deepEqual(await chain('r1'), { kind: 'basic', username: 'secret-a', password: 'x' });

@@ -67,7 +67,9 @@ describe('ECR credentials', () => {
   it('does not cache failures, and says what IAM permission is needed without leaking anything', async () => {
     let fail = true;
     const source = new FakeSource(() =>
-      fail ? Promise.reject(Object.assign(new Error('no identity-based policy allows the ecr:GetAuthorizationToken action'), { name: 'AccessDeniedException' })) : Promise.resolve({ authorizationToken: token('ok') }),
+      fail
+        ? Promise.reject(Object.assign(new Error('no identity-based policy allows the ecr:GetAuthorizationToken action'), { name: 'AccessDeniedException' }))
+        : Promise.resolve({ authorizationToken: token('ok') }),
     );
     const provider = ecrCredentials({ source });
     await assert.rejects(provider(HOST), (err: unknown) => {
@@ -101,7 +103,11 @@ describe('ECR credentials', () => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
-        seen.push({ body, ...(req.headers['x-amz-target'] && { target: String(req.headers['x-amz-target']) }), ...(req.headers.authorization && { auth: req.headers.authorization }) });
+        seen.push({
+          body,
+          ...(req.headers['x-amz-target'] && { target: String(req.headers['x-amz-target']) }),
+          ...(req.headers.authorization && { auth: req.headers.authorization }),
+        });
         res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
         res.end(JSON.stringify({ authorizationData: [{ authorizationToken: token('from-sdk'), expiresAt: 4102444800, proxyEndpoint: `https://${HOST}` }] }));
       });

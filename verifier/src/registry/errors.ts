@@ -121,8 +121,7 @@ export const ERR_REGISTRY_RATE_LIMITED = defineError(
   'KNA_ERR_REGISTRY_RATE_LIMITED',
   Outcome.CouldNotVerify,
   (subject: Subject, detail: HttpDetail, why: string) =>
-    `${subject}: the registry is throttling the verifier (${http(detail)}) and ${why}; ` +
-    'lower the verification concurrency or raise the registry quota',
+    `${subject}: the registry is throttling the verifier (${http(detail)}) and ${why}; ` + 'lower the verification concurrency or raise the registry quota',
 );
 
 export const ERR_REGISTRY_UNAVAILABLE = defineError(
@@ -156,8 +155,7 @@ export const ERR_REGISTRY_UNREACHABLE = defineError(
 export const ERR_REGISTRY_TIMEOUT = defineError(
   'KNA_ERR_REGISTRY_TIMEOUT',
   Outcome.CouldNotVerify,
-  (subject: Subject, host: string, timeoutMs: number) =>
-    `${subject}: ${host} did not answer within ${timeoutMs} ms; the registry is slow or unreachable`,
+  (subject: Subject, host: string, timeoutMs: number) => `${subject}: ${host} did not answer within ${timeoutMs} ms; the registry is slow or unreachable`,
 );
 
 export const ERR_REGISTRY_DEADLINE = defineError(

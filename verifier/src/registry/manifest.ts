@@ -5,7 +5,7 @@
 import { isDigest } from './digest.js';
 import { MediaType, essence, isIndexMediaType, isManifestMediaType, type ManifestMediaType } from './mediaTypes.js';
 
-export interface Platform {
+interface Platform {
   readonly architecture: string;
   readonly os: string;
   readonly variant?: string;
@@ -27,13 +27,13 @@ interface ManifestCommon {
   readonly annotations?: Readonly<Record<string, string>>;
 }
 
-export interface ImageManifest extends ManifestCommon {
+interface ImageManifest extends ManifestCommon {
   readonly kind: 'manifest';
   readonly config: Descriptor;
   readonly layers: readonly Descriptor[];
 }
 
-export interface ImageIndex extends ManifestCommon {
+interface ImageIndex extends ManifestCommon {
   readonly kind: 'index';
   readonly manifests: readonly Descriptor[];
 }

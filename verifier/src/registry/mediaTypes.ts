@@ -12,10 +12,7 @@ export const MediaType = {
 } as const;
 
 export type ManifestMediaType =
-  | typeof MediaType.OciManifest
-  | typeof MediaType.OciIndex
-  | typeof MediaType.DockerManifest
-  | typeof MediaType.DockerManifestList;
+  typeof MediaType.OciManifest | typeof MediaType.OciIndex | typeof MediaType.DockerManifest | typeof MediaType.DockerManifestList;
 
 const MANIFEST_TYPES: ReadonlySet<string> = new Set<ManifestMediaType>([
   MediaType.OciIndex,

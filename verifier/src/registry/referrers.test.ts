@@ -36,7 +36,10 @@ describe('collectReferrers', () => {
       [second.href]: { kind: 'page', descriptors: [d(2, 'b'), d(3, 'a')], filtersApplied: [] },
     });
     const list = await collectReferrers(source, { first: FIRST, maxPages: 5 });
-    assert.deepEqual(list.referrers.map((r) => r.size), [1, 2, 3]);
+    assert.deepEqual(
+      list.referrers.map((r) => r.size),
+      [1, 2, 3],
+    );
     assert.equal(list.via, 'referrers-api');
     assert.equal(list.filteredBy, undefined);
   });
@@ -49,12 +52,18 @@ describe('collectReferrers', () => {
       [second.href]: { kind: 'page', descriptors: [d(2, 'sig'), d(3, 'sbom')], filtersApplied: ['artifactType'] },
     });
     const filtered = await collectReferrers(claims, { first: FIRST, maxPages: 5, artifactType: 'sbom' });
-    assert.deepEqual(filtered.referrers.map((r) => r.size), [1, 3]);
+    assert.deepEqual(
+      filtered.referrers.map((r) => r.size),
+      [1, 3],
+    );
     assert.equal(filtered.filteredBy, 'registry');
 
     const ignores = io({ [FIRST.href]: { kind: 'page', descriptors: [d(1, 'sbom'), d(2, 'sig')], filtersApplied: [] } });
     const byClient = await collectReferrers(ignores, { first: FIRST, maxPages: 5, artifactType: 'sbom' });
-    assert.deepEqual(byClient.referrers.map((r) => r.size), [1]);
+    assert.deepEqual(
+      byClient.referrers.map((r) => r.size),
+      [1],
+    );
     assert.equal(byClient.filteredBy, 'client');
   });
 

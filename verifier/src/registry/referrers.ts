@@ -5,11 +5,11 @@
 // signatures the same way (notation's specification). The HTTP side is the client's; the rules are here.
 import type { Descriptor } from './manifest.js';
 
-export const ReferrersSource = {
+const ReferrersSource = {
   Api: 'referrers-api',
   TagSchema: 'referrers-tag-schema',
 } as const;
-export type ReferrersSource = (typeof ReferrersSource)[keyof typeof ReferrersSource];
+type ReferrersSource = (typeof ReferrersSource)[keyof typeof ReferrersSource];
 
 export interface ReferrerList {
   /** Manifests whose `subject` is the given digest, in the registry's order, without duplicate digests. */

@@ -13,12 +13,7 @@ import { answers, attach, push, sign, startHarness, startOnFreePort, toolPath, t
 import { Outcome } from '@kna/shared';
 import { RegistryClient } from './client.js';
 import { DockerConfig } from './credentials.js';
-import {
-  ERR_REGISTRY_CREDENTIALS_REJECTED,
-  ERR_REGISTRY_NO_CREDENTIALS,
-  ERR_REGISTRY_NOT_FOUND,
-  ERR_REGISTRY_TOO_LARGE,
-} from './errors.js';
+import { ERR_REGISTRY_CREDENTIALS_REJECTED, ERR_REGISTRY_NO_CREDENTIALS, ERR_REGISTRY_NOT_FOUND, ERR_REGISTRY_TOO_LARGE } from './errors.js';
 import { MediaType } from './mediaTypes.js';
 import type { RegistryOperation } from './transport.js';
 import { rejectsWith } from '../../testkit/registry/assertions.js';
@@ -40,7 +35,6 @@ function repoOf(name: string): { registry: string; repository: string } {
   return { registry: name.slice(0, slash), repository: name.slice(slash + 1) };
 }
 
-
 for (const kind of ['referrers API', 'referrers tag schema'] as const) {
   describe(`the client against the real registry with the ${kind}`, () => {
     const host = () => (kind === 'referrers API' ? harness.registry : harness.registryTagSchema);
@@ -61,7 +55,10 @@ for (const kind of ['referrers API', 'referrers tag schema'] as const) {
       assert.deepEqual(multi, { digest: index.digest, mediaType: MediaType.OciIndex, size: index.size });
       const fetched = await client.getManifest(ref, index.digest);
       assert.ok(fetched.manifest.kind === 'index');
-      assert.deepEqual(fetched.manifest.manifests.map((m) => m.platform?.architecture), ['amd64', 'arm64']);
+      assert.deepEqual(
+        fetched.manifest.manifests.map((m) => m.platform?.architecture),
+        ['amd64', 'arm64'],
+      );
       // Each platform manifest is itself readable and checked.
       for (const platform of fetched.manifest.manifests) {
         const m = await client.getManifest(ref, platform.digest);
@@ -96,7 +93,10 @@ for (const kind of ['referrers API', 'referrers tag schema'] as const) {
       assert.deepEqual(types, [SBOM, SCAN, MediaType.NotationSignature].sort());
 
       const onlySbom = await client.listReferrers(ref, image.digest, { artifactType: SBOM });
-      assert.deepEqual(onlySbom.referrers.map((r) => r.digest), [sbom.descriptor.digest]);
+      assert.deepEqual(
+        onlySbom.referrers.map((r) => r.digest),
+        [sbom.descriptor.digest],
+      );
       // olareg applies the filter and says so; the tag schema is always filtered by the client.
       assert.equal(onlySbom.filteredBy, kind === 'referrers API' ? 'registry' : 'client');
 
@@ -188,7 +188,8 @@ describe('the client against real registries that require authentication', () =>
       authFile,
       [`users:`, `  ${USER}:`, `    cred: "${hash}"`, `acls:`, `  - repo: "*"`, `    members: ["${USER}"]`, `    access: ["read"]`, ''].join('\n'),
     );
-    const olaregWith = (name: string, extra: string[]) => started(name, (port) => ['serve', '--addr', '127.0.0.1', '--port', String(port), '--dir', store, '--store-ro', ...extra]);
+    const olaregWith = (name: string, extra: string[]) =>
+      started(name, (port) => ['serve', '--addr', '127.0.0.1', '--port', String(port), '--dir', store, '--store-ro', ...extra]);
 
     // distribution: an open instance to push through and an htpasswd one on the same storage.
     const storage = join(dir, 'distribution');
@@ -199,7 +200,17 @@ describe('the client against real registries that require authentication', () =>
         name,
         (port) => {
           const config = join(dir, `${name}.yml`);
-          writeFileSync(config, ['version: 0.1', 'log: {level: warn}', `storage: {filesystem: {rootdirectory: ${storage}}}`, `http: {addr: 127.0.0.1:${port}, secret: kna}`, auth, ''].join('\n'));
+          writeFileSync(
+            config,
+            [
+              'version: 0.1',
+              'log: {level: warn}',
+              `storage: {filesystem: {rootdirectory: ${storage}}}`,
+              `http: {addr: 127.0.0.1:${port}, secret: kna}`,
+              auth,
+              '',
+            ].join('\n'),
+          );
           return ['serve', config];
         },
         distribution,
@@ -221,7 +232,9 @@ describe('the client against real registries that require authentication', () =>
 
   const secret = (registries: string[], password = PASSWORD) =>
     DockerConfig.parse(
-      JSON.stringify({ auths: Object.fromEntries(registries.map((r) => [`http://${r}/v2/`, { auth: Buffer.from(`${USER}:${password}`).toString('base64') }])) }),
+      JSON.stringify({
+        auths: Object.fromEntries(registries.map((r) => [`http://${r}/v2/`, { auth: Buffer.from(`${USER}:${password}`).toString('base64') }])),
+      }),
     ).provider();
 
   it('olareg Basic auth: refused without credentials, accepted from a dockerconfigjson pull secret, refused with a wrong password', async () => {
@@ -252,11 +265,18 @@ describe('the client against real registries that require authentication', () =>
     assert.ok(manifest.manifest.kind === 'manifest');
     await client.getBlob(ref, manifest.manifest.config.digest, { maxBytes: 1 << 20 });
     await client.listReferrers(ref, regs.digest);
-    assert.deepEqual(calls.filter((c) => c.operation === 'token'), [{ operation: 'token', status: 200 }], 'one token serves every request');
+    assert.deepEqual(
+      calls.filter((c) => c.operation === 'token'),
+      [{ operation: 'token', status: 200 }],
+      'one token serves every request',
+    );
     assert.equal(calls.filter((c) => c.status === 401).length, 1, 'only the first request is challenged');
     // olareg issues anonymous tokens too, but its ACL gives them no access.
     await rejectsWith(new RegistryClient().resolveDigest({ ...ref, tag: 'v1' }), ERR_REGISTRY_NO_CREDENTIALS);
-    await rejectsWith(new RegistryClient({ credentials: secret([regs.olaregToken], 'wrong') }).resolveDigest({ ...ref, tag: 'v1' }), ERR_REGISTRY_CREDENTIALS_REJECTED);
+    await rejectsWith(
+      new RegistryClient({ credentials: secret([regs.olaregToken], 'wrong') }).resolveDigest({ ...ref, tag: 'v1' }),
+      ERR_REGISTRY_CREDENTIALS_REJECTED,
+    );
   });
 
   it('distribution htpasswd (bcrypt) Basic auth', async () => {
@@ -279,9 +299,7 @@ describe('the client against real registries that require authentication', () =>
     // With a deadline too close for olareg's "Retry-After: 1", the client gives up at once instead.
     // Twenty at once: even when a loaded machine spreads them out, more than two land in one second.
     const hurried = new RegistryClient();
-    const burst = await Promise.allSettled(
-      Array.from({ length: 20 }, () => hurried.resolveDigest({ ...ref, tag: 'v1' }, { deadline: Date.now() + 500 })),
-    );
+    const burst = await Promise.allSettled(Array.from({ length: 20 }, () => hurried.resolveDigest({ ...ref, tag: 'v1' }, { deadline: Date.now() + 500 })));
     const refused = burst.filter((r) => r.status === 'rejected').map((r) => (r.reason as { code: string }).code);
     assert.ok(refused.length > 0 && refused.every((code) => code === 'KNA_ERR_REGISTRY_RATE_LIMITED'), refused.join(','));
   });

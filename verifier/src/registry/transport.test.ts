@@ -7,13 +7,7 @@ import { setImmediate as tick } from 'node:timers/promises';
 import type { ServerResponse } from 'node:http';
 import { Outcome } from '@kna/shared';
 import { RegistryClient } from './client.js';
-import {
-  ERR_REGISTRY_DEADLINE,
-  ERR_REGISTRY_RATE_LIMITED,
-  ERR_REGISTRY_TIMEOUT,
-  ERR_REGISTRY_UNAVAILABLE,
-  ERR_REGISTRY_UNREACHABLE,
-} from './errors.js';
+import { ERR_REGISTRY_DEADLINE, ERR_REGISTRY_RATE_LIMITED, ERR_REGISTRY_TIMEOUT, ERR_REGISTRY_UNAVAILABLE, ERR_REGISTRY_UNREACHABLE } from './errors.js';
 import { parseRetryAfter, type Clock, type RegistryObserver, type RegistryOperation } from './transport.js';
 import { FakeRegistry } from '../../testkit/registry/fake-registry.js';
 import { rejectsWith } from '../../testkit/registry/assertions.js';
@@ -56,14 +50,15 @@ function observed(): { events: { host: string; operation: RegistryOperation; sta
   };
 }
 
-
 /** Answers the first `n` requests with `status` (and headers), then lets the registry answer. */
 function failFirst(registry: FakeRegistry, n: number, status: number, headers: Record<string, string> = {}): void {
   let left = n;
   registry.intercept((req, res) => {
     if (left <= 0) return false;
     left--;
-    res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify({ errors: [{ code: 'TOOMANYREQUESTS', message: 'slow down' }] }));
+    res
+      .writeHead(status, { 'content-type': 'application/json', ...headers })
+      .end(JSON.stringify({ errors: [{ code: 'TOOMANYREQUESTS', message: 'slow down' }] }));
     return true;
   });
 }
@@ -79,7 +74,10 @@ describe('back-off', () => {
     const got = await client.resolveDigest({ registry: registry.host, repository: 'app', tag: 'v1' });
     assert.equal(got.digest, image.digest);
     assert.deepEqual(clock.slept, [2000, 2000]);
-    assert.deepEqual(events, [429, 429, 200].map((status) => ({ host: registry.host, operation: 'resolve', status })));
+    assert.deepEqual(
+      events,
+      [429, 429, 200].map((status) => ({ host: registry.host, operation: 'resolve', status })),
+    );
   });
 
   it('gives up at once when Retry-After would pass the deadline, or is longer than it waits', async () => {
@@ -117,7 +115,10 @@ describe('back-off', () => {
   it('does not retry a plain 500', async () => {
     const registry = await fake();
     failFirst(registry, 1, 500);
-    await rejectsWith(new RegistryClient({ clock: recordingClock() }).resolveDigest({ registry: registry.host, repository: 'app', tag: 'v1' }), ERR_REGISTRY_UNAVAILABLE);
+    await rejectsWith(
+      new RegistryClient({ clock: recordingClock() }).resolveDigest({ registry: registry.host, repository: 'app', tag: 'v1' }),
+      ERR_REGISTRY_UNAVAILABLE,
+    );
     assert.equal(registry.requests.length, 1);
   });
 

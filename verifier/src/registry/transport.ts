@@ -256,4 +256,3 @@ export function parseRetryAfter(value: string | null, now: number): number | und
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
 }
-

@@ -2,6 +2,7 @@
 // ignored at every level Kyverno controls (it adds fields between versions); the fields the verifier
 // reads are typed strictly so a wrong type is a 400 naming its JSON path. Bounds keep validation and
 // everything after it cheap whatever the body holds.
+import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
 
 const imageInfo = {
   type: 'object',
@@ -17,14 +18,14 @@ const imageInfo = {
     reference: { type: 'string', maxLength: 1024 },
     referenceWithTag: { type: 'string', maxLength: 1024 },
   },
-} as const;
+} as const satisfies JSONSchema;
 
 const containerMap = {
   type: 'object',
   maxProperties: 256,
   propertyNames: { maxLength: 253 },
   additionalProperties: imageInfo,
-} as const;
+} as const satisfies JSONSchema;
 
 /** Kyverno conditions are arbitrary JSON in key/value; the body parser already bounds depth and size. */
 const condition = {
@@ -36,7 +37,7 @@ const condition = {
     value: {},
     message: { type: 'string', maxLength: 4096 },
   },
-} as const;
+} as const satisfies JSONSchema;
 
 const anyAll = {
   type: 'object',
@@ -44,7 +45,7 @@ const anyAll = {
     any: { type: 'array', maxItems: 256, items: condition },
     all: { type: 'array', maxItems: 256, items: condition },
   },
-} as const;
+} as const satisfies JSONSchema;
 
 const attestation = {
   type: 'object',
@@ -65,7 +66,7 @@ const attestation = {
       },
     },
   },
-} as const;
+} as const satisfies JSONSchema;
 
 export const checkImagesRequestSchema = {
   type: 'object',
@@ -87,46 +88,14 @@ export const checkImagesRequestSchema = {
     mode: { type: 'string', enum: ['enforce', 'audit'] },
     onInfraError: { type: 'string', enum: ['deny', 'allow'] },
   },
-} as const;
+} as const satisfies JSONSchema;
 
-export interface KyvernoImageInfo {
-  registry?: string;
-  path: string;
-  name?: string;
-  tag?: string;
-  digest?: string;
-  jsonPointer?: string;
-  reference?: string;
-  referenceWithTag?: string;
-}
-
-export interface ConditionSpec {
-  key: unknown;
-  operator: string;
-  value: unknown;
-  message?: string;
-}
-
-export interface AnyAllSpec {
-  any?: ConditionSpec[];
-  all?: ConditionSpec[];
-}
-
-export interface AttestationSpec {
-  imageReference: string;
-  type: { name: string; conditions?: AnyAllSpec | AnyAllSpec[] }[];
-}
-
-export interface CheckImagesRequest {
-  images: {
-    containers?: Record<string, KyvernoImageInfo>;
-    initContainers?: Record<string, KyvernoImageInfo>;
-    ephemeralContainers?: Record<string, KyvernoImageInfo>;
-  };
-  imageReferences?: string[];
-  trustPolicy?: string;
-  attestations?: AttestationSpec[];
-  metadata?: unknown;
-  mode?: 'enforce' | 'audit';
-  onInfraError?: 'deny' | 'allow';
-}
+// The request's types are derived from the schema above, so what the handler receives is what was validated.
+/** One image of a pod as Kyverno describes it. */
+export type KyvernoImageInfo = FromSchema<typeof imageInfo>;
+/** A Kyverno condition: arbitrary JSON in key and value. */
+export type ConditionSpec = FromSchema<typeof condition>;
+export type AnyAllSpec = FromSchema<typeof anyAll>;
+export type AttestationSpec = FromSchema<typeof attestation>;
+/** The body of POST /checkimages, as validated by checkImagesRequestSchema. */
+export type CheckImagesRequest = FromSchema<typeof checkImagesRequestSchema>;

@@ -55,7 +55,7 @@ interface StoredManifest {
   readonly digest: string;
 }
 
-export function sha256(data: Buffer | string): string {
+function sha256(data: Buffer | string): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
@@ -123,7 +123,7 @@ export class FakeRegistry {
   /** Stores a manifest (object → JSON bytes) under its digest and, when given, a tag. */
   putManifest(repo: string, document: object | Buffer, options: { tag?: string; mediaType?: string } = {}): StoredManifest & { size: number } {
     const bytes = Buffer.isBuffer(document) ? document : Buffer.from(JSON.stringify(document));
-    const mediaType = options.mediaType ?? (Buffer.isBuffer(document) ? OCI_MANIFEST : (((document as { mediaType?: string }).mediaType) ?? OCI_MANIFEST));
+    const mediaType = options.mediaType ?? (Buffer.isBuffer(document) ? OCI_MANIFEST : ((document as { mediaType?: string }).mediaType ?? OCI_MANIFEST));
     const stored = { bytes, mediaType, digest: sha256(bytes) };
     const refs = this.#repo(repo);
     refs.set(stored.digest, stored);
@@ -148,7 +148,12 @@ export class FakeRegistry {
   }
 
   /** A referrer of `subject` with one JSON layer holding `payload`. */
-  putReferrer(repo: string, subject: { digest: string; size: number; mediaType: string }, artifactType: string, payload: object = {}): StoredManifest & { size: number; layer: { digest: string; size: number } } {
+  putReferrer(
+    repo: string,
+    subject: { digest: string; size: number; mediaType: string },
+    artifactType: string,
+    payload: object = {},
+  ): StoredManifest & { size: number; layer: { digest: string; size: number } } {
     const layer = this.putBlob(repo, Buffer.from(JSON.stringify(payload)));
     const empty = this.putBlob(repo, Buffer.from('{}'));
     const stored = this.putManifest(repo, {
@@ -234,7 +239,12 @@ export class FakeRegistry {
     for (const stored of this.#manifests.get(repo)?.values() ?? []) {
       if (seen.has(stored.digest)) continue;
       seen.add(stored.digest);
-      const doc = JSON.parse(stored.bytes.toString('utf8')) as { subject?: { digest: string }; artifactType?: string; config?: { mediaType: string }; annotations?: object };
+      const doc = JSON.parse(stored.bytes.toString('utf8')) as {
+        subject?: { digest: string };
+        artifactType?: string;
+        config?: { mediaType: string };
+        annotations?: object;
+      };
       if (doc.subject?.digest !== digest) continue;
       const type = doc.artifactType ?? doc.config?.mediaType;
       if (filter && type !== artifactType) continue;
@@ -269,7 +279,10 @@ export class FakeRegistry {
     }
     if (header.startsWith('Bearer ') && this.tokens.has(header.slice(7))) return true;
     const realm = auth.realm ? auth.realm(this) : `${this.url}/token`;
-    res.writeHead(401, { 'www-authenticate': `Bearer realm="${realm}",service="fake-registry",scope="${auth.scope ? auth.scope(repo) : `repository:${repo}:pull`}"`, 'content-type': 'application/json' });
+    res.writeHead(401, {
+      'www-authenticate': `Bearer realm="${realm}",service="fake-registry",scope="${auth.scope ? auth.scope(repo) : `repository:${repo}:pull`}"`,
+      'content-type': 'application/json',
+    });
     res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }));
     return false;
   }
