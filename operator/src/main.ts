@@ -18,8 +18,10 @@ function kubeConfigFor(path: string, env: NodeJS.ProcessEnv): KubeConfig {
 
 async function main(): Promise<number> {
   let parsed;
+  // `pnpm operator -- --flag` hands the separator through.
+  const args = process.argv.slice(2);
   try {
-    parsed = parseFlags(process.argv.slice(2));
+    parsed = parseFlags(args[0] === '--' ? args.slice(1) : args);
   } catch (err) {
     if (err instanceof KnaError) {
       process.stderr.write(`operator: ${err.message}\n`);

@@ -7,6 +7,9 @@ import type { ReconcileReport } from './reconcile/reconciler.js';
 export class OperatorMetrics {
   readonly registry = new Registry();
   readonly #reconcile: Histogram<'outcome'>;
+  readonly #phases: Histogram<'phase'>;
+  readonly #reworked: Counter;
+  readonly #bundleReads: Counter;
   readonly #bundleWrites: Counter<'outcome'>;
   readonly #bundleBytes: Gauge;
   readonly #bundleInfo: Gauge<'version'>;
@@ -26,6 +29,23 @@ export class OperatorMetrics {
       help: 'Bundle reconciles by outcome (written, unchanged, too-large, error, standby)',
       labelNames: ['outcome'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.#phases = new Histogram({
+      name: 'kna_operator_reconcile_phase_seconds',
+      help: 'Time of each phase of a bundle reconcile: render, bundle (compare and write the ConfigMap), objects (statuses, finalizers, Events)',
+      labelNames: ['phase'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.#reworked = new Counter({
+      name: 'kna_operator_render_reworked_objects_total',
+      help: 'Objects the render validated and parsed again (not taken from its cache)',
+      registers,
+    });
+    this.#bundleReads = new Counter({
+      name: 'kna_operator_bundle_reads_total',
+      help: "GETs of the bundle ConfigMap (only when the last write's answer is not known to be current)",
       registers,
     });
     this.#bundleWrites = new Counter({
@@ -74,6 +94,11 @@ export class OperatorMetrics {
     this.#reconcile.observe({ outcome }, durationMs / 1000);
     if (!report || report.bundle === 'not-synced') return;
     if (report.bundle === 'created' || report.bundle === 'updated') this.#bundleWrites.inc({ outcome: report.bundle });
+    this.#phases.observe({ phase: 'render' }, report.timings.renderMs / 1000);
+    this.#phases.observe({ phase: 'bundle' }, report.timings.bundleMs / 1000);
+    this.#phases.observe({ phase: 'objects' }, report.timings.objectsMs / 1000);
+    this.#reworked.inc(report.reworked);
+    this.#bundleReads.inc(report.bundleReads);
     this.#bundleBytes.set(report.bytes);
     this.#bundleInfo.reset();
     this.#bundleInfo.set({ version: report.version }, 1);

@@ -169,6 +169,13 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     flags.pluginConfigMap === ''
       ? undefined
       : { name: flags.pluginConfigMap, watcher: watch<V1ConfigMap>(configMapRef(namespace, flags.pluginConfigMap), () => bundleRunner.trigger()) };
+  // The bundle ConfigMap itself: the reconciler compares with the answer to its own last write instead of reading
+  // the ConfigMap on every run, so a change by anyone else (an edit, a delete) must make it read again.
+  // Its metadata is enough (resourceVersions): the watch does not carry the bundle itself.
+  const bundleWatcher: ListWatcher<KubeObject> = watch<KubeObject>({ ...configMapRef(namespace, names.bundle), metadataOnly: true }, (change) => {
+    const current = change === undefined ? bundleWatcher.get(namespace, names.bundle) : change.current;
+    if (reconciler.observeBundle(current?.metadata?.resourceVersion)) bundleRunner.trigger({ supersede: false });
+  });
   const reconciler = new BundleReconciler({
     core,
     custom,

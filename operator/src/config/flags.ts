@@ -49,7 +49,11 @@ export const FLAGS = {
   kubeconfig: { type: 'string', default: '', help: 'Kubeconfig (default: KUBECONFIG, ~/.kube/config or in-cluster).' },
   identity: { type: 'string', default: '', defaultText: '`POD_NAME`, else host name + pid', help: "This process's holderIdentity in the Lease." },
   resyncPeriod: { type: 'duration', default: 10 * 60_000, help: 'Every watched list is re-listed this often (a safety net; the watches deliver changes).' },
-  debounce: { type: 'duration', default: 100, help: 'Changes arriving within this are reconciled together.' },
+  debounce: {
+    type: 'duration',
+    default: 100,
+    help: 'Reconciles start at most this often: a change after a quiet period is reconciled at once, changes arriving within this after a reconcile started are reconciled together in the next one.',
+  },
 } as const satisfies Record<string, FlagSpec>;
 
 export type Flags = FlagValues<typeof FLAGS>;

@@ -1,8 +1,9 @@
 // Writes to TrustPolicies and TrustStores: the status subresource when it changed, the removal of the original's
 // finalizer, and an Event when Ready changes. Conflicts (409) are left to the next reconcile: the watch delivers
 // the newer object, which triggers one.
+import { isDeepStrictEqual } from 'node:util';
 import type { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { API_VERSION, canonicalJson, READY_CONDITION, type Condition, type ResourceRef } from '@kna/shared';
+import { API_VERSION, READY_CONDITION, type Condition, type ResourceRef } from '@kna/shared';
 import { COMPONENT, ORIGINAL_FINALIZER } from '../resources.js';
 
 /** The parts of a TrustPolicy or TrustStore the writers need. */
@@ -14,12 +15,13 @@ export interface CustomObject {
 }
 
 /** JSON as the API server stores it (no undefined members), for comparing with what it returns. */
-function stored(value: unknown): string {
-  return canonicalJson(JSON.parse(JSON.stringify(value ?? {})) as unknown);
+function asStored(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value ?? {})) as unknown;
 }
 
+/** True when `next` differs from `current` as the API server would store them (member order aside). */
 export function statusChanged(current: unknown, next: unknown): boolean {
-  return stored(current) !== stored(next);
+  return !isDeepStrictEqual(asStored(current), asStored(next));
 }
 
 export async function writeStatus(api: CustomObjectsApi, ref: ResourceRef, kind: string, object: CustomObject, status: object): Promise<void> {

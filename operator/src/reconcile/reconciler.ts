@@ -3,9 +3,18 @@
 // bundle ConfigMap if its text changed, then per object remove the original's finalizer, write the status if it
 // changed and record an Event when Ready changed. Nothing depends on which event triggered the run, so running it
 // twice, or after a restart, writes nothing new.
+//
+// What makes a run cheap when little changed (docs/benchmarks.md "Operator benchmarks"):
+// - the render keeps per-object work in a RenderCache, so only objects with a new generation are validated and
+//   parsed again;
+// - the bundle ConfigMap is compared with the answer to the last write while the bundle's watch has seen no other
+//   change, so an unchanged bundle costs no request and a changed one a single PUT;
+// - a status is written only when the object's own outcome changed: status.bundleVersion names the first bundle
+//   that holds the object as it is now, so a bundle that changed other objects rewrites none of the rest.
 import type { CoreV1Api, CustomObjectsApi, V1ConfigMap } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
+  RenderCache,
   kubeErrorMessage,
   renderBundle,
   resourceStatus,
@@ -50,6 +59,15 @@ export interface BundleReconcilerOptions {
   maxBundleBytes?: number;
 }
 
+interface ReconcileTimings {
+  /** renderBundle. */
+  renderMs: number;
+  /** Comparing with (and if needed writing) the bundle ConfigMap. */
+  bundleMs: number;
+  /** Status writes, finalizer removals and Events. */
+  objectsMs: number;
+}
+
 export interface ReconcileReport {
   bundle: BundleWriteOutcome | 'too-large' | 'not-synced';
   version: string;
@@ -64,17 +82,55 @@ export interface ReconcileReport {
   superseded: boolean;
   /** When to run again at the latest. */
   next: Date;
+  /** Objects the render worked on again (not taken from its cache). */
+  reworked: number;
+  /** GETs of the bundle ConfigMap. */
+  bundleReads: number;
+  timings: ReconcileTimings;
 }
 
 function isDeleting(object: CustomObject): boolean {
   return object.metadata.deletionTimestamp !== undefined;
 }
 
+/** A status this process wrote, and the resourceVersion it was written over. */
+interface WrittenStatus {
+  over: string | undefined;
+  status: object;
+}
+
 export class BundleReconciler {
   readonly #options: BundleReconcilerOptions;
+  readonly #cache = new RenderCache();
+  /** The bundle ConfigMap as the API server returned it on the last write or read, while nobody else changed it. */
+  #bundle: V1ConfigMap | undefined;
+  /** resourceVersions the bundle's watch delivered while a write was in flight (undefined: none in flight). */
+  #seenDuringWrite: (string | undefined)[] | undefined;
+  /** Statuses written and not yet seen back on the watch, by kind/name. */
+  readonly #written = new Map<string, WrittenStatus>();
 
   constructor(options: BundleReconcilerOptions) {
     this.#options = options;
+  }
+
+  /** The render cache (tests look at what it worked on). */
+  get renderCache(): RenderCache {
+    return this.#cache;
+  }
+
+  /**
+   * The resourceVersion of the bundle ConfigMap as its watch sees it now (undefined: deleted). Returns true when
+   * that is not what this process last wrote or read (someone else changed or deleted it): the caller triggers a
+   * run, which reads the ConfigMap again. While a write is in flight the answer decides (see reconcile).
+   */
+  observeBundle(resourceVersion: string | undefined): boolean {
+    if (this.#seenDuringWrite !== undefined) {
+      this.#seenDuringWrite.push(resourceVersion);
+      return false;
+    }
+    if (this.#bundle !== undefined && resourceVersion === this.#bundle.metadata?.resourceVersion) return false;
+    this.#bundle = undefined;
+    return true;
   }
 
   /** True once every input has been listed, so a render sees complete state. */
@@ -96,10 +152,20 @@ export class BundleReconciler {
       objectErrors: 0,
       superseded: false,
       next,
+      reworked: 0,
+      bundleReads: 0,
+      timings: { renderMs: 0, bundleMs: 0, objectsMs: 0 },
     };
     // Rendering from a partial view would drop objects from the bundle: wait for every first list.
     if (!this.synced()) return report;
 
+    let phase = performance.now();
+    const lap = (): number => {
+      const at = performance.now();
+      const ms = at - phase;
+      phase = at;
+      return ms;
+    };
     const policies = options.trustPolicies.items();
     const stores = options.trustStores.items();
     const pluginData = options.pluginConfig ? (options.pluginConfig.watcher.get(options.namespace, options.pluginConfig.name)?.data ?? {}) : {};
@@ -108,24 +174,46 @@ export class BundleReconciler {
       trustStores: stores.filter((o) => !isDeleting(o)),
       pluginConfig: pluginData,
       now,
+      cache: this.#cache,
       ...(options.maxBundleBytes !== undefined && { maxBytes: options.maxBundleBytes }),
     });
+    report.reworked = this.#cache.reworked.length;
+    report.timings.renderMs = lap();
     report.version = rendered.bundle.version;
     report.bytes = rendered.bytes;
     if (rendered.tooLarge) {
       report.bundle = 'too-large';
       options.log.error({ bytes: rendered.bytes, version: rendered.bundle.version }, 'bundle too large: not written, reported on every object');
     } else {
-      report.bundle = await writeBundle(options.core, {
-        namespace: options.namespace,
-        name: options.bundleName,
-        text: rendered.text,
-        version: rendered.bundle.version,
-        mayWrite: options.mayWrite,
-      });
+      this.#seenDuringWrite = [];
+      let result;
+      try {
+        result = await writeBundle(
+          options.core,
+          { namespace: options.namespace, name: options.bundleName, text: rendered.text, version: rendered.bundle.version, mayWrite: options.mayWrite },
+          this.#bundle,
+        );
+        // The answer is trusted as current unless the watch delivered another version meanwhile (its own echo is
+        // fine); otherwise run again at once, which reads the ConfigMap.
+        const answered = result.current?.metadata?.resourceVersion;
+        if (this.#seenDuringWrite.every((seen) => seen === answered)) this.#bundle = result.current;
+        else {
+          this.#bundle = undefined;
+          report.next = now;
+        }
+      } catch (err) {
+        this.#bundle = undefined;
+        throw err;
+      } finally {
+        this.#seenDuringWrite = undefined;
+      }
+      report.bundle = result.outcome;
+      report.bundleReads = result.reads;
       if (report.bundle === 'created' || report.bundle === 'updated')
         options.log.info({ version: rendered.bundle.version, bytes: rendered.bytes, outcome: report.bundle }, 'bundle written');
     }
+
+    report.timings.bundleMs = lap();
 
     const statuses = new Map<string, ObjectStatus>(rendered.statuses.map((s) => [`${s.kind}/${s.name}`, s]));
     const objects: [string, CustomObject][] = [
@@ -152,6 +240,10 @@ export class BundleReconciler {
     };
     await Promise.all(Array.from({ length: Math.min(options.writeConcurrency ?? 16, Math.max(1, objects.length)) }, worker));
     report.superseded = nextObject < objects.length;
+    report.timings.objectsMs = lap();
+    // Forget written statuses of objects that went away.
+    const present = new Set(objects.map(([kind, object]) => `${kind}/${object.metadata.name}`));
+    for (const key of this.#written.keys()) if (!present.has(key)) this.#written.delete(key);
     for (const status of rendered.statuses) {
       report.ready.push({ kind: status.kind, ready: status.ready });
       // A certificate that expires changes a store's Ready: reconcile right after.
@@ -192,10 +284,26 @@ export class BundleReconciler {
       }
     }
     if (status === undefined || isDeleting(object)) return;
+    // The object's own outcome decides: computed with the bundle version its status names, an unchanged status
+    // stays as it is (status.bundleVersion: the first bundle that holds the object as it is now).
+    const named = object.status?.bundleVersion;
+    if (typeof named === 'string' && !statusChanged(object.status, resourceStatus(status, { bundleVersion: named, now, previous: object.status }))) return;
     const next = resourceStatus(status, { bundleVersion, now, previous: object.status });
     if (!statusChanged(object.status, next)) return;
+    // Written already by this process over this very resourceVersion, and the watch has not brought the result
+    // back yet: writing again would only meet a 409.
+    const key = `${kind}/${object.metadata.name}`;
+    const written = this.#written.get(key);
+    if (written !== undefined && written.over === object.metadata.resourceVersion && !statusChanged(written.status, next)) return;
     if (!mayWrite()) return;
-    await writeStatus(custom, ref, kind, object, next);
+    // Recorded before the write: its echo can arrive on the watch before the answer does.
+    this.#written.set(key, { over: object.metadata.resourceVersion, status: next });
+    try {
+      await writeStatus(custom, ref, kind, object, next);
+    } catch (err) {
+      this.#written.delete(key);
+      throw err;
+    }
     report.statusWrites++;
     const before = readyOf(object.status);
     const after = readyOf(next);

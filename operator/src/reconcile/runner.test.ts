@@ -28,6 +28,26 @@ describe('DebouncedRunner', () => {
     await runner.stop();
   });
 
+  it('runs an isolated trigger at once and holds the next ones until the window since the last start ends', async () => {
+    let runs = 0;
+    // A window far longer than the test may take: a run that waited for it would time the test out.
+    const runner = new DebouncedRunner(
+      () => {
+        runs++;
+        return Promise.resolve(undefined);
+      },
+      { debounceMs: 600_000 },
+    );
+    runner.trigger();
+    await until(() => runs === 1, 'the first run, at once');
+    await runner.idle();
+    runner.trigger();
+    runner.trigger();
+    await sleep(100);
+    assert.equal(runs, 1, 'a trigger within the window waits for it');
+    await runner.stop();
+  });
+
   it('never runs twice at once; a trigger during a run schedules exactly one more', async () => {
     let running = 0;
     let overlap = false;

@@ -1,8 +1,11 @@
-// Level-based reconcile scheduling: any number of triggers within the debounce window become one run, at most one
-// run is in flight (a trigger during a run schedules exactly one more), and a run can ask for the next one at a
-// given time (certificate expiry, a periodic check). The run function reads the current state itself, so nothing
-// about *what* changed is carried here (pepr's queue and controller-runtime's workqueue have the same shape).
+// Level-based reconcile scheduling: runs start at most once per debounce window, so any number of triggers within
+// the window become one run, and a trigger after a quiet period runs at once (an isolated edit does not wait out a
+// window); at most one run is in flight (a trigger during a run schedules exactly one more), and a run can ask for
+// the next one at a given time (certificate expiry, a periodic check). The run function reads the current state
+// itself, so nothing about *what* changed is carried here (pepr's queue and controller-runtime's workqueue have the
+// same shape).
 export interface RunnerOptions {
+  /** Shortest time between the starts of two runs triggered by changes. */
   debounceMs: number;
   /** Called on a run that threw; the runner retries after `retryMs`. */
   onError?: (err: unknown) => void;
@@ -19,6 +22,7 @@ export class DebouncedRunner {
   #again = false;
   #superseding = false;
   #stopped = false;
+  #lastStart = Number.NEGATIVE_INFINITY;
 
   /** `run` returns when it wants to run again at the latest (or undefined). */
   constructor(run: () => Promise<Date | undefined>, options: RunnerOptions) {
@@ -27,12 +31,13 @@ export class DebouncedRunner {
   }
 
   /**
-   * Something changed: run after the debounce window. `supersede: false` (a change the running reconcile does
+   * Something changed: run at once when no run started within the debounce window, else when the window ends.
+   * `supersede: false` (a change the running reconcile does
    * not need to give way to, such as the echo of its own status write) does not mark the current run superseded.
    */
   trigger(options: { supersede?: boolean } = {}): void {
     if (this.#running && options.supersede !== false) this.#superseding = true;
-    this.#schedule(Date.now() + this.#options.debounceMs);
+    this.#schedule(Math.max(Date.now(), this.#lastStart + this.#options.debounceMs));
   }
 
   /** Run no later than `at`. */
@@ -72,6 +77,7 @@ export class DebouncedRunner {
   #fire(): void {
     this.#timer = undefined;
     this.#timerAt = Number.POSITIVE_INFINITY;
+    this.#lastStart = Date.now();
     this.#again = false;
     this.#superseding = false;
     this.#running = this.#run()

@@ -12,5 +12,5 @@ export {
   type BundleTrustPolicy,
   type BundleTrustStore,
 } from './bundle.js';
-export { renderBundle, type ObjectStatus, type RenderInput, type RenderResult } from './render.js';
+export { RenderCache, renderBundle, type ObjectStatus, type RenderInput, type RenderResult } from './render.js';
 export { resourceStatus, type ResourceStatusOptions } from './status.js';

@@ -7,7 +7,7 @@ import type { TrustStore, TrustStoreType } from '../crd/trust-store.js';
 import { parseManifests } from '../manifests/manifests.js';
 import { EXPIRED_CA, LEAF, OTHER_CA, ORIGINAL_SAMPLES, ROOT_CA } from '../trust-policy/testdata.js';
 import { BUNDLE_MAX_BYTES, parseBundle, policyVersion } from './bundle.js';
-import { renderBundle, type ObjectStatus, type RenderInput } from './render.js';
+import { RenderCache, renderBundle, type ObjectStatus, type RenderInput } from './render.js';
 
 const NOW = new Date('2030-06-01T00:00:00Z');
 const ARN = 'arn:aws:signer:us-west-2:111122223333:/signing-profiles/demo';
@@ -103,13 +103,13 @@ describe('renderBundle', () => {
         policyVersion: tp.version,
         resolved: ['signingAuthority:aws-signer-ts'],
         key: 'tp-test-notation',
-        message: `in bundle ${version.slice(0, 12)} as policy version ${tp.version.slice(0, 12)}`,
+        message: `in the bundle as policy version ${tp.version.slice(0, 12)}`,
       },
     );
     const tsStatus = statusOf(result.statuses, 'TrustStore', 'aws-signer-ts');
     assert.deepEqual(
       [tsStatus.certificateCount, tsStatus.earliestExpiry, tsStatus.message],
-      [1, '2124-01-01T00:00:00Z', `in bundle ${version.slice(0, 12)}; used by trust policies tp-test-notation`],
+      [1, '2124-01-01T00:00:00Z', 'in the bundle; used by trust policies tp-test-notation'],
     );
   });
 
@@ -165,7 +165,7 @@ describe('renderBundle', () => {
       ],
     });
     const summary = Object.fromEntries(result.statuses.map((s) => [`${s.kind}/${s.name}`, `${String(s.ready)} ${s.reason}: ${s.message}`]));
-    assert.match(summary['TrustPolicy/good'] ?? '', /^true InBundle: in bundle /);
+    assert.match(summary['TrustPolicy/good'] ?? '', /^true InBundle: in the bundle as policy version [0-9a-f]{12}$/);
     assert.match(summary['TrustStore/aws-signer-ts'] ?? '', /^true InBundle: .*used by trust policies good$/);
     assert.match(
       summary['TrustPolicy/bad-scope'] ?? '',
@@ -316,5 +316,121 @@ describe('renderBundle', () => {
       `{"apiVersion":"bundle.notation.nirmata.io/v1","pluginConfig":{},"trustPolicies":{},"trustStores":{},"version":"${result.bundle.version}"}`,
     );
     assert.deepEqual(parseBundle(result.text), result.bundle);
+  });
+});
+
+describe('RenderCache', () => {
+  const edited = (object: TrustPolicy, statements: TrustPolicyStatement[]): TrustPolicy => ({
+    ...object,
+    metadata: { ...object.metadata, generation: (object.metadata.generation ?? 0) + 1 },
+    spec: { ...object.spec, trustPolicies: statements },
+  });
+  const withUid = (object: TrustPolicy): TrustPolicy => ({ ...object, metadata: { ...object.metadata, uid: `uid-${object.metadata.name}` } });
+
+  it('works again only on the objects that changed, and renders exactly what a render without it does', () => {
+    const cache = new RenderCache();
+    const stores = [store('aws-signer-ts'), store('other', OTHER_CA)];
+    let policies = ['a', 'b', 'c'].map((name) => withUid(policy(name)));
+    const both = (input: Partial<RenderInput>) => {
+      const cached = render({ ...input, cache });
+      const fresh = render(input);
+      assert.equal(cached.text, fresh.text);
+      assert.deepEqual(cached.statuses, fresh.statuses);
+      assert.deepEqual(parseBundle(cached.text), cached.bundle);
+      return cached;
+    };
+
+    both({ trustStores: stores, trustPolicies: policies });
+    assert.deepEqual(cache.reworked, ['TrustPolicy/a', 'TrustPolicy/b', 'TrustPolicy/c', 'TrustStore/aws-signer-ts', 'TrustStore/other']);
+
+    // Nothing changed; then only what the API server changes on a status write (resourceVersion, status).
+    both({ trustStores: stores, trustPolicies: policies });
+    assert.deepEqual(cache.reworked, []);
+    policies = policies.map((p) => ({ ...p, metadata: { ...p.metadata, resourceVersion: '42' }, status: { conditions: [] } }));
+    both({ trustStores: stores, trustPolicies: policies });
+    assert.deepEqual(cache.reworked, []);
+
+    // One spec edit (a new generation): that object alone, and the bundle has its new scope.
+    policies = [edited(policies[0]!, [statement({ registryScopes: [`${ECR}/edited`] })]), policies[1]!, policies[2]!];
+    const afterEdit = both({ trustStores: stores, trustPolicies: policies });
+    assert.deepEqual(cache.reworked, ['TrustPolicy/a']);
+    assert.deepEqual(afterEdit.bundle.trustPolicies.a?.document.trustPolicies[0]?.registryScopes, [`${ECR}/edited`]);
+
+    // An edit that makes a policy invalid, a store another policy now references, a deleted and re-created object.
+    policies = [
+      policies[0]!,
+      edited(policies[1]!, [statement({ trustedIdentities: ['*'] })]),
+      edited(policies[2]!, [statement({ trustStores: ['signingAuthority:other'] })]),
+    ];
+    both({ trustStores: stores, trustPolicies: policies });
+    assert.deepEqual(cache.reworked, ['TrustPolicy/b', 'TrustPolicy/c']);
+    const recreated = {
+      ...stores[1]!,
+      metadata: { ...stores[1]!.metadata, uid: 'uid-other-2' },
+      spec: { ...stores[1]!.spec, caBundle: `${OTHER_CA}${ROOT_CA}` },
+    };
+    const withRecreated = both({ trustStores: [stores[0]!, recreated], trustPolicies: policies });
+    assert.deepEqual(cache.reworked, ['TrustStore/other']);
+    assert.equal(withRecreated.bundle.trustStores['signingAuthority:other']?.certificates.length, 2);
+
+    // The plugin config and a removed object change the bundle without working on any object again.
+    both({ trustStores: [stores[0]!, recreated], trustPolicies: policies.slice(0, 2), pluginConfig: { 'aws-region': 'eu-west-1' } });
+    assert.deepEqual(cache.reworked, []);
+    assert.equal(cache.size, 4, 'the entry of the removed policy is dropped');
+  });
+
+  it('returns the previous result itself for unchanged inputs, and renders afresh after any change or an expiry', () => {
+    const cache = new RenderCache();
+    const stores = [store('aws-signer-ts')];
+    const policies = [withUid(policy('p'))];
+    const at = (iso: string) => new Date(iso);
+    const first = render({ trustStores: stores, trustPolicies: policies, cache, now: at('2123-12-30T00:00:00Z') });
+    // A status write changes resourceVersion and status only: the same result.
+    const echoed = policies.map((p) => ({ ...p, metadata: { ...p.metadata, resourceVersion: '7' }, status: { conditions: [] } }));
+    assert.equal(render({ trustStores: stores, trustPolicies: echoed, cache, now: at('2123-12-30T01:00:00Z') }), first);
+    assert.deepEqual(cache.reworked, []);
+    // Another plugin config, another size limit, an edit: rendered afresh.
+    const plugin = render({
+      trustStores: stores,
+      trustPolicies: policies,
+      cache,
+      now: at('2123-12-30T02:00:00Z'),
+      pluginConfig: { 'aws-region': 'eu-west-1' },
+    });
+    assert.notEqual(plugin, first);
+    assert.notEqual(plugin.bundle.version, first.bundle.version);
+    assert.notEqual(render({ trustStores: stores, trustPolicies: policies, cache, now: at('2123-12-30T02:00:00Z'), maxBytes: 10 }).tooLarge, first.tooLarge);
+    const edit = edited(policies[0]!, [statement({ registryScopes: [`${ECR}/other`] })]);
+    assert.notEqual(render({ trustStores: stores, trustPolicies: [edit], cache, now: at('2123-12-30T03:00:00Z') }).text, first.text);
+    // The same inputs again, but past the store's certificate expiry: not the remembered result.
+    render({ trustStores: stores, trustPolicies: policies, cache, now: at('2123-12-30T04:00:00Z') });
+    const expired = render({ trustStores: stores, trustPolicies: policies, cache, now: at('2124-01-02T00:00:00Z') });
+    assert.equal(statusOf(expired.statuses, 'TrustStore', 'aws-signer-ts').reason, 'CertificateExpired');
+    assert.deepEqual(expired.statuses, render({ trustStores: stores, trustPolicies: policies, now: at('2124-01-02T00:00:00Z') }).statuses);
+  });
+
+  it('works on a store again once a certificate in it expired', () => {
+    const cache = new RenderCache();
+    const input = { trustStores: [store('aws-signer-ts')], trustPolicies: [policy('p')], cache };
+    const before = render({ ...input, now: new Date('2123-12-31T00:00:00Z') });
+    assert.equal(statusOf(before.statuses, 'TrustStore', 'aws-signer-ts').ready, true);
+    render({ ...input, now: new Date('2123-12-31T12:00:00Z') });
+    assert.deepEqual(cache.reworked, []);
+    const after = render({ ...input, now: new Date('2124-01-02T00:00:00Z') });
+    assert.deepEqual(cache.reworked, ['TrustStore/aws-signer-ts']);
+    assert.equal(statusOf(after.statuses, 'TrustStore', 'aws-signer-ts').reason, 'CertificateExpired');
+    assert.equal(statusOf(after.statuses, 'TrustPolicy', 'p').reason, 'TrustStoreNotReady');
+  });
+
+  it("keys objects without uid and generation (local mode's files) by their spec", () => {
+    const cache = new RenderCache();
+    const bare = (scope: string): TrustPolicy => ({ ...policy('p', [statement({ registryScopes: [scope] })]), metadata: { name: 'p' } });
+    const stores = [store('aws-signer-ts')];
+    render({ trustStores: stores, trustPolicies: [bare(`${ECR}/one`)], cache });
+    render({ trustStores: stores, trustPolicies: [bare(`${ECR}/one`)], cache });
+    assert.deepEqual(cache.reworked, []);
+    const changed = render({ trustStores: stores, trustPolicies: [bare(`${ECR}/two`)], cache });
+    assert.deepEqual(cache.reworked, ['TrustPolicy/p']);
+    assert.equal(changed.text, render({ trustStores: stores, trustPolicies: [bare(`${ECR}/two`)] }).text);
   });
 });

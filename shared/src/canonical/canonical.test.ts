@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
-import { ERR_NOT_JSON, canonicalJson, sha256Hex } from './canonical.js';
+import { ERR_NOT_JSON, canonicalJson, canonicalObjectText, sha256Hex } from './canonical.js';
 
 // JSON itself cannot tell -0 from 0; compare values the way JSON sees them.
 function asJson(value: unknown): unknown {
@@ -141,5 +141,29 @@ describe('sha256Hex', () => {
     // 'é' is the two UTF-8 bytes c3 a9, not the Latin-1 byte e9.
     assert.equal(sha256Hex('\u00e9'), '4a99557e4033c3539de2eb65472017cad5f9557f7a0625a09f1c3f6e2ba69c4c');
     assert.equal(sha256Hex(''), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+  });
+});
+
+describe('canonicalObjectText', () => {
+  it('gives canonicalJson of the object whose members it is given as canonical texts, in any order', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), fc.boolean(), (record, reverse) => {
+        const members = Object.entries(record).map(([key, value]): [string, string] => [key, canonicalJson(value)]);
+        if (reverse) members.reverse();
+        assert.equal(canonicalObjectText(members), canonicalJson(record));
+      }),
+    );
+  });
+
+  it('refuses a key given twice and keys that are not valid Unicode', () => {
+    assert.throws(
+      () =>
+        canonicalObjectText([
+          ['a', '1'],
+          ['a', '2'],
+        ]),
+      (err: unknown) => err instanceof ERR_NOT_JSON && /given twice/.test((err as Error).message),
+    );
+    assert.throws(() => canonicalObjectText([['\uD800', '1']]), ERR_NOT_JSON);
   });
 });

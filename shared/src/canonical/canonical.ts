@@ -96,6 +96,26 @@ export function canonicalJson(value: unknown): string {
   return out.join('');
 }
 
+/**
+ * The canonical JSON text of an object whose member values are already canonical JSON texts (each the output of
+ * canonicalJson or of this function): what canonicalJson of the whole object gives, without serialising the
+ * members again. Keys must be distinct. The bundle render assembles its text from per-object pieces this way.
+ */
+export function canonicalObjectText(members: Iterable<readonly [string, string]>): string {
+  const sorted = [...members].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const out: string[] = ['{'];
+  sorted.forEach(([key, text], i) => {
+    if (LONE_SURROGATE.test(key)) throw new ERR_NOT_JSON(member('$', key), 'the key contains a lone UTF-16 surrogate (not valid Unicode)');
+    if (i > 0) {
+      if (key === sorted[i - 1]?.[0]) throw new ERR_NOT_JSON(member('$', key), 'the key is given twice');
+      out.push(',');
+    }
+    out.push(JSON.stringify(key), ':', text);
+  });
+  out.push('}');
+  return out.join('');
+}
+
 /** Lowercase hex SHA-256 of the UTF-8 encoding of `text`. */
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');

@@ -49,7 +49,10 @@ export const commonStatusProperties = {
     'x-kubernetes-list-map-keys': ['type'],
   },
   observedGeneration: { type: 'integer', format: 'int64', minimum: 0, description: 'metadata.generation the operator last reconciled.' },
-  bundleVersion: { type: 'string', description: 'Version (sha256) of the bundle this status was computed for.' },
+  bundleVersion: {
+    type: 'string',
+    description: 'Version (sha256) of the first bundle that holds this object as it is now; a bundle that changes only other objects does not rewrite it.',
+  },
   bundleVersionShort: { type: 'string', description: 'The first 12 characters of bundleVersion (printer column).' },
 } as const;
 

@@ -97,7 +97,12 @@ export function customResourceDefinitions(): [CustomResourceDefinition, CustomRe
         { name: 'TrustPolicyName', type: 'string', jsonPath: '.spec.trustPolicyName', description: 'The name requests select the policy by.' },
         ...readyColumns,
         reasonColumn,
-        { name: 'Bundle', type: 'string', jsonPath: '.status.bundleVersionShort', description: 'Short version of the bundle the status refers to.' },
+        {
+          name: 'Bundle',
+          type: 'string',
+          jsonPath: '.status.bundleVersionShort',
+          description: 'Short version of the first bundle that holds this object as it is now.',
+        },
         ageColumn,
         messageColumn,
         { name: 'PolicyVersion', type: 'string', jsonPath: '.status.policyVersion', description: 'Version of the policy in the bundle.', priority: 1 },

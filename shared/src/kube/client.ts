@@ -16,6 +16,11 @@ export interface ResourceRef {
   namespace?: string;
   fieldSelector?: string;
   labelSelector?: string;
+  /**
+   * List and watch only the objects' metadata (meta.k8s.io/v1 PartialObjectMetadata, as client-go's metadata
+   * informers do): for a watcher that needs resourceVersions and names, not a large payload.
+   */
+  metadataOnly?: boolean;
 }
 
 /** The collection path of `ref` on the API server. */
@@ -33,11 +38,11 @@ export class KubeRequestError extends Error {
   }
 }
 
-async function open(kubeConfig: KubeConfig, path: string, signal: AbortSignal): Promise<import('node:http').IncomingMessage> {
+async function open(kubeConfig: KubeConfig, path: string, signal: AbortSignal, accept = 'application/json'): Promise<import('node:http').IncomingMessage> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
   const url = new URL(cluster.server + path);
-  const options: RequestOptions = { headers: { Accept: 'application/json' } };
+  const options: RequestOptions = { headers: { Accept: accept } };
   await kubeConfig.applyToHTTPSOptions(options);
   return new Promise((resolve, reject) => {
     const send = url.protocol === 'http:' ? httpRequest : request;
@@ -70,13 +75,17 @@ function query(ref: ResourceRef, extra: Record<string, string>): string {
   return text === '' ? '' : `?${text}`;
 }
 
+/** Accept headers of a metadata-only list and watch. */
+const METADATA_ONLY_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+const METADATA_ONLY = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+
 /** A ListWatchSource for `ref` on the cluster of `kubeConfig`. */
 export function kubeListWatchSource<T extends KubeObject>(kubeConfig: KubeConfig, ref: ResourceRef): ListWatchSource<T> {
   const path = resourcePath(ref);
   return {
     description: `${ref.plural}${ref.group === '' ? '' : `.${ref.group}`}${ref.namespace === undefined ? '' : ` in ${ref.namespace}`}${ref.fieldSelector === undefined ? '' : ` (${ref.fieldSelector})`}`,
     async list(signal) {
-      const res = await open(kubeConfig, `${path}${query(ref, {})}`, signal);
+      const res = await open(kubeConfig, `${path}${query(ref, {})}`, signal, ref.metadataOnly === true ? METADATA_ONLY_LIST : undefined);
       const chunks: Buffer[] = [];
       for await (const chunk of res) chunks.push(chunk as Buffer);
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { items?: T[]; metadata?: { resourceVersion?: string } };
@@ -87,6 +96,7 @@ export function kubeListWatchSource<T extends KubeObject>(kubeConfig: KubeConfig
         kubeConfig,
         `${path}${query(ref, { watch: 'true', resourceVersion, timeoutSeconds: String(timeoutSeconds), allowWatchBookmarks: 'true' })}`,
         signal,
+        ref.metadataOnly === true ? METADATA_ONLY : undefined,
       );
       const lines = createInterface({ input: res, crlfDelay: Infinity });
       await new Promise<void>((resolve, reject) => {
