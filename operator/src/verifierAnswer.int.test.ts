@@ -2,15 +2,12 @@
 // kubelet's projection of it (the kubelet mirror) → a running verifier process's answer for a signed image.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { eventually, freePort, push, sign, startHarness, startKubeletMirror, toolsEnv, useTestControlPlane, withNamespace, type Harness } from '@kna/e2e';
-import { applyProductCrds, startTestOperator, trustPolicy, trustStore } from './testing/cluster.js';
+import { eventually, push, sign, startHarness, startKubeletMirror, useTestControlPlane, withNamespace, type Harness } from '@kna/e2e';
+import { applyProductCrds, spawnBundleVerifier, startTestOperator, trustPolicy, trustStore } from './testing/cluster.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const kube = useTestControlPlane();
 let harness: Harness;
 
@@ -48,36 +45,11 @@ describe('a TrustPolicy edit', () => {
         name: 'kyverno-notation-aws-bundle',
         dir: join(scratch, 'bundle'),
       });
-      const port = await freePort();
-      const log = openSync(join(scratch, 'verifier.log'), 'a');
-      const tools = toolsEnv();
-      const verifier = spawn(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          '--conditions=source',
-          'verifier/src/main.ts',
-          `--bundleDir=${mirror.dir}`,
-          '--notls',
-          `--httpPort=${port}`,
-          '--bindAddress=127.0.0.1',
-          '--reviewKyvernoToken=false',
-          '--health-probe-bind-address=0',
-          '--metrics-bind-address=0',
-        ],
-        {
-          cwd: ROOT,
-          stdio: ['ignore', log, log],
-          env: { PATH: tools.PATH, HOME: process.env.HOME, NOTATION_LIBEXEC: tools.NOTATION_LIBEXEC, ...harness.pluginEnv },
-        },
-      );
-      closeSync(log);
-      const exited = new Promise((resolve) => verifier.once('exit', resolve));
+      const verifier = await spawnBundleVerifier({ bundleDir: mirror.dir, logFile: join(scratch, 'verifier.log'), pluginEnv: harness.pluginEnv });
       try {
         await mirror.synced();
         const ask = async () => {
-          const res = await fetch(`http://127.0.0.1:${port}/checkimages`, {
+          const res = await fetch(`http://127.0.0.1:${verifier.port}/checkimages`, {
             method: 'POST',
             body: JSON.stringify({
               trustPolicy: `tp-${namespace}`,
@@ -112,8 +84,7 @@ describe('a TrustPolicy edit', () => {
         );
         assert.match(denied.text, /container "app" image/);
       } finally {
-        verifier.kill('SIGTERM');
-        await exited;
+        await verifier.stop();
         await mirror.close();
         await operator.stop();
         rmSync(scratch, { recursive: true, force: true });

@@ -10,28 +10,17 @@
 //   signed image after each TrustPolicy edit that flips it between trusted and not trusted, until it answers per
 //   the new policy; p50 and p95 over sequential edits, with the verifier's own "bundle loaded" time from its log.
 // A benchmark, not a test: nothing fails on a number. docs/benchmarks.md has the last results.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import {
-  eventually,
-  freePort,
-  push,
-  sign,
-  startHarness,
-  startKubeletMirror,
-  startTestControlPlane,
-  toolsEnv,
-  type Harness,
-  type KubeletMirror,
-} from '@kna/e2e';
+import { eventually, freePort, push, sign, startHarness, startKubeletMirror, startTestControlPlane, type Harness, type KubeletMirror } from '@kna/e2e';
 import { BUNDLE_KEY, kubeListWatchSource, parseFlagArgs, reuseConnections, type KubeObject } from '@kna/shared';
 import { createCa } from '../certificates/pki.js';
 import { configMapRef } from '../resources.js';
-import { applyProductCrds } from '../testing/cluster.js';
+import { applyProductCrds, spawnBundleVerifier, type BundleVerifier } from '../testing/cluster.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const ARGS = {
@@ -333,7 +322,7 @@ async function editToAnswer(ctx: AnswerContext): Promise<{ latencies: number[]; 
   log('edit → answer: starting the signing harness, a kubelet mirror of the bundle and a verifier…');
   let harness: Harness | undefined;
   let mirror: KubeletMirror | undefined;
-  let verifier: ChildProcess | undefined;
+  let verifier: BundleVerifier | undefined;
   try {
     harness = await startHarness();
     const repository = `${harness.registry}/bench/app`;
@@ -386,32 +375,8 @@ async function editToAnswer(ctx: AnswerContext): Promise<{ latencies: number[]; 
       name: 'kyverno-notation-aws-bundle',
       dir: join(scratch, 'bundle'),
     });
-    const port = await freePort();
-    const verifierLog = join(scratch, 'verifier.log');
-    const out = openSync(verifierLog, 'a');
-    const tools = toolsEnv();
-    verifier = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--conditions=source',
-        'verifier/src/main.ts',
-        `--bundleDir=${mirror.dir}`,
-        '--notls',
-        `--httpPort=${port}`,
-        '--bindAddress=127.0.0.1',
-        '--reviewKyvernoToken=false',
-        '--health-probe-bind-address=0',
-        '--metrics-bind-address=0',
-      ],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', out, out],
-        env: { PATH: tools.PATH, HOME: process.env.HOME, NOTATION_LIBEXEC: tools.NOTATION_LIBEXEC, ...harness.pluginEnv },
-      },
-    );
-    closeSync(out);
+    verifier = await spawnBundleVerifier({ bundleDir: mirror.dir, logFile: join(scratch, 'verifier.log'), pluginEnv: harness.pluginEnv });
+    const port = verifier.port;
     const body = JSON.stringify({
       trustPolicy: 'answer-tp',
       images: { containers: { app: { registry: harness.registry, path: 'bench/app', name: 'app', tag: 'v1', jsonPointer: '/spec/containers/0/image' } } },
@@ -462,7 +427,7 @@ async function editToAnswer(ctx: AnswerContext): Promise<{ latencies: number[]; 
       if (written) edit.version = (JSON.parse(written.text) as { version?: string }).version?.slice(0, 12);
     }
     // The verifier logs when it loaded each bundle (pino: epoch milliseconds).
-    const loads = readFileSync(verifierLog, 'utf8')
+    const loads = readFileSync(verifier.logFile, 'utf8')
       .split('\n')
       .flatMap((line) => {
         try {
@@ -478,7 +443,7 @@ async function editToAnswer(ctx: AnswerContext): Promise<{ latencies: number[]; 
     });
     return { latencies, bundle, loaded };
   } finally {
-    verifier?.kill('SIGTERM');
+    await verifier?.stop();
     await mirror?.close();
     await harness?.stop();
   }

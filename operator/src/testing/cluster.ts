@@ -1,11 +1,13 @@
 // Test helpers for the operator on the real API server of the test control plane: the product's CRDs from the
 // chart, a minimal Kyverno ClusterPolicy CRD, manifests, an in-process operator with test timings, and a counter
-// of the writes a ConfigMap receives (a real watch, so every write the API server accepts is seen).
-import { readFileSync, readdirSync } from 'node:fs';
+// of the writes a ConfigMap receives (a real watch, so every write the API server accepts is seen), and a
+// verifier process serving a mirrored bundle.
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { eventually, schemalessCrd, type TestControlPlane } from '@kna/e2e';
+import { eventually, freePort, schemalessCrd, toolsEnv, type TestControlPlane } from '@kna/e2e';
 import { CHART_CRD_DIR, kubeListWatchSource, type KubeObject } from '@kna/shared';
 import { parseFlags } from '../config/flags.js';
 import { startOperator, type RunningOperator } from '../operator.js';
@@ -129,6 +131,63 @@ export async function countConfigMapWrites(cp: TestControlPlane, namespace: stri
     stop: async () => {
       stop.abort();
       await running;
+    },
+  };
+}
+
+export interface BundleVerifier {
+  /** Its plain-HTTP port on 127.0.0.1. */
+  readonly port: number;
+  readonly logFile: string;
+  /** SIGTERM, then SIGKILL if it has not exited 30 s later; resolves once it has. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A verifier process (`pnpm verifier`'s command) serving the bundle a kubelet mirror projects into `bundleDir`,
+ * as a pod does, but on plain HTTP without token review, reaching the signing harness through `pluginEnv`.
+ */
+export async function spawnBundleVerifier(options: {
+  readonly bundleDir: string;
+  readonly logFile: string;
+  readonly pluginEnv: Readonly<Record<string, string>>;
+}): Promise<BundleVerifier> {
+  const port = await freePort();
+  const tools = toolsEnv();
+  const out = openSync(options.logFile, 'a');
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--conditions=source',
+      'verifier/src/main.ts',
+      `--bundleDir=${options.bundleDir}`,
+      '--notls',
+      `--httpPort=${port}`,
+      '--bindAddress=127.0.0.1',
+      '--reviewKyvernoToken=false',
+      '--health-probe-bind-address=0',
+      '--metrics-bind-address=0',
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', out, out],
+      env: { PATH: tools.PATH, HOME: process.env.HOME, NOTATION_LIBEXEC: tools.NOTATION_LIBEXEC, ...options.pluginEnv },
+    },
+  );
+  closeSync(out);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    port,
+    logFile: options.logFile,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        await exited;
+        clearTimeout(timer);
+      }
     },
   };
 }
