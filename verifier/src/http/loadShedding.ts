@@ -37,6 +37,17 @@ function pressureReason(type: string, value: number | undefined, limits: Pressur
   }
 }
 
+/**
+ * Whether under-pressure's value is a measurement above the limit. It reports an event-loop delay of
+ * Infinity when its last sample interval held no sample at all (one block longer than the interval, e.g. a
+ * slow start-up on a loaded node): that says the loop was blocked for about the interval (1 s by default),
+ * not that the delay is above --maxEventLoopDelay (3 s by default), so such a request is not shed; the
+ * next interval measures again.
+ */
+export function isMeasuredPressure(type: string, value: number | undefined): boolean {
+  return !(type === underPressure.TYPE_EVENT_LOOP_DELAY && (value === undefined || !Number.isFinite(value)));
+}
+
 async function loadSheddingPlugin(app: FastifyInstance, { limits, metrics }: LoadSheddingOptions): Promise<void> {
   if (!limits || (limits.maxEventLoopDelayMs <= 0 && limits.maxEventLoopUtilization <= 0 && limits.maxHeapUsedBytes <= 0)) return;
   await app.register(underPressure, {
@@ -50,6 +61,8 @@ async function loadSheddingPlugin(app: FastifyInstance, { limits, metrics }: Loa
     // Our own answer instead of under-pressure's error: the caller and the log see which limit was
     // crossed, and the answer has the same shape as every other 503 (text, Retry-After).
     pressureHandler: (request, reply, type, value) => {
+      // Returning without an answer lets the request go on (under-pressure calls the next hook).
+      if (!isMeasuredPressure(type, value)) return;
       const reason = `the verifier is overloaded (${pressureReason(type, value, limits)}); retry shortly`;
       metrics?.observeRequest(503, 0, []);
       request.log.warn({ status: 503, shed: type, value }, reason);

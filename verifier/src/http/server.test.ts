@@ -20,7 +20,7 @@ import { RequestAuthenticator, type TokenReviewer } from '../auth/tokenReview.js
 import { FailureKind, VerifyOutcome } from '../notation/classify.js';
 import type { VerifyRequest, VerifyResult } from '../notation/runner.js';
 import { buildServer } from './server.js';
-import type { PressureLimits } from './loadShedding.js';
+import { isMeasuredPressure, type PressureLimits } from './loadShedding.js';
 import { skipPolicyBundle } from '../../testkit/standins.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
@@ -483,6 +483,27 @@ describe('load shedding', () => {
       assert.match(String(logged.msg), /--maxHeapUsedBytes=1/);
     } finally {
       await shedding.close();
+    }
+  });
+
+  it('does not shed on an interval that held no sample (under-pressure reports Infinity): only a measured delay counts', async () => {
+    assert.equal(isMeasuredPressure('eventLoopDelay', Number.POSITIVE_INFINITY), false);
+    assert.equal(isMeasuredPressure('eventLoopDelay', undefined), false);
+    assert.equal(isMeasuredPressure('eventLoopDelay', 4000), true);
+    assert.equal(isMeasuredPressure('heapUsedBytes', Number.POSITIVE_INFINITY), true);
+    // The real thing: the loop blocked for longer than the sample interval, again and again; a limit of a
+    // minute is never really crossed, so every answer is the route's own.
+    const limited = await server({ pressure: { maxEventLoopDelayMs: 60_000, maxEventLoopUtilization: 0, maxHeapUsedBytes: 0, sampleIntervalMs: 10 } });
+    try {
+      for (let round = 0; round < 20; round++) {
+        const until = Date.now() + 150;
+        while (Date.now() < until); // a synchronous block of the event loop
+        await sleep(1);
+        const res = await limited.inject({ method: 'POST', url: '/checkimages', payload: JSON.stringify(valid) });
+        assert.equal(res.statusCode, 200, `round ${round}: ${res.body}`);
+      }
+    } finally {
+      await limited.close();
     }
   });
 
