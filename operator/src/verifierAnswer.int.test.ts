@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, push, sign, startHarness, startKubeletMirror, useTestControlPlane, withNamespace, type Harness } from '@kna/e2e';
+import { eventually, pluginConfigMapManifest, push, sign, startHarness, startKubeletMirror, useTestControlPlane, withNamespace, type Harness } from '@kna/e2e';
 import { applyProductCrds, spawnBundleVerifier, startTestOperator, trustPolicy, trustStore } from './testing/cluster.js';
 
 const kube = useTestControlPlane();
@@ -27,14 +27,7 @@ describe('a TrustPolicy edit', () => {
       const store = `harness-root-${namespace}`;
       await apply(trustStore(store, readFileSync(harness.rootCert, 'utf8')));
       await apply(trustPolicy(`tp-${namespace}`, { store, scopes: [repository], identities: [harness.profileArn] }));
-      await kube().kubectl([
-        '-n',
-        namespace,
-        'create',
-        'configmap',
-        'notation-plugin-config',
-        ...Object.entries(harness.pluginConfig).map(([k, v]) => `--from-literal=${k}=${v}`),
-      ]);
+      await kube().kubectl(['-n', namespace, 'apply', '-f', '-'], { input: pluginConfigMapManifest(harness.pluginConfig) });
 
       const scratch = mkdtempSync(join(tmpdir(), 'kna-answer-'));
       const operator = await startTestOperator(kube(), namespace, ['--inject-ca=false']);

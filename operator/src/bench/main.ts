@@ -16,7 +16,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import { eventually, freePort, push, sign, startHarness, startKubeletMirror, startTestControlPlane, type Harness, type KubeletMirror } from '@kna/e2e';
+import {
+  eventually,
+  freePort,
+  pluginConfigMapManifest,
+  push,
+  sign,
+  startHarness,
+  startKubeletMirror,
+  startTestControlPlane,
+  type Harness,
+  type KubeletMirror,
+} from '@kna/e2e';
 import { BUNDLE_KEY, kubeListWatchSource, parseFlagArgs, reuseConnections, type KubeObject } from '@kna/shared';
 import { createCa } from '../certificates/pki.js';
 import { configMapRef } from '../resources.js';
@@ -328,14 +339,7 @@ async function editToAnswer(ctx: AnswerContext): Promise<{ latencies: number[]; 
     const repository = `${harness.registry}/bench/app`;
     const { digest } = await push(`${repository}:v1`);
     await sign(harness, `${repository}@${digest}`);
-    await cp.kubectl([
-      '-n',
-      namespace,
-      'create',
-      'configmap',
-      'notation-plugin-config',
-      ...Object.entries(harness.pluginConfig).map(([k, v]) => `--from-literal=${k}=${v}`),
-    ]);
+    await cp.kubectl(['-n', namespace, 'apply', '-f', '-'], { input: pluginConfigMapManifest(harness.pluginConfig) });
     await co.createClusterCustomObject({
       ...group,
       plural: 'truststores',
