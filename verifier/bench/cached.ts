@@ -172,7 +172,7 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
         `CPU-per-request ratio (bare ÷ server, the throughput ratio each would reach on an equal core): verifier ${formatSummary(cpuRatio)}; with the registry stand-in ${formatSummary(standinCpuRatio)}.`,
         `RSS of the verifier process: ${(idleRss / MiB).toFixed(0)} MiB idle (started, cache primed, before any load); ` +
           `${formatSummary(summarize(loadedRss.map((b) => b / MiB)), 0, ' MiB')} right after each of its 50-connection runs ` +
-          `(${options.serverCompiled ? 'compiled JavaScript, plain node' : 'under tsx'}).`,
+          `(${options.serverCompiled ? 'compiled JavaScript; tsx only for the benchmark shim' : 'under tsx'}).`,
         `notation runs during the measured load: ${notationRunsDuringLoad} (every answer came from the cache: ${after.cacheHits} hits, ${after.cacheMisses} misses in all).`,
       ],
       data: {

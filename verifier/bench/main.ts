@@ -193,7 +193,9 @@ async function main(): Promise<void> {
   console.log(
     `${before.cpu}, ${before.cores} cores, ${before.memoryGiB} GiB, Node ${before.node}; commit ${commit()}; load average ${before.loadAverage} before, ${after.loadAverage} after.`,
   );
-  console.log(`Servers under test: ${args.compiled ? 'compiled JavaScript (verifier/dist), plain node' : 'TypeScript under tsx'}.`);
+  console.log(
+    `Servers under test: ${args.compiled ? 'compiled JavaScript (verifier/dist, shared/dist; tsx only for the benchmark shim)' : 'TypeScript under tsx'}.`,
+  );
   console.log(
     `Command: pnpm bench -- ${process.argv
       .slice(2)

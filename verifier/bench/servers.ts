@@ -5,8 +5,10 @@ import { fileURLToPath } from 'node:url';
 import type { Command, Message, ServerConfig, ServerStats } from './serve.js';
 
 const SERVE = fileURLToPath(new URL('./serve.ts', import.meta.url));
-/** serve.ts as `pnpm build` compiles it (verifier/dist/bench/serve.js), run by plain node as production runs the verifier. */
-const SERVE_COMPILED = fileURLToPath(new URL('../../dist/bench/serve.js', import.meta.url));
+/** serve.ts over the verifier's compiled JavaScript (serveCompiled.ts), as production runs the verifier. */
+const SERVE_COMPILED = fileURLToPath(new URL('./serveCompiled.ts', import.meta.url));
+/** What `pnpm build` writes and SERVE_COMPILED runs. */
+const VERIFIER_COMPILED = fileURLToPath(new URL('../dist/app.js', import.meta.url));
 
 export interface ServerProcess {
   readonly url: string;
@@ -27,12 +29,15 @@ export async function startServer(
   logFile: string,
   options: { nodeArgs?: readonly string[]; compiled?: boolean } = {},
 ): Promise<ServerProcess> {
-  if (options.compiled && !existsSync(SERVE_COMPILED)) throw new Error(`${SERVE_COMPILED} is missing: run pnpm build first`);
+  if (options.compiled && !existsSync(VERIFIER_COMPILED)) throw new Error(`${VERIFIER_COMPILED} is missing: run pnpm build first`);
   const log = openSync(logFile, 'a');
   let child: ChildProcess;
   try {
     child = options.compiled
-      ? fork(SERVE_COMPILED, [JSON.stringify(config)], { execArgv: [...(options.nodeArgs ?? [])], stdio: ['ignore', log, 'inherit', 'ipc'] })
+      ? fork(SERVE_COMPILED, [JSON.stringify(config)], {
+          execArgv: [...process.execArgv, ...(options.nodeArgs ?? [])],
+          stdio: ['ignore', log, 'inherit', 'ipc'],
+        })
       : fork(SERVE, [JSON.stringify(config)], { execArgv: [...process.execArgv, ...(options.nodeArgs ?? [])], stdio: ['ignore', log, 'inherit', 'ipc'] });
   } finally {
     closeSync(log);
