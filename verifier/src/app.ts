@@ -7,7 +7,6 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { parseBindAddress } from '@kna/shared';
 import { BundleStore } from './bundle/store.js';
 import { bundleDirSource, policyDirSource, type Source } from './bundle/sources.js';
@@ -22,6 +21,7 @@ import { metricsRoute, probeRoutes } from './http/probes.js';
 import { VerifierMetrics } from './metrics.js';
 import { NotationRunner } from './notation/runner.js';
 import { RequestAuthenticator, kubernetesTokenReviewer } from './auth/tokenReview.js';
+import { ApiServerClient, apiServerCredentials } from './auth/apiServer.js';
 import { registryAccess } from './pipeline/registryAccess.js';
 import { SignatureCheck, type SignatureVerifier } from './signature/check.js';
 import { ReferrerAttestationVerifier } from './attestations/verifier.js';
@@ -90,24 +90,6 @@ function listenUrl(app: FastifyInstance, scheme: string): string {
   const address = app.server.address() as AddressInfo;
   const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address;
   return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
-}
-
-/** Imported only when token review is on: the Kubernetes client is the largest part of the verifier's memory. */
-async function kubeConfigFor(flags: Flags, env: NodeJS.ProcessEnv): Promise<KubeConfig> {
-  const { KubeConfig } = await import('@kubernetes/client-node');
-  const kc = new KubeConfig();
-  const explicit = flags.kubeconfig !== '' ? flags.kubeconfig : env.KUBECONFIG;
-  if (explicit) {
-    kc.loadFromFile(explicit);
-    return kc;
-  }
-  if (flags.local && !existsSync(join(env.HOME ?? '', '.kube', 'config'))) {
-    throw new VERIFIER_ERR_BAD_FLAG(
-      'token review needs a kubeconfig in local mode: set KUBECONFIG or --kubeconfig, or pass --reviewKyvernoToken=false to accept unauthenticated requests',
-    );
-  }
-  kc.loadFromDefault();
-  return kc;
 }
 
 const MIN_HMAC_KEY_BYTES = 32;
@@ -210,18 +192,25 @@ function checkFlags(flags: Flags): 'deny' | 'allow' {
 }
 
 /** TokenReview of every caller (--reviewKyvernoToken), or undefined when it is off. */
-async function authenticatorFromFlags(flags: Flags, env: NodeJS.ProcessEnv, log: Logger): Promise<RequestAuthenticator | undefined> {
+function authenticatorFromFlags(
+  flags: Flags,
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+): { authenticator: RequestAuthenticator; apiServer: ApiServerClient } | undefined {
   if (!flags.reviewKyvernoToken) {
     log.warn('token review is disabled (--reviewKyvernoToken=false): any caller can use the verifier');
     return undefined;
   }
-  return new RequestAuthenticator({
-    reviewer: kubernetesTokenReviewer(await kubeConfigFor(flags, env)),
+  const apiServer = new ApiServerClient(apiServerCredentials({ kubeconfig: flags.kubeconfig, local: flags.local, env }));
+  log.info({ credentials: apiServer.source }, 'token review on: TokenReview through the Kubernetes API');
+  const authenticator = new RequestAuthenticator({
+    reviewer: kubernetesTokenReviewer(apiServer),
     allowedUsers: flags.allowedUsers,
     audiences: flags.tokenReviewAudiences,
     onReviewError: (err) => log.warn({ err }, 'TokenReview failed; answering 503'),
     apiServerAudience: flags.tokenReviewAPIServerAudience,
   });
+  return { authenticator, apiServer };
 }
 
 /** The serving certificate (--tlsCertFile, --tlsKeyFile), or undefined for plain HTTP (--local, --notls). */
@@ -303,7 +292,7 @@ export async function buildVerifier(options: StartOptions): Promise<Verifier> {
 
   const onInfraError = checkFlags(flags);
   const { notationPath, libexec } = notationLocation(flags, env);
-  const authenticator = await authenticatorFromFlags(flags, env, log);
+  const auth = authenticatorFromFlags(flags, env, log);
   const servingPair = servingPairFromFlags(flags);
   const probeBind = bindAddress('health-probe-bind-address', flags['health-probe-bind-address']);
   const metricsBind = bindAddress('metrics-bind-address', flags['metrics-bind-address']);
@@ -358,7 +347,7 @@ export async function buildVerifier(options: StartOptions): Promise<Verifier> {
       defaultTrustPolicy: env.DEFAULT_TRUST_POLICY,
       attestations: new ReferrerAttestationVerifier({ registry: registry.client, signatures, maxPayloadBytes: flags.maxAttestationBytes }),
     },
-    ...(authenticator && { authenticator }),
+    ...(auth && { authenticator: auth.authenticator }),
     answer: { onInfraError },
     requestTimeoutMs: flags.verifyTimeoutSeconds * 1000,
     maxRequestBytes: flags.maxRequestBytes,
@@ -379,6 +368,7 @@ export async function buildVerifier(options: StartOptions): Promise<Verifier> {
     store.close();
     runner.killAll();
     await Promise.all([app.close(), probes.close(), metricsApp.close(), cache.close()]);
+    auth?.apiServer.close();
     if (ownWorkDir) rmSync(workDir, { recursive: true, force: true });
   };
 

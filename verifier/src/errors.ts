@@ -45,6 +45,12 @@ export const VERIFIER_ERR_FORBIDDEN = defineError(
   (user: string) => `user ${JSON.stringify(user)} is not allowed to call the verifier; add it to --allowedUsers`,
 );
 
+export const VERIFIER_ERR_KUBECONFIG = defineError(
+  'VERIFIER_ERR_KUBECONFIG',
+  Outcome.Configuration,
+  (source: string, detail: string) => `cannot use ${source} to reach the Kubernetes API for TokenReview: ${detail}`,
+);
+
 export const VERIFIER_ERR_TOKEN_REVIEW = defineError(
   'VERIFIER_ERR_TOKEN_REVIEW',
   Outcome.CouldNotVerify,

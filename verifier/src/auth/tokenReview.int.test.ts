@@ -2,18 +2,36 @@
 // (audience kyverno-svc.kyverno.io) passes only when the verifier reviews with that audience, only
 // allowed users get through, a verifier without `create tokenreviews` says what to bind, and the Helm
 // chart's default flags accept the tokens of old and new Kyverno alike.
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { bindClusterRole, createServiceAccount, eventually, serviceAccountToken, useTestControlPlane, withNamespace } from '@kna/e2e';
+import { bindClusterRole, createServiceAccount, eventually, kubeconfigYaml, serviceAccountToken, useTestControlPlane, withNamespace } from '@kna/e2e';
 import { parseFlags } from '../config/flags.js';
-import { RequestAuthenticator, kubernetesTokenReviewer } from './tokenReview.js';
+import { ApiServerClient, kubeconfigCredentials } from './apiServer.js';
+import { RequestAuthenticator, kubernetesTokenReviewer, type TokenReviewer } from './tokenReview.js';
 
 const CHART = fileURLToPath(new URL('../../../charts/kyverno-notation-aws', import.meta.url));
 
 const KYVERNO_AUDIENCE = 'kyverno-svc.kyverno.io';
 const kube = useTestControlPlane({ shared: true });
+
+/** A reviewer as the verifier makes one from a kubeconfig file: the admin's (client certificate), or one presenting `token`. */
+function reviewerFromKubeconfig(t: TestContext, token?: string): TokenReviewer {
+  let path = kube().kubeconfig;
+  if (token !== undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'kna-token-review-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    path = join(dir, 'kubeconfig');
+    writeFileSync(path, kubeconfigYaml({ server: kube().server, caPem: readFileSync(kube().caFile, 'utf8'), credentials: { token } }));
+  }
+  const apiServer = new ApiServerClient(kubeconfigCredentials(path));
+  t.after(() => apiServer.close());
+  return kubernetesTokenReviewer(apiServer);
+}
 
 async function newServiceAccountToken(namespace: string, name: string, audiences: string[]): Promise<string> {
   await createServiceAccount(kube(), namespace, name);
@@ -21,12 +39,12 @@ async function newServiceAccountToken(namespace: string, name: string, audiences
 }
 
 describe('TokenReview authentication on a real API server', () => {
-  it("accepts Kyverno's scoped token for the configured audience and user, and only then", () =>
+  it("accepts Kyverno's scoped token for the configured audience and user, and only then", (t) =>
     withNamespace(kube(), async (ns) => {
       const kyverno = `system:serviceaccount:${ns}:kyverno-admission-controller`;
       const token = await newServiceAccountToken(ns, 'kyverno-admission-controller', [KYVERNO_AUDIENCE]);
       const other = await newServiceAccountToken(ns, 'someone-else', [KYVERNO_AUDIENCE]);
-      const reviewer = kubernetesTokenReviewer(kube().kubeConfig());
+      const reviewer = reviewerFromKubeconfig(t);
 
       const scoped = new RequestAuthenticator({ reviewer, allowedUsers: [kyverno], audiences: [KYVERNO_AUDIENCE] });
       assert.equal(await scoped.authenticate(`Bearer ${token}`), kyverno);
@@ -41,12 +59,12 @@ describe('TokenReview authentication on a real API server', () => {
       await assert.rejects(unscoped.authenticate(`Bearer ${token}`), { code: 'VERIFIER_ERR_UNAUTHENTICATED', message: /not accepted by TokenReview/ });
     }));
 
-  it('names the missing system:auth-delegator binding when the verifier may not create TokenReviews', () =>
+  it('names the missing system:auth-delegator binding when the verifier may not create TokenReviews', (t) =>
     withNamespace(kube(), async (ns) => {
       const token = await newServiceAccountToken(ns, 'kyverno-admission-controller', [KYVERNO_AUDIENCE]);
       const verifierToken = await newServiceAccountToken(ns, 'verifier', []);
-      const asVerifier = kube().kubeConfigForToken(verifierToken);
-      const authenticator = new RequestAuthenticator({ reviewer: kubernetesTokenReviewer(asVerifier), allowedUsers: ['x'], audiences: [KYVERNO_AUDIENCE] });
+      const asVerifier = reviewerFromKubeconfig(t, verifierToken);
+      const authenticator = new RequestAuthenticator({ reviewer: asVerifier, allowedUsers: ['x'], audiences: [KYVERNO_AUDIENCE] });
       await assert.rejects(authenticator.authenticate(`Bearer ${token}`), {
         code: 'VERIFIER_ERR_TOKEN_REVIEW',
         message: /bind its service account to system:auth-delegator/,
@@ -54,7 +72,7 @@ describe('TokenReview authentication on a real API server', () => {
 
       await bindClusterRole(kube(), ns, 'verifier', 'system:auth-delegator');
       const bound = new RequestAuthenticator({
-        reviewer: kubernetesTokenReviewer(asVerifier),
+        reviewer: asVerifier,
         allowedUsers: [`system:serviceaccount:${ns}:kyverno-admission-controller`],
         audiences: [KYVERNO_AUDIENCE],
       });
@@ -63,14 +81,14 @@ describe('TokenReview authentication on a real API server', () => {
       assert.equal(user, `system:serviceaccount:${ns}:kyverno-admission-controller`);
     }));
 
-  it("with --tokenReviewAPIServerAudience, accepts old Kyverno's ServiceAccount token and new Kyverno's scoped token", () =>
+  it("with --tokenReviewAPIServerAudience, accepts old Kyverno's ServiceAccount token and new Kyverno's scoped token", (t) =>
     withNamespace(kube(), async (ns) => {
       const kyverno = `system:serviceaccount:${ns}:kyverno-admission-controller`;
       await createServiceAccount(kube(), ns, 'kyverno-admission-controller');
       const scoped = await serviceAccountToken(kube(), ns, 'kyverno-admission-controller', [KYVERNO_AUDIENCE]);
       const legacy = await serviceAccountToken(kube(), ns, 'kyverno-admission-controller');
       const other = await serviceAccountToken(kube(), ns, 'kyverno-admission-controller', ['https://elsewhere.example']);
-      const reviewer = kubernetesTokenReviewer(kube().kubeConfig());
+      const reviewer = reviewerFromKubeconfig(t);
 
       const both = new RequestAuthenticator({ reviewer, allowedUsers: [kyverno], audiences: [KYVERNO_AUDIENCE], apiServerAudience: true });
       assert.equal(await both.authenticate(`Bearer ${scoped}`), kyverno);
@@ -84,7 +102,7 @@ describe('TokenReview authentication on a real API server', () => {
       await assert.rejects(scopedOnly.authenticate(`Bearer ${legacy}`), { code: 'VERIFIER_ERR_UNAUTHENTICATED' });
     }));
 
-  it("the Helm chart's default flags accept both kinds of Kyverno token, from Kyverno's namespace and ServiceAccounts only", () =>
+  it("the Helm chart's default flags accept both kinds of Kyverno token, from Kyverno's namespace and ServiceAccounts only", (t) =>
     withNamespace(kube(), async (ns) => {
       const rendered = await kube().helm(['template', 'kna', CHART, '--namespace', 'kna', '--set', `kyverno.namespace=${ns}`]);
       interface Doc {
@@ -106,7 +124,7 @@ describe('TokenReview authentication on a real API server', () => {
 
       for (const sa of ['kyverno-admission-controller', 'kyverno-reports-controller', 'kyverno-cleanup-controller']) await createServiceAccount(kube(), ns, sa);
       const authenticator = new RequestAuthenticator({
-        reviewer: kubernetesTokenReviewer(kube().kubeConfig()),
+        reviewer: reviewerFromKubeconfig(t),
         allowedUsers: flags.allowedUsers,
         audiences: flags.tokenReviewAudiences,
         apiServerAudience: flags.tokenReviewAPIServerAudience,

@@ -8,9 +8,9 @@
 // cached briefly by a hash of the token; the token itself is never logged or kept.
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { VERIFIER_ERR_FORBIDDEN, VERIFIER_ERR_TOKEN_REVIEW, VERIFIER_ERR_UNAUTHENTICATED } from '../errors.js';
 import { describeNetworkError } from '../networkError.js';
+import { ApiServerStatusError, type ApiServerClient } from './apiServer.js';
 import { SingleFlight } from '../singleFlight.js';
 
 export interface ReviewResult {
@@ -23,24 +23,17 @@ export interface TokenReviewer {
 }
 
 /** TokenReview through the Kubernetes API (needs create on tokenreviews: system:auth-delegator). */
-export function kubernetesTokenReviewer(kubeConfig: KubeConfig): TokenReviewer {
-  // Loaded on first use: the Kubernetes client is ~75 MiB of a verifier's memory (docs/benchmarks.md
-  // "Production runtime"), and a verifier without token review never needs it.
-  let api: Promise<InstanceType<typeof import('@kubernetes/client-node').AuthenticationV1Api>> | undefined;
+export function kubernetesTokenReviewer(apiServer: ApiServerClient): TokenReviewer {
   return {
     async review(token, audiences) {
-      api ??= import('@kubernetes/client-node').then(({ AuthenticationV1Api }) => kubeConfig.makeApiClient(AuthenticationV1Api));
-      const review = await (
-        await api
-      ).createTokenReview({
-        body: {
-          apiVersion: 'authentication.k8s.io/v1',
-          kind: 'TokenReview',
-          spec: { token, ...(audiences.length > 0 && { audiences: [...audiences] }) },
-        },
+      const review = await apiServer.post('/apis/authentication.k8s.io/v1/tokenreviews', {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenReview',
+        spec: { token, ...(audiences.length > 0 && { audiences: [...audiences] }) },
       });
-      const username = review.status?.user?.username;
-      return { authenticated: review.status?.authenticated === true, ...(username !== undefined && { username }) };
+      const status = (review as { status?: { authenticated?: unknown; user?: { username?: unknown } } } | null)?.status;
+      const username = status?.user?.username;
+      return { authenticated: status?.authenticated === true, ...(typeof username === 'string' && { username }) };
     },
   };
 }
@@ -116,8 +109,8 @@ export class RequestAuthenticator {
  * server's URL or the TLS library's text (a 503 body goes to whoever called; the log has the details).
  */
 function describeApiError(err: unknown): string {
-  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'number') {
-    const code = err.code;
+  if (err instanceof ApiServerStatusError) {
+    const code = err.status;
     if (code === 403) return 'the verifier is not allowed to create TokenReviews (bind its service account to system:auth-delegator)';
     return `the API server answered HTTP ${code}`;
   }

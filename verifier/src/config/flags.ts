@@ -90,7 +90,11 @@ export const FLAGS = {
     default: false,
     help: "With --tokenReviewAudiences, also accept tokens for the API server's own audiences (a second TokenReview), as Kyverno < 1.16 sends.",
   },
-  kubeconfig: { type: 'string', default: '', help: 'Kubeconfig for TokenReview (default: KUBECONFIG, ~/.kube/config or in-cluster).' },
+  kubeconfig: {
+    type: 'string',
+    default: '',
+    help: 'Kubeconfig for TokenReview (default: KUBECONFIG, ~/.kube/config or in-cluster); its user a client certificate, token or tokenFile (exec and auth-provider are refused).',
+  },
   pullSecretsDir: { type: 'string', default: '/etc/kyverno-notation-aws/pull-secrets', help: 'Where --imagePullSecrets are mounted.' },
   maxRequestBytes: { type: 'int', default: 1_048_576, help: 'Largest accepted request body.' },
   maxAttestationBytes: {
