@@ -1,6 +1,6 @@
 // Clients of a test control plane: kubectl and helm run as the admin with their caches inside the
 // control plane's directory, and @kubernetes/client-node configurations for the admin or any token
-// (the way the verifier and the operator will talk to the API server).
+// (the way the operator talks to the API server; the verifier has its own TokenReview client).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';

@@ -2,7 +2,8 @@
 // (docs/architecture.md "The request pipeline"): a token
 // bound to an audience passes a review for that audience only, a review without audiences checks the
 // API server's own (--api-audiences), and the reviewer needs `create tokenreviews`
-// (system:auth-delegator). TokenReviews go through @kubernetes/client-node, as the verifier's will.
+// (system:auth-delegator). TokenReviews here go through @kubernetes/client-node; the verifier's own client
+// (verifier/src/auth/apiServer.ts) is tested on the same API server in its package.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiException, AuthenticationV1Api, CoreV1Api, RbacAuthorizationV1Api, type KubeConfig, type V1TokenReviewStatus } from '@kubernetes/client-node';
