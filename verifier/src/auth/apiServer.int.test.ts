@@ -24,24 +24,6 @@ let caller: string;
 let reviewerToken: string;
 let unboundToken: string;
 
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'kna-api-server-int-'));
-  namespace = await kube().createNamespace('api-server');
-  for (const sa of ['caller', 'reviewer', 'unbound']) await createServiceAccount(kube(), namespace, sa);
-  callerToken = await serviceAccountToken(kube(), namespace, 'caller', [AUDIENCE]);
-  caller = `system:serviceaccount:${namespace}:caller`;
-  reviewerToken = await serviceAccountToken(kube(), namespace, 'reviewer');
-  unboundToken = await serviceAccountToken(kube(), namespace, 'unbound');
-  await bindClusterRole(kube(), namespace, 'reviewer', 'system:auth-delegator');
-  // The RBAC authorizer sees the new binding through its informer, a moment after the write.
-  await eventually(() => review({ ...adminCredentials(), token: { current: () => Promise.resolve(reviewerToken) } }), { timeoutMs: 60_000 });
-});
-
-after(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  await kube().deleteNamespace(namespace);
-});
-
 function adminCredentials(): ApiServerCredentials {
   return kubeconfigCredentials(kube().kubeconfig);
 }
@@ -84,6 +66,24 @@ function writeKubeconfig(path: string, cluster: Record<string, unknown>, user: R
 }
 
 describe('TokenReview through the verifier’s API server client, on a real kube-apiserver', () => {
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'kna-api-server-int-'));
+    namespace = await kube().createNamespace('api-server');
+    for (const sa of ['caller', 'reviewer', 'unbound']) await createServiceAccount(kube(), namespace, sa);
+    callerToken = await serviceAccountToken(kube(), namespace, 'caller', [AUDIENCE]);
+    caller = `system:serviceaccount:${namespace}:caller`;
+    reviewerToken = await serviceAccountToken(kube(), namespace, 'reviewer');
+    unboundToken = await serviceAccountToken(kube(), namespace, 'unbound');
+    await bindClusterRole(kube(), namespace, 'reviewer', 'system:auth-delegator');
+    // The RBAC authorizer sees the new binding through its informer, a moment after the write.
+    await eventually(() => review({ ...adminCredentials(), token: { current: () => Promise.resolve(reviewerToken) } }), { timeoutMs: 60_000 });
+  });
+
+  after(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await kube().deleteNamespace(namespace);
+  });
+
   it('with a client certificate inline (the control plane’s admin kubeconfig)', async () => {
     assert.deepEqual(await review(adminCredentials()), { authenticated: true, username: caller });
   });
