@@ -1,7 +1,7 @@
 // Start-up errors say what to fix (configuration mistakes must not surface as a crash later).
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -29,6 +29,26 @@ describe('startVerifier refuses a configuration it cannot serve', () => {
       start(['--local', `--policyDir=${empty}`, '--notationPath=/bin/true'], { NOTATION_LIBEXEC: empty }),
       /token review needs a kubeconfig in local mode: set KUBECONFIG or --kubeconfig, or pass --reviewKyvernoToken=false/,
     );
+  });
+
+  it('a kubeconfig whose user runs a command (exec): names what is not supported', async () => {
+    const kubeconfig = join(empty, 'exec-kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters: [{name: c, cluster: {server: "https://127.0.0.1:6443"}}]',
+        'users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: aws, args: [eks, get-token]}}}]',
+        'contexts: [{name: c, context: {cluster: c, user: u}}]',
+        'current-context: c',
+        '',
+      ].join('\n'),
+    );
+    await assert.rejects(start(['--local', `--policyDir=${empty}`, '--notationPath=/bin/true', `--kubeconfig=${kubeconfig}`], { NOTATION_LIBEXEC: empty }), {
+      code: 'VERIFIER_ERR_KUBECONFIG',
+      message: /cannot use kubeconfig .*exec-kubeconfig \(context "c"\) to reach the Kubernetes API for TokenReview: user "u" uses exec credentials/,
+    });
   });
 
   it('no notation on PATH', async () => {
