@@ -17,7 +17,6 @@ const UNTRUSTED_CERTIFICATE =
 export function withoutUrls(text: string): string {
   return text
     .replace(/\b[A-Za-z]+ "https?:\/\/[^"]*": /g, '')
-    .replace(/\brequest to https?:\/\/\S+ failed, reason: /g, '')
     .replace(/\bhttps?:\/\/[^\s"',)]+/g, (url) => {
       try {
         return new URL(url).host;
