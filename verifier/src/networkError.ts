@@ -15,15 +15,13 @@ const UNTRUSTED_CERTIFICATE =
 
 /** `text` without URLs: a quoted Go-style `Get "https://…": ` prefix is dropped, other URLs become their host. */
 export function withoutUrls(text: string): string {
-  return text
-    .replace(/\b[A-Za-z]+ "https?:\/\/[^"]*": /g, '')
-    .replace(/\bhttps?:\/\/[^\s"',)]+/g, (url) => {
-      try {
-        return new URL(url).host;
-      } catch {
-        return '(url)';
-      }
-    });
+  return text.replace(/\b[A-Za-z]+ "https?:\/\/[^"]*": /g, '').replace(/\bhttps?:\/\/[^\s"',)]+/g, (url) => {
+    try {
+      return new URL(url).host;
+    } catch {
+      return '(url)';
+    }
+  });
 }
 
 /** A short reason for a failed network call (undici wraps the system error in `TypeError: fetch failed`). */
