@@ -97,9 +97,10 @@ export function parseCliRun(run: NotationRunResult): VerifyReport {
   const warnings = stderrLines.filter((l) => l.startsWith('Warning: ') && !l.includes('rather than a tag')).map((l) => l.slice('Warning: '.length));
   const signatureFailures: string[] = [];
   for (const line of stderrLines) {
-    // logrus framing ("level=warning msg=…") is dropped, so reasons read as plain sentences.
+    // logrus framing ("level=warning msg=…") is dropped, so reasons read as plain sentences (notation's
+    // logger does not quote messages: a closing quote is the reason's own).
     const match = PER_SIGNATURE.exec(line);
-    if (match?.[1]) signatureFailures.push(match[1].replace(/"$/, ''));
+    if (match?.[1]) signatureFailures.push(match[1]);
   }
   if (run.exitCode === 0) {
     if (run.stdout.includes(SUCCESS)) return { status: 'verified', signatureFailures, warnings };
