@@ -194,7 +194,9 @@ function notationLocation(flags: Flags, env: NodeJS.ProcessEnv): { choice: Engin
     const named = flags.notationHelperPath;
     const helperPath = named.includes('/') ? resolve(named) : findOnPath(named, env);
     if (helperPath === undefined || !existsSync(helperPath)) {
-      throw new VERIFIER_ERR_BAD_FLAG(`the notation helper ${JSON.stringify(named)} was not found (--notationHelperPath; \`pnpm tools notation-helper\` builds it)`);
+      throw new VERIFIER_ERR_BAD_FLAG(
+        `the notation helper ${JSON.stringify(named)} was not found (--notationHelperPath; \`pnpm tools notation-helper\` builds it)`,
+      );
     }
     choice = { engine: 'helper', helperPath };
   } else {
@@ -210,7 +212,9 @@ function notationLocation(flags: Flags, env: NodeJS.ProcessEnv): { choice: Engin
 
 /** The one place the engine is chosen; both take the same settings. */
 function notationEngine(choice: EngineChoice, options: EngineOptions): NotationEngine {
-  return choice.engine === 'cli' ? new NotationRunner({ ...options, notationPath: choice.notationPath }) : new NotationHelper({ ...options, helperPath: choice.helperPath });
+  return choice.engine === 'cli'
+    ? new NotationRunner({ ...options, notationPath: choice.notationPath })
+    : new NotationHelper({ ...options, helperPath: choice.helperPath });
 }
 
 /** Checks the flags that need no file or service; returns --onInfraError, checked. */

@@ -77,7 +77,11 @@ export const FLAGS = {
     default: 10,
     help: "CPU niceness added to notation and its plugins (0-19; 0: the verifier's own priority), so that cached answers stay fast while verifications saturate the CPU.",
   },
-  notationTimeoutSeconds: { type: 'int', default: 20, help: 'A verification still going after this is stopped with its plugins (the notation process killed, or cancelled in the helper).' },
+  notationTimeoutSeconds: {
+    type: 'int',
+    default: 20,
+    help: 'A verification still going after this is stopped with its plugins (the notation process killed, or cancelled in the helper).',
+  },
   verifyTimeoutSeconds: { type: 'int', default: 25, help: "Budget of one /checkimages request; stays below Kyverno's 30 s webhook timeout." },
   negativeCacheTTLSeconds: { type: 'int', default: 10, help: 'Seconds a denial stays cached (could-not-verify is never cached).' },
   tagCacheTTLSeconds: {

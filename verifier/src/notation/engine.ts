@@ -116,7 +116,15 @@ export function notationEnvironment(source: NodeJS.ProcessEnv): Record<string, s
 
 /** A verification that did not happen for an infrastructure reason (never cached, never a pass by itself). */
 export function notVerified(started: number, reason: string, stderr = '', exitCode: number | null = null): VerifyResult {
-  return { outcome: VerifyOutcome.CouldNotVerify, kind: FailureKind.Infrastructure, reason, warnings: [], durationMs: performance.now() - started, exitCode, stderr };
+  return {
+    outcome: VerifyOutcome.CouldNotVerify,
+    kind: FailureKind.Infrastructure,
+    reason,
+    warnings: [],
+    durationMs: performance.now() - started,
+    exitCode,
+    stderr,
+  };
 }
 
 /** Kills a process group (a child started detached, and what it started); nothing if it is gone. */

@@ -98,7 +98,7 @@ before(async () => {
 after(async () => {
   harness.signer?.setFault(null);
   for (const helper of helpers) helper.killAll();
-  await harness?.stop();
+  await harness.stop();
 });
 
 describe('NotationHelper', () => {

@@ -103,8 +103,8 @@ before(async () => {
 
 after(async () => {
   console.log(`parity:\n  ${table.join('\n  ')}`);
-  for (const engine of [cli, helper] as NotationEngine[]) engine?.killAll();
-  await harness?.stop();
+  for (const engine of [cli, helper] as NotationEngine[]) engine.killAll();
+  await harness.stop();
 });
 
 describe('the notation CLI and the notation helper classify alike', () => {

@@ -3,7 +3,17 @@
 // processes can read), a per-call timeout and caller cancellation that kill the whole process group
 // (notation and the plugin processes it started), and a bound on concurrent runs (docs/architecture.md "The request pipeline").
 import { classifyVerify } from './classify.js';
-import { engineSettings, notationEnvironment, notVerified, killProcessGroup, type EngineOptions, type EngineSettings, type NotationEngine, type VerifyRequest, type VerifyResult } from './engine.js';
+import {
+  engineSettings,
+  notationEnvironment,
+  notVerified,
+  killProcessGroup,
+  type EngineOptions,
+  type EngineSettings,
+  type NotationEngine,
+  type VerifyRequest,
+  type VerifyResult,
+} from './engine.js';
 import { Semaphore } from './semaphore.js';
 import { Spawner } from './spawner.js';
 
