@@ -5,9 +5,23 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeSignerPlugin, freePort, push, revoke, sign, startHarness, toolPath, toolsEnv, type Harness } from '@kna/e2e';
+import {
+  answers,
+  describeSignerPlugin,
+  freePort,
+  push,
+  revoke,
+  sign,
+  startHarness,
+  startOnFreePort,
+  toolPath,
+  toolsEnv,
+  type Harness,
+  type RunningProcess,
+} from '@kna/e2e';
 import { localVerifierEnv } from '../../testkit/localVerifier.js';
 import { FailureKind, VerifyOutcome, type Classification } from './classify.js';
 import { materializePolicy } from './configDir.js';
@@ -19,6 +33,7 @@ let harness: Harness;
 let cli: NotationRunner;
 let helper: NotationHelper;
 let configRoot: string;
+const processes: RunningProcess[] = [];
 
 const STORE = 'signingAuthority:harness-root';
 
@@ -104,6 +119,7 @@ before(async () => {
 after(async () => {
   console.log(`parity:\n  ${table.join('\n  ')}`);
   for (const engine of [cli, helper] as NotationEngine[]) engine.killAll();
+  await Promise.all(processes.map((p) => p.stop()));
   await harness.stop();
 });
 
@@ -175,6 +191,43 @@ describe('the notation CLI and the notation helper classify alike', () => {
     const c = await both('registry down', request(`127.0.0.1:${await freePort()}/parity/app@${digest}`, policy('tenant')));
     assert.deepEqual([c.outcome, c.kind], [VerifyOutcome.CouldNotVerify, FailureKind.Infrastructure]);
     assert.match(c.reason, /connection refused/);
+  });
+
+  it('a registry with Basic auth: credentials as notation takes them, none, a wrong password', async () => {
+    // An olareg directory store, seeded (image and signature) through an open olareg, then served read-only with Basic auth.
+    const dir = join(harness.dir, 'auth-registry');
+    const store = join(dir, 'store');
+    mkdirSync(store, { recursive: true });
+    const olareg = toolPath('olareg');
+    const serve = (name: string, extra: string[]) =>
+      startOnFreePort((port) => ({
+        name,
+        command: olareg,
+        args: ['serve', '--addr', '127.0.0.1', '--port', String(port), '--dir', store, ...extra],
+        logFile: join(dir, `${name}.log`),
+        ready: () => answers(`http://127.0.0.1:${port}/v2/`),
+      }));
+    const seed = await serve('olareg-seed', []);
+    const { digest } = await push(`localhost:${seed.port}/private/app:v1`);
+    await sign(harness, `localhost:${seed.port}/private/app@${digest}`);
+    await seed.stop();
+    const password = `pw-${randomUUID()}`;
+    const hash = execFileSync(olareg, ['hash', '--pass', password], { encoding: 'utf8' }).trim();
+    const authFile = join(dir, 'auth.yaml');
+    writeFileSync(
+      authFile,
+      ['users:', '  robot:', `    cred: "${hash}"`, 'acls:', '  - repo: "*"', '    members: ["robot"]', '    access: ["read"]', ''].join('\n'),
+    );
+    const locked = await serve('olareg-basic', ['--store-ro', '--auth-basic', authFile]);
+    processes.push(locked);
+    const base = request(`localhost:${locked.port}/private/app@${digest}`, policy('tenant'));
+
+    const ok = await both('Basic auth, right credentials', { ...base, credentials: { username: 'robot', password } });
+    assert.equal(ok.outcome, VerifyOutcome.Verified, ok.reason);
+    const none = await both('Basic auth, no credentials', base);
+    assert.notEqual(none.outcome, VerifyOutcome.Verified);
+    const wrong = await both('Basic auth, wrong password', { ...base, credentials: { username: 'robot', password: 'wrong' } });
+    assert.notEqual(wrong.outcome, VerifyOutcome.Verified);
   });
 
   it('a configuration directory that does not exist', async () => {
