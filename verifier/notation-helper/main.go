@@ -71,11 +71,14 @@ func main() {
 	if *libexec == "" {
 		log.Fatal("no plugin directory: pass --libexec or set NOTATION_LIBEXEC")
 	}
+	// Protocol lines only on stdout: anything else that would print there (a library) goes to stderr.
+	protocol := os.Stdout
+	os.Stdout = os.Stderr
 	engine, err := newEngine(*libexec, *cacheDir)
 	if err != nil {
 		log.Fatal(err)
 	}
-	serve(os.Stdin, os.Stdout, engine, *defaultTimeout)
+	serve(os.Stdin, protocol, engine, *defaultTimeout)
 }
 
 // serve answers requests from in on out until in ends, then cancels what is still running and waits
