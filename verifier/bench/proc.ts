@@ -54,7 +54,7 @@ export function machine(): { cpu: string; cores: number; memoryGiB: number; load
   return { cpu, cores, memoryGiB: Math.round(memKb / 1024 / 1024), loadAverage, node: process.version };
 }
 
-/** Live child processes of `pid` (not zombies), with their command names. */
+/** Live child processes of `pid` (not zombies), with their command names; tsx's esbuild service (a server under tsx) is not one of the server's. */
 export function liveChildren(pid: number): { pid: number; comm: string }[] {
   const found: { pid: number; comm: string }[] = [];
   for (const entry of readdirSync('/proc')) {
@@ -62,7 +62,8 @@ export function liveChildren(pid: number): { pid: number; comm: string }[] {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (state !== 'Z' && Number(ppid) === pid) found.push({ pid: Number(entry), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) });
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (state !== 'Z' && Number(ppid) === pid && comm !== 'esbuild') found.push({ pid: Number(entry), comm });
     } catch {
       // Gone meanwhile.
     }
