@@ -6,7 +6,7 @@
 ARG NODE_VERSION=20.19
 ARG GO_VERSION=1.26
 
-# ---- notation and the AWS Signer plugin, from their public sources ----
+# ---- notation and the AWS Signer plugin, from their public sources; the notation helper from this repository ----
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-bookworm AS notation
 ARG NOTATION_VERSION=1.3.2
 ARG AWS_SIGNER_PLUGIN_VERSION=1.0.350
@@ -23,6 +23,9 @@ RUN git clone --depth 1 --branch "v${AWS_SIGNER_PLUGIN_VERSION}" https://github.
  && cd plugin \
  && go build -ldflags "-s -w" \
       -o /out/libexec/plugins/com.amazonaws.signer.notation.plugin/notation-com.amazonaws.signer.notation.plugin ./cmd
+# The verifier's notation helper (--notationEngine=helper), from this repository's source; go.sum is complete.
+COPY verifier/notation-helper/ notation-helper/
+RUN cd notation-helper && go build -mod=readonly -ldflags "-s -w" -o /out/bin/kna-notation-helper .
 
 # ---- the TypeScript workspace (built once on the build platform: its production dependencies are pure JavaScript) ----
 FROM --platform=$BUILDPLATFORM node:${NODE_VERSION}-bookworm-slim AS app
@@ -52,6 +55,7 @@ ENV NODE_ENV=production \
     PLUGINS_DIR=/opt/notation/libexec/plugins \
     HOME=/var/lib/kyverno-notation-aws
 COPY --from=notation /out/bin/notation /usr/local/bin/notation
+COPY --from=notation /out/bin/kna-notation-helper /usr/local/bin/kna-notation-helper
 COPY --from=notation /out/libexec /opt/notation/libexec
 COPY --from=app /app /app
 COPY scripts/container-entrypoint.sh /usr/local/bin/kyverno-notation-aws

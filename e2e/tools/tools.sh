@@ -26,7 +26,7 @@ KUBERNETES_VERSION=1.35.4
 HELM_VERSION=3.22.0
 KYVERNO_VERSION=1.19.1
 
-ALL_COMPONENTS=(notation aws-signer-plugin olareg docker-registry etcd kubernetes helm kyverno)
+ALL_COMPONENTS=(notation aws-signer-plugin notation-helper olareg docker-registry etcd kubernetes helm kyverno)
 # Built only when named (`pnpm tools original`): not needed by `pnpm test`.
 OPTIONAL_COMPONENTS=(original)
 
@@ -48,6 +48,7 @@ dir_of() {
   case "$1" in
     notation) echo "$cache/notation-v$NOTATION_VERSION" ;;
     aws-signer-plugin) aws_signer_plugin_dir "${PLUGIN_SRC:-}" ;;
+    notation-helper) echo "$cache/notation-helper-src-$(notation_helper_source_hash)" ;;
     olareg) echo "$cache/olareg-v$OLAREG_VERSION" ;;
     docker-registry) echo "$cache/docker-registry" ;;
     etcd) echo "$cache/etcd-v$ETCD_VERSION" ;;
@@ -63,6 +64,7 @@ version_of() {
   case "$1" in
     notation) echo "v$NOTATION_VERSION" ;;
     aws-signer-plugin) echo "v$AWS_SIGNER_PLUGIN_VERSION" ;;
+    notation-helper) echo "source $(notation_helper_source_hash) (verifier/notation-helper)" ;;
     olareg) echo "v$OLAREG_VERSION" ;;
     docker-registry) echo "Debian package" ;;
     etcd) echo "v$ETCD_VERSION" ;;
@@ -71,6 +73,15 @@ version_of() {
     kyverno) echo "v$KYVERNO_VERSION (admission controller, CRDs)" ;;
     original) echo "v1.1 (kyverno-notation-aws, source $(original_source_hash))" ;;
   esac
+}
+
+# The verifier's notation helper (kna-notation-helper, docs/architecture.md "Two notation engines"), built
+# from this repository's own source; cached by a hash of that source, so an edit is rebuilt.
+notation_helper_source() {
+  echo "$repo/verifier/notation-helper"
+}
+notation_helper_source_hash() {
+  (cd "$(notation_helper_source)" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-12)
 }
 
 # The original Go service (nirmata/kyverno-notation-aws v1.1), the reference `pnpm compat` and
@@ -229,6 +240,17 @@ build_aws_signer_plugin() {
   [ "$meta" = "$AWS_SIGNER_PLUGIN_NAME $AWS_SIGNER_PLUGIN_VERSION" ] ||
     die "the built plugin reports '$meta', not '$AWS_SIGNER_PLUGIN_NAME $AWS_SIGNER_PLUGIN_VERSION'"
   echo "$src" >"$target/SOURCE"
+}
+
+build_notation_helper() {
+  need_go
+  local target=$1 src
+  src=$(notation_helper_source)
+  mkdir -p "$target/bin"
+  # -mod=readonly: the committed go.sum is complete and is never rewritten by a build.
+  (cd "$src" && GOFLAGS="-trimpath -mod=readonly" go build -ldflags "-s -w" -o "$target/bin/kna-notation-helper" .)
+  # It starts, and exits when its input closes.
+  "$target/bin/kna-notation-helper" --libexec "$target" </dev/null || die "the built kna-notation-helper does not start"
 }
 
 build_olareg() {

@@ -38,7 +38,7 @@ const USAGE = `usage: pnpm bench [-- [${BENCHMARKS.join('|')}]… [--rounds N] [
   --requests N      requests per 'rss' run (default 200000)
   --out FILE        also write every number as JSON
   --keep            keep the scratch directory (server logs)
-  --verifier-flag F add F to the flags of every real verifier started (repeatable), e.g. --verifier-flag --notationNiceness=0
+  --verifier-flag F add F to the flags of every real verifier started (repeatable, original included), e.g. --verifier-flag --notationEngine=helper
   --compiled        run the servers under test as compiled JavaScript (verifier/dist, after pnpm build), as production does
   --cpu-prof DIR    run the servers under test with --cpu-prof, profiles written to DIR`;
 
@@ -178,7 +178,7 @@ async function main(): Promise<void> {
           reports.push(await benchRss({ ...options, requests: args.requests }));
           break;
         case 'original':
-          reports.push(await benchOriginal({ ...options, durationSeconds: args.duration }));
+          reports.push(await benchOriginal({ ...options, durationSeconds: args.duration, verifierFlags: args.verifierFlags }));
           break;
         case 'redis':
           if (fixtures) reports.push(await benchRedis(fixtures, { ...options, durationSeconds: args.duration }));

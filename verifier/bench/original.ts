@@ -46,7 +46,7 @@ interface Target {
   readonly pid: number;
 }
 
-export async function benchOriginal(options: BenchOptions & { durationSeconds: number }): Promise<BenchReport> {
+export async function benchOriginal(options: BenchOptions & { durationSeconds: number; verifierFlags: readonly string[] }): Promise<BenchReport> {
   const { log, dir } = options;
   let env: Environment | undefined;
   let ours: ServerProcess | undefined;
@@ -54,7 +54,7 @@ export async function benchOriginal(options: BenchOptions & { durationSeconds: n
     env = await startEnvironment({ dir: join(dir, 'original-env'), log, originalArgs: ['--reviewKyvernoToken=false'] });
     // This verifier in a process of its own (as every server under test is), with the same flags.
     ours = await startServer(
-      { kind: 'verifier', flags: [...env.verifierFlags, '--reviewKyvernoToken=false'], env: env.verifierEnv },
+      { kind: 'verifier', flags: [...env.verifierFlags, '--reviewKyvernoToken=false', ...options.verifierFlags], env: env.verifierEnv },
       join(dir, 'original-ours.log'),
       { nodeArgs: options.serverNodeArgs, compiled: options.serverCompiled },
     );

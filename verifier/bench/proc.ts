@@ -1,6 +1,6 @@
 // What the kernel says about a process (Linux /proc): resident memory and CPU time, read from
 // outside so that measuring a server costs the server nothing.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 let ticks: number | undefined;
@@ -52,4 +52,38 @@ export function machine(): { cpu: string; cores: number; memoryGiB: number; load
   const memKb = Number(/^MemTotal:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0);
   const loadAverage = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   return { cpu, cores, memoryGiB: Math.round(memKb / 1024 / 1024), loadAverage, node: process.version };
+}
+
+/** Live child processes of `pid` (not zombies), with their command names; tsx's esbuild service (a server under tsx) is not one of the server's. */
+export function liveChildren(pid: number): { pid: number; comm: string }[] {
+  const found: { pid: number; comm: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (state !== 'Z' && Number(ppid) === pid && comm !== 'esbuild') found.push({ pid: Number(entry), comm });
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return found;
+}
+
+/**
+ * CPU seconds spent for `pid` by other processes: its children it has waited for (each notation run with
+ * its plugins) plus its live children with theirs (a resident notation helper and the plugins it ran).
+ */
+export function childrenCpuSeconds(pid: number): number {
+  let total = cpuSeconds(pid).children;
+  for (const child of liveChildren(pid)) {
+    try {
+      const times = cpuSeconds(child.pid);
+      total += times.self + times.children;
+    } catch {
+      // Exited between the listing and the read: its time moves to `children` of the next reading.
+    }
+  }
+  return total;
 }

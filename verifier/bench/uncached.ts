@@ -10,7 +10,7 @@
 import { join } from 'node:path';
 import { push } from '@kna/e2e';
 import { bareNotationVerify, podRequest, pushSigned, timedCheck, type BareRun, type Fixtures, type PodImage } from './fixtures.js';
-import { cpuSeconds, machine } from './proc.js';
+import { childrenCpuSeconds, cpuSeconds, liveChildren, machine, rssBytes } from './proc.js';
 import type { BenchOptions, BenchReport } from './report.js';
 import { startServer, type ServerProcess } from './servers.js';
 import { formatSummary, median, ratios, summarize } from './stats.js';
@@ -20,14 +20,14 @@ interface ServiceRun {
   /** notation's own duration inside the service (from the runner), ms. */
   readonly notationMs: number;
   readonly runs: number;
-  /** CPU seconds of the notation processes (and their plugins) the request started. */
+  /** CPU seconds of the notation processes (and their plugins) the request started, or of the notation helper and its plugins. */
   readonly notationCpuSeconds: number;
 }
 
 async function uncachedRequest(server: ServerProcess, images: readonly PodImage[]): Promise<ServiceRun> {
   await server.clearCache();
   const before = await server.stats();
-  const cpuBefore = cpuSeconds(server.pid).children;
+  const cpuBefore = childrenCpuSeconds(server.pid);
   const res = await timedCheck(server.url, podRequest(images));
   if (res.status !== 200) throw new Error(`the verifier answered ${res.status}: ${res.text}`);
   const after = await server.stats();
@@ -36,7 +36,7 @@ async function uncachedRequest(server: ServerProcess, images: readonly PodImage[
     ms: res.ms,
     notationMs: Math.max(0, ...after.notationMs.slice(-Math.max(runs, 1))),
     runs,
-    notationCpuSeconds: cpuSeconds(server.pid).children - cpuBefore,
+    notationCpuSeconds: childrenCpuSeconds(server.pid) - cpuBefore,
   };
 }
 
@@ -84,6 +84,8 @@ export async function benchUncached(fixtures: Fixtures, options: BenchOptions): 
       ),
     );
     const overhead = summarize(service.map((s) => s.ms - s.notationMs));
+    // A resident notation helper (--notationEngine=helper) stays between requests: its memory, idle.
+    const resident = liveChildren(server.pid).map((c) => `${c.comm} ${((rssBytes(c.pid) ?? 0) / 1024 / 1024).toFixed(1)} MiB`);
     return {
       name: 'uncached',
       target: 'uncached single image: service wall time ≤ 1.15 × a bare `notation verify` of the same digest',
@@ -100,6 +102,7 @@ export async function benchUncached(fixtures: Fixtures, options: BenchOptions): 
         '',
         `CPU of one verification (notation + plugin processes): bare ${formatSummary(summarize(bareRuns.map((b) => b.cpuSeconds * 1000)), 0, ' ms')}, ` +
           `in the verifier ${formatSummary(summarize(service.map((s) => s.notationCpuSeconds * 1000)), 0, ' ms')}.`,
+        ...(resident.length > 0 ? ['', `Resident child processes of the verifier, RSS when idle: ${resident.join(', ')}.`] : []),
       ],
       data: { service, bare: bareRuns, ratio },
     };
@@ -304,7 +307,7 @@ export async function benchBurst(fixtures: Fixtures, options: BenchOptions): Pro
         await new Promise((r) => setTimeout(r, QUIET_MS));
         const quietMs = await quiet.stop();
         const before = await server.stats();
-        const cpuBefore = cpuSeconds(server.pid).children;
+        const cpuBefore = childrenCpuSeconds(server.pid);
         const loopBefore = cpuSeconds(server.pid, server.pid).self;
         const during = cachedTicker(server.url, cachedBody);
         const started = performance.now();
@@ -321,7 +324,7 @@ export async function benchBurst(fixtures: Fixtures, options: BenchOptions): Pro
           duringMs,
           burstMs,
           notationRuns: after.notationRuns - before.notationRuns,
-          notationCpuSeconds: cpuSeconds(server.pid).children - cpuBefore,
+          notationCpuSeconds: childrenCpuSeconds(server.pid) - cpuBefore,
           eventLoopCpuSeconds: cpuSeconds(server.pid, server.pid).self - loopBefore,
         };
         rounds.push(r);

@@ -55,6 +55,16 @@ describe('startVerifier refuses a configuration it cannot serve', () => {
     await assert.rejects(start(['--local', `--policyDir=${empty}`, '--reviewKyvernoToken=false']), /notation was not found on PATH/);
   });
 
+  it('an unknown --notationEngine, and the helper engine without the helper', async () => {
+    const local = ['--local', `--policyDir=${empty}`, '--reviewKyvernoToken=false'];
+    await assert.rejects(start([...local, '--notationEngine=daemon']), /--notationEngine must be cli or helper, not "daemon"/);
+    await assert.rejects(start([...local, '--notationEngine=helper']), /the notation helper "kna-notation-helper" was not found \(--notationHelperPath/);
+    await assert.rejects(
+      start([...local, '--notationEngine=helper', `--notationHelperPath=${join(empty, 'absent')}`]),
+      /the notation helper ".*absent" was not found/,
+    );
+  });
+
   it('no plugin directory', async () => {
     await assert.rejects(start(['--local', `--policyDir=${empty}`, '--reviewKyvernoToken=false', '--notationPath=/bin/true']), /no notation plugin directory/);
   });

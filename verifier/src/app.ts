@@ -20,6 +20,8 @@ import { loadServingPair, watchServingPair, type ServingPair } from './http/tls.
 import { metricsRoute, probeRoutes } from './http/probes.js';
 import { VerifierMetrics } from './metrics.js';
 import { NotationRunner } from './notation/runner.js';
+import { NotationHelper } from './notation/helper.js';
+import type { EngineOptions, NotationEngine } from './notation/engine.js';
 import { RequestAuthenticator, kubernetesTokenReviewer } from './auth/tokenReview.js';
 import { ApiServerClient, apiServerCredentials } from './auth/apiServer.js';
 import { registryAccess } from './pipeline/registryAccess.js';
@@ -40,7 +42,7 @@ export interface RunningVerifier {
   readonly healthUrl?: string;
   readonly metricsUrl?: string;
   readonly store: BundleStore;
-  readonly runner: NotationRunner;
+  readonly runner: NotationEngine;
   readonly cache: VerdictCache;
   readonly metrics: VerifierMetrics;
   /** Flips readiness off and closes every listener and watcher; kills notation runs. */
@@ -158,18 +160,43 @@ export function pressureLimits(flags: Flags): PressureLimits {
   return { maxEventLoopDelayMs: flags.maxEventLoopDelay, maxEventLoopUtilization: flags.maxEventLoopUtilization, maxHeapUsedBytes: flags.maxHeapUsedBytes };
 }
 
-/** Where notation and its plugins are, from the flags and the environment; refuses what cannot serve. */
-function notationLocation(flags: Flags, env: NodeJS.ProcessEnv): { notationPath: string; libexec: string } {
-  const notationPath = flags.notationPath !== '' ? resolve(flags.notationPath) : findOnPath('notation', env);
-  if (notationPath === undefined || !existsSync(notationPath)) {
-    throw new VERIFIER_ERR_BAD_FLAG('notation was not found on PATH; install notation v1.3 or pass --notationPath');
+/** The notation engine (--notationEngine) and the executable it runs. */
+type EngineChoice = { readonly engine: 'cli'; readonly notationPath: string } | { readonly engine: 'helper'; readonly helperPath: string };
+
+/** Where notation (or the helper) and its plugins are, from the flags and the environment; refuses what cannot serve. */
+function notationLocation(flags: Flags, env: NodeJS.ProcessEnv): { choice: EngineChoice; libexec: string } {
+  let choice: EngineChoice;
+  if (flags.notationEngine === 'cli') {
+    const notationPath = flags.notationPath !== '' ? resolve(flags.notationPath) : findOnPath('notation', env);
+    if (notationPath === undefined || !existsSync(notationPath)) {
+      throw new VERIFIER_ERR_BAD_FLAG('notation was not found on PATH; install notation v1.3 or pass --notationPath');
+    }
+    choice = { engine: 'cli', notationPath };
+  } else if (flags.notationEngine === 'helper') {
+    const named = flags.notationHelperPath;
+    const helperPath = named.includes('/') ? resolve(named) : findOnPath(named, env);
+    if (helperPath === undefined || !existsSync(helperPath)) {
+      throw new VERIFIER_ERR_BAD_FLAG(
+        `the notation helper ${JSON.stringify(named)} was not found (--notationHelperPath; \`pnpm tools notation-helper\` builds it)`,
+      );
+    }
+    choice = { engine: 'helper', helperPath };
+  } else {
+    throw new VERIFIER_ERR_BAD_FLAG(`--notationEngine must be cli or helper, not ${JSON.stringify(flags.notationEngine)}`);
   }
   const libexec =
     flags.notationLibexec !== '' ? flags.notationLibexec : (env.NOTATION_LIBEXEC ?? (env.PLUGINS_DIR !== undefined ? dirname(env.PLUGINS_DIR) : undefined));
   if (libexec === undefined) {
     throw new VERIFIER_ERR_BAD_FLAG('no notation plugin directory: set --notationLibexec (or NOTATION_LIBEXEC / PLUGINS_DIR) to where plugins/<name>/ lives');
   }
-  return { notationPath, libexec };
+  return { choice, libexec };
+}
+
+/** The one place the engine is chosen; both take the same settings. */
+function notationEngine(choice: EngineChoice, options: EngineOptions): NotationEngine {
+  return choice.engine === 'cli'
+    ? new NotationRunner({ ...options, notationPath: choice.notationPath })
+    : new NotationHelper({ ...options, helperPath: choice.helperPath });
 }
 
 /** Checks the flags that need no file or service; returns --onInfraError, checked. */
@@ -253,7 +280,7 @@ function bundleFromFlags(flags: Flags, workDir: string, log: Logger, metrics: Ve
 }
 
 /** notation runs with their metrics and log lines. */
-function observedNotation(runner: NotationRunner, flags: Flags, log: Logger, metrics: VerifierMetrics): SignatureVerifier {
+function observedNotation(runner: NotationEngine, flags: Flags, log: Logger, metrics: VerifierMetrics): SignatureVerifier {
   return {
     verify: async (request) => {
       const result = await runner.verify(request);
@@ -272,7 +299,7 @@ function observedNotation(runner: NotationRunner, flags: Flags, log: Logger, met
  */
 export interface Verifier {
   readonly store: BundleStore;
-  readonly runner: NotationRunner;
+  readonly runner: NotationEngine;
   readonly cache: VerdictCache;
   readonly metrics: VerifierMetrics;
   /** Loads the bundle and opens the listeners; on an error (a port in use) closes what it opened and throws. */
@@ -291,7 +318,7 @@ export async function buildVerifier(options: StartOptions): Promise<Verifier> {
   const log = options.logger ?? createLogger(flags.logLevel);
 
   const onInfraError = checkFlags(flags);
-  const { notationPath, libexec } = notationLocation(flags, env);
+  const { choice, libexec } = notationLocation(flags, env);
   const auth = authenticatorFromFlags(flags, env, log);
   const servingPair = servingPairFromFlags(flags);
   const probeBind = bindAddress('health-probe-bind-address', flags['health-probe-bind-address']);
@@ -311,8 +338,7 @@ export async function buildVerifier(options: StartOptions): Promise<Verifier> {
   const ownWorkDir = flags.workDir === '';
   const workDir = ownWorkDir ? mkdtempSync(join(tmpdir(), 'kna-verifier-')) : flags.workDir;
   const { store, source } = bundleFromFlags(flags, workDir, log, metrics);
-  const runner = new NotationRunner({
-    notationPath,
+  const runner = notationEngine(choice, {
     libexecDir: libexec,
     cacheDir: join(workDir, 'notation-cache'),
     timeoutMs: flags.notationTimeoutSeconds * 1000,
@@ -393,7 +419,7 @@ export async function buildVerifier(options: StartOptions): Promise<Verifier> {
         servingPair,
       );
     const url = listenUrl(app, plainHttp ? 'http' : 'https');
-    log.info({ url, local: flags.local, workDir, notation: notationPath, signerPlugins: libexec }, 'verifier listening');
+    log.info({ url, local: flags.local, workDir, notation: choice, signerPlugins: libexec }, 'verifier listening');
     return {
       url,
       ...(probeBind && { healthUrl: listenUrl(probes, 'http') }),

@@ -68,6 +68,14 @@ describe('Dockerfile', () => {
     assert.match(dockerfile, /--branch "v\$\{AWS_SIGNER_PLUGIN_VERSION\}" https:\/\/github\.com\/aws\/aws-signer-notation-plugin\.git/);
     assert.match(dockerfile, /^USER 65532:65532$/m);
   });
+
+  it('builds the notation helper from the repository source `pnpm tools notation-helper` builds, onto PATH', () => {
+    const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    assert.match(dockerfile, /^COPY verifier\/notation-helper\/ notation-helper\/$/m);
+    assert.match(dockerfile, /-o \/out\/bin\/kna-notation-helper \.$/m);
+    // On PATH: --notationHelperPath's default is the bare name.
+    assert.match(dockerfile, /^COPY --from=notation \/out\/bin\/kna-notation-helper \/usr\/local\/bin\/kna-notation-helper$/m);
+  });
 });
 
 describe('samples', () => {

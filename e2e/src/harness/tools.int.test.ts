@@ -124,3 +124,31 @@ describe('tools.sh: the AWS Signer plugin', { skip: SKIP }, () => {
     assert.doesNotMatch(r.stderr, /✓ aws-signer-plugin/);
   });
 });
+
+describe('tools.sh: the notation helper', () => {
+  it("builds kna-notation-helper from the repository's source, cached by a hash of it, onto tools:env's PATH", () => {
+    // tools.sh in a repository layout of its own, holding a copy of the helper's source that the test can change.
+    const clone = join(scratch, 'helper-clone');
+    mkdirSync(join(clone, 'e2e', 'tools'), { recursive: true });
+    cpSync(TOOLS_SH, join(clone, 'e2e', 'tools', 'tools.sh'));
+    cpSync(join(REPO_ROOT, 'verifier', 'notation-helper'), join(clone, 'verifier', 'notation-helper'), { recursive: true });
+    const script = join(clone, 'e2e', 'tools', 'tools.sh');
+    // The module cache already holds the helper's modules (`pnpm tools` built it): no proxy needed.
+    const env = { KNA_TOOLS_DIR: join(scratch, 'cache-helper') };
+    const built = tools(script, ['build', 'notation-helper'], env);
+    assert.equal(built.code, 0, built.stderr);
+    assert.match(built.stderr, /✓ notation-helper source [0-9a-f]{12} \(verifier\/notation-helper\) built in/);
+    const path = tools(script, ['env'], env).stdout;
+    const first = /notation-helper-src-([0-9a-f]{12})\/bin/.exec(path)?.[1];
+    assert.ok(first, path);
+    assert.match(tools(script, ['build', 'notation-helper'], env).stderr, /✓ notation-helper .* \(cached\)/);
+
+    appendFileSync(join(clone, 'verifier', 'notation-helper', 'main.go'), '\n// changed by tools.int.test.ts\n');
+    const changed = tools(script, ['env'], env);
+    assert.doesNotMatch(changed.stdout, new RegExp(`notation-helper-src-${first}`), 'an edited source is not the cached build');
+    assert.match(changed.stderr, /tools: notation-helper is not built yet; run 'pnpm tools'/);
+    const rebuilt = tools(script, ['build', 'notation-helper'], env);
+    assert.equal(rebuilt.code, 0, rebuilt.stderr);
+    assert.match(tools(script, ['env'], env).stdout, /notation-helper-src-[0-9a-f]{12}\/bin/);
+  });
+});

@@ -9,7 +9,7 @@ import { Outcome } from '@kna/shared';
 import { VerdictCache } from '../cache/verdicts.js';
 import type { AttestationSpec } from '../request/schema.js';
 import { FailureKind, VerifyOutcome } from '../notation/classify.js';
-import type { VerifyRequest, VerifyResult } from '../notation/runner.js';
+import type { VerifyRequest, VerifyResult } from '../notation/engine.js';
 import { requiredAttestations } from '../pipeline/workList.js';
 import { SignatureCheck, type SignatureVerifier } from '../signature/check.js';
 import { RegistryClient } from '../registry/client.js';

@@ -55,19 +55,33 @@ export const FLAGS = {
   bindAddress: { type: 'string', default: '0.0.0.0', help: 'Interface the request listener binds to.' },
   tlsCertFile: { type: 'string', default: '/etc/kyverno-notation-aws/tls/tls.crt', help: 'Serving certificate (reloaded when the file changes).' },
   tlsKeyFile: { type: 'string', default: '/etc/kyverno-notation-aws/tls/tls.key', help: 'Serving key (PKCS#8, PKCS#1 or SEC1 PEM).' },
-  notationPath: { type: 'string', default: '', help: 'The notation executable (default: notation from PATH).' },
+  notationEngine: {
+    type: 'string',
+    default: 'cli',
+    help: 'How a cache miss is verified: cli (a notation process per verification) or helper (one resident kna-notation-helper on notation-go; docs/architecture.md "Two notation engines").',
+  },
+  notationPath: { type: 'string', default: '', help: 'The notation executable (default: notation from PATH; --notationEngine=cli).' },
+  notationHelperPath: {
+    type: 'string',
+    default: 'kna-notation-helper',
+    help: 'The notation helper executable, a path or a name looked up on PATH (--notationEngine=helper).',
+  },
   notationLibexec: {
     type: 'string',
     default: '',
     help: 'Directory holding plugins/<plugin>/notation-<plugin> (default: NOTATION_LIBEXEC, else the parent of PLUGINS_DIR).',
   },
-  maxConcurrentVerifications: { type: 'int', default: 8, help: 'notation processes running at once.' },
+  maxConcurrentVerifications: { type: 'int', default: 8, help: 'Verifications running at once (notation processes, or requests in the helper).' },
   notationNiceness: {
     type: 'int',
     default: 10,
     help: "CPU niceness added to notation and its plugins (0-19; 0: the verifier's own priority), so that cached answers stay fast while verifications saturate the CPU.",
   },
-  notationTimeoutSeconds: { type: 'int', default: 20, help: 'A notation run still going after this is killed (with its plugins).' },
+  notationTimeoutSeconds: {
+    type: 'int',
+    default: 20,
+    help: 'A verification still going after this is stopped with its plugins (the notation process killed, or cancelled in the helper).',
+  },
   verifyTimeoutSeconds: { type: 'int', default: 25, help: "Budget of one /checkimages request; stays below Kyverno's 30 s webhook timeout." },
   negativeCacheTTLSeconds: { type: 'int', default: 10, help: 'Seconds a denial stays cached (could-not-verify is never cached).' },
   tagCacheTTLSeconds: {

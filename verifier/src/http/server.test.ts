@@ -18,7 +18,7 @@ import { VerdictCache } from '../cache/verdicts.js';
 import { SignatureCheck } from '../signature/check.js';
 import { RequestAuthenticator, type TokenReviewer } from '../auth/tokenReview.js';
 import { FailureKind, VerifyOutcome } from '../notation/classify.js';
-import type { VerifyRequest, VerifyResult } from '../notation/runner.js';
+import type { VerifyRequest, VerifyResult } from '../notation/engine.js';
 import { buildServer } from './server.js';
 import { isMeasuredPressure, type PressureLimits } from './loadShedding.js';
 import { skipPolicyBundle } from '../../testkit/standins.js';

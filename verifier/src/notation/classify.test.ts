@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyVerify, FailureKind, VerifyOutcome } from './classify.js';
+import { classifyReport, classifyVerify, FailureKind, parseCliRun, VerifyOutcome } from './classify.js';
 
 // Outputs recorded from notation v1.3.2 with the AWS Signer plugin against the harness registries.
 const REF = 'localhost:36327/x/wg6eto@sha256:db661816df6489ef1b53193eedf68e8fb6c0ff86669ca0fb33dc4099796177a8';
@@ -137,5 +137,37 @@ describe('classifyVerify', () => {
     const c = classifyVerify({ exitCode: 1, stdout: '', stderr: 'Error: trust policy is not present.\n' });
     assert.equal(c.outcome, VerifyOutcome.Denied);
     assert.equal(c.reason, 'trust policy is not present.');
+  });
+});
+
+describe('parseCliRun and classifyReport', () => {
+  it('reads the CLI output into the report the helper answers with', () => {
+    const report = parseCliRun({
+      exitCode: 1,
+      stdout: '',
+      stderr:
+        INFO +
+        'level=warning msg=Signature sha256:1 failed verification with error: trusted identify verification by plugin "p" failed with reason "Signature publisher doesn\'t match any trusted identities."\n' +
+        'Warning: something to note\n' +
+        `Error: signature verification failed for all the signatures associated with ${REF}\n`,
+    });
+    assert.deepEqual(report, {
+      status: 'failed',
+      error: `signature verification failed for all the signatures associated with ${REF}`,
+      signatureFailures: ['trusted identify verification by plugin "p" failed with reason "Signature publisher doesn\'t match any trusted identities."'],
+      warnings: ['something to note'],
+    });
+    assert.equal(classifyReport(report).kind, FailureKind.UntrustedIdentity);
+  });
+
+  it('a report without an error message is never a pass', () => {
+    const c = classifyReport({ status: 'failed', signatureFailures: [], warnings: [] });
+    assert.deepEqual([c.outcome, c.kind], [VerifyOutcome.Denied, FailureKind.Other]);
+  });
+
+  it('the CLI exiting 0 without a result line stays a denial through the report', () => {
+    const report = parseCliRun({ exitCode: 0, stdout: 'Successfully did something else', stderr: '' });
+    assert.equal(report.status, 'failed');
+    assert.deepEqual([classifyReport(report).outcome, classifyReport(report).kind], [VerifyOutcome.Denied, FailureKind.Other]);
   });
 });

@@ -1,7 +1,9 @@
-// Turns a finished `notation verify -v` run into one of the verifier's outcomes. notation has no
-// machine-readable output (notation's specification), so the outcome comes from the exit code
-// and the stable message prefixes of notation v1.x, which are kept as constants here with where they
-// come from. Anything unrecognised is a denial: only failures positively identified as
+// Turns a verification into one of the verifier's outcomes, in two steps: what notation showed, as a
+// neutral report (parseCliRun reads the CLI's output; the notation helper answers with the same report,
+// docs/architecture.md "Two notation engines"), then the report's outcome (classifyReport). notation has
+// no machine-readable output (notation's specification), so the outcome comes from the exit code and
+// the stable message prefixes of notation v1.x, which are kept as constants here with where they come
+// from. Anything unrecognised is a denial: only failures positively identified as
 // infrastructure may ever be turned into an allow by --onInfraError=allow.
 import { withoutUrls } from '../networkError.js';
 
@@ -64,27 +66,55 @@ function lines(text: string): string[] {
     .filter((l) => l !== '');
 }
 
-function errorLine(stderr: string): string | undefined {
-  return lines(stderr)
-    .filter((l) => l.startsWith('Error: '))
-    .map((l) => l.slice('Error: '.length))
-    .at(-1);
+/**
+ * What one verification showed, whichever engine ran it: `notation verify -v`'s output parsed
+ * (parseCliRun), or the notation helper's answer, built from the same notation-go results with the
+ * CLI's texts (verifier/notation-helper). classifyReport decides the outcome for both.
+ */
+export interface VerifyReport {
+  readonly status: 'verified' | 'skipped' | 'failed';
+  /** The "Error: …" line without its prefix (status failed). */
+  readonly error?: string;
+  /** Why each signature failed ("Signature … failed verification with error: …", logged with -v). */
+  readonly signatureFailures: readonly string[];
+  /** "Warning: …" lines: checks whose action is log that failed. */
+  readonly warnings: readonly string[];
 }
 
-function warnings(stderr: string): string[] {
-  return lines(stderr)
-    .filter((l) => l.startsWith('Warning: ') && !l.includes('rather than a tag'))
-    .map((l) => l.slice('Warning: '.length));
+export interface NotationRunResult {
+  readonly exitCode: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
 }
 
-/** Strips logrus framing ("level=warning msg=…") so reasons read as plain sentences. */
-function perSignatureReasons(stderr: string): string[] {
-  const reasons: string[] = [];
-  for (const line of lines(stderr)) {
+/** Exit 0 without either result line: a notation this verifier does not understand (never a pass). */
+const UNRECOGNISED_SUCCESS = 'notation exited 0 without a verification result: ';
+
+/** Reads a finished `notation verify -v` run into a report. */
+export function parseCliRun(run: NotationRunResult): VerifyReport {
+  const stderrLines = lines(run.stderr);
+  // The tag warning is never shown here: references are always by digest.
+  const warnings = stderrLines.filter((l) => l.startsWith('Warning: ') && !l.includes('rather than a tag')).map((l) => l.slice('Warning: '.length));
+  const signatureFailures: string[] = [];
+  for (const line of stderrLines) {
+    // logrus framing ("level=warning msg=…") is dropped, so reasons read as plain sentences (notation's
+    // logger does not quote messages: a closing quote is the reason's own).
     const match = PER_SIGNATURE.exec(line);
-    if (match?.[1]) reasons.push(match[1].replace(/"$/, ''));
+    if (match?.[1]) signatureFailures.push(match[1]);
   }
-  return reasons;
+  if (run.exitCode === 0) {
+    if (run.stdout.includes(SUCCESS)) return { status: 'verified', signatureFailures, warnings };
+    if (run.stdout.includes(SKIPPED)) return { status: 'skipped', signatureFailures, warnings };
+    return { status: 'failed', error: UNRECOGNISED_SUCCESS + run.stdout.trim().slice(0, 300), signatureFailures, warnings };
+  }
+  const error =
+    stderrLines
+      .filter((l) => l.startsWith('Error: '))
+      .map((l) => l.slice('Error: '.length))
+      .at(-1) ??
+    run.stderr.trim().split('\n').at(-1) ??
+    `notation exited with status ${String(run.exitCode)}`;
+  return { status: 'failed', error, signatureFailures, warnings };
 }
 
 /** Rewrites notation's reason texts into the verifier's vocabulary (keeps the specifics). */
@@ -99,28 +129,19 @@ function explain(reason: string): string {
   return reason;
 }
 
-export interface NotationRunResult {
-  readonly exitCode: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
+/** Turns a CLI run into one of the verifier's outcomes. */
+export function classifyVerify(run: NotationRunResult): Classification {
+  return classifyReport(parseCliRun(run));
 }
 
-export function classifyVerify(run: NotationRunResult): Classification {
-  const warns = warnings(run.stderr);
-  if (run.exitCode === 0) {
-    if (run.stdout.includes(SUCCESS)) return { outcome: VerifyOutcome.Verified, kind: FailureKind.None, reason: 'signature verified', warnings: warns };
-    if (run.stdout.includes(SKIPPED)) {
-      return { outcome: VerifyOutcome.Skipped, kind: FailureKind.None, reason: 'trust policy level is skip: signature not verified', warnings: warns };
-    }
-    // Exit 0 without either line would be a notation we do not understand: never treat it as verified.
-    return {
-      outcome: VerifyOutcome.Denied,
-      kind: FailureKind.Other,
-      reason: `notation exited 0 without a verification result: ${run.stdout.trim().slice(0, 300)}`,
-      warnings: warns,
-    };
+/** Turns a verification's report (either engine) into one of the verifier's outcomes. */
+export function classifyReport(report: VerifyReport): Classification {
+  const warns = [...report.warnings];
+  if (report.status === 'verified') return { outcome: VerifyOutcome.Verified, kind: FailureKind.None, reason: 'signature verified', warnings: warns };
+  if (report.status === 'skipped') {
+    return { outcome: VerifyOutcome.Skipped, kind: FailureKind.None, reason: 'trust policy level is skip: signature not verified', warnings: warns };
   }
-  const error = errorLine(run.stderr) ?? run.stderr.trim().split('\n').at(-1) ?? `notation exited with status ${String(run.exitCode)}`;
+  const error = report.error ?? 'notation reported a failure without an error';
   const denied = (kind: FailureKind, reason: string): Classification => ({ outcome: VerifyOutcome.Denied, kind, reason, warnings: warns });
   // notation's network errors carry request URLs (`Get "https://…": dial tcp …`); the answer names the
   // failure and the host, the verifier's log keeps notation's full output.
@@ -130,9 +151,10 @@ export function classifyVerify(run: NotationRunResult): Classification {
     reason: withoutUrls(reason),
     warnings: warns,
   });
+  if (error.startsWith(UNRECOGNISED_SUCCESS)) return denied(FailureKind.Other, error);
   if (error.includes(NO_SIGNATURE)) return denied(FailureKind.Unsigned, 'no notation signature found');
   if (error.includes(ALL_FAILED)) {
-    const reasons = perSignatureReasons(run.stderr);
+    const reasons = report.signatureFailures;
     const text = reasons.length > 0 ? [...new Set(reasons.map(explain))].join('; ') : 'no signature passed verification';
     if (reasons.length > 0 && reasons.every((r) => r.includes(REVOCATION_UNAVAILABLE) || PLUGIN_INFRA.test(r))) {
       return unavailable(`could not complete signature verification: ${text}`);

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Flags } from '../config/flags.js';
 import { VERIFIER_ERR_BAD_FLAG } from '../errors.js';
-import type { Credentials as NotationCredentials } from '../notation/runner.js';
+import type { Credentials as NotationCredentials } from '../notation/engine.js';
 import {
   DockerConfig,
   RegistryClient,

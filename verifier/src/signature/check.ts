@@ -6,7 +6,7 @@
 // registry served over plain HTTP, --insecure-registry.
 import type { LoadedPolicy } from '../bundle/store.js';
 import { imageKey, type CacheSource, type Verdict, type VerdictCache, type VerdictRepository } from '../cache/verdicts.js';
-import type { Credentials, VerifyRequest, VerifyResult } from '../notation/runner.js';
+import type { Credentials, VerifyRequest, VerifyResult } from '../notation/engine.js';
 
 /** What the check needs of notation: the runner, wrapped with metrics and logs by app.ts; tests pass stand-ins. */
 export interface SignatureVerifier {

@@ -1,0 +1,205 @@
+// The notation helper's protocol against the real kna-notation-helper, AWS Signer plugin, registry and
+// fake AWS Signer API: cancellation, timeouts, a helper killed mid-run, concurrency, shutdown. (That it
+// classifies like the CLI is parity.int.test.ts.)
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { push, sign, startHarness, toolPath, toolsEnv, type Harness } from '@kna/e2e';
+import { localVerifierEnv } from '../../testkit/localVerifier.js';
+import { FailureKind, VerifyOutcome } from './classify.js';
+import { materializePolicy } from './configDir.js';
+import type { VerifyRequest } from './engine.js';
+import { NotationHelper, type NotationHelperOptions } from './helper.js';
+
+let harness: Harness;
+let configDir: string;
+const helpers: NotationHelper[] = [];
+
+function newHelper(options: Partial<NotationHelperOptions> = {}): NotationHelper {
+  const helper = new NotationHelper({
+    helperPath: toolPath('kna-notation-helper'),
+    libexecDir: toolsEnv().NOTATION_LIBEXEC,
+    cacheDir: join(harness.dir, 'notation-cache'),
+    env: localVerifierEnv(harness),
+    ...options,
+  });
+  helpers.push(helper);
+  return helper;
+}
+
+async function signedImage(): Promise<VerifyRequest> {
+  const path = `helper/${randomUUID().slice(0, 8)}`;
+  const { digest } = await push(`${harness.registry}/${path}:v1`);
+  const reference = `${harness.registry}/${path}@${digest}`;
+  await sign(harness, reference);
+  return { reference, configDir, pluginConfig: harness.pluginConfig };
+}
+
+/** Live (not zombie) children of `pid` whose command line names the AWS Signer plugin. */
+function pluginChildren(pid: number | undefined): number[] {
+  if (pid === undefined) return [];
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return state !== 'Z' && Number(ppid) === pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('signer.notation.plugin');
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+function alive(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Waits (bounded: a loaded machine is slow, never wrong) until `condition` holds. */
+async function eventually(condition: () => boolean, what: string): Promise<void> {
+  const until = Date.now() + 60_000;
+  while (!condition()) {
+    if (Date.now() > until) assert.fail(`not within 60 s: ${what}`);
+    await sleep(20);
+  }
+}
+
+before(async () => {
+  harness = await startHarness();
+  const root = join(harness.dir, 'configs');
+  mkdirSync(root);
+  const document = {
+    version: '1.0',
+    trustPolicies: [
+      {
+        name: 'tenant',
+        registryScopes: ['*'],
+        signatureVerification: { level: 'strict' },
+        trustStores: ['signingAuthority:harness-root'],
+        trustedIdentities: [harness.profileArn],
+      },
+    ],
+  };
+  configDir = materializePolicy(root, {
+    version: createHash('sha256').update(JSON.stringify(document)).digest('hex'),
+    document,
+    trustStores: [{ type: 'signingAuthority', name: 'harness-root', certificates: [readFileSync(harness.rootCert, 'utf8')] }],
+  });
+});
+
+after(async () => {
+  harness.signer?.setFault(null);
+  for (const helper of helpers) helper.killAll();
+  await harness.stop();
+});
+
+describe('NotationHelper', () => {
+  it('serves concurrent verifications from one process, bounded by maxConcurrent', async () => {
+    const helper = newHelper({ maxConcurrent: 2 });
+    const images = await Promise.all(Array.from({ length: 4 }, () => signedImage()));
+    // Each verification runs one plugin process at a time: more than two at once would break the bound.
+    let most = 0;
+    const sampler = setInterval(() => (most = Math.max(most, pluginChildren(helper.pid).length)), 5);
+    const results = await Promise.all(images.map((image) => helper.verify(image))).finally(() => clearInterval(sampler));
+    assert.ok(most <= 2, `${most} plugin processes at once`);
+    assert.deepEqual(
+      results.map((r) => r.outcome),
+      images.map(() => VerifyOutcome.Verified),
+    );
+    assert.equal(helper.runs, 4);
+    assert.equal(helper.starts, 1, 'one helper served them all');
+  });
+
+  it('cancels a verification when the caller aborts: the plugin it started is killed, the helper serves on', async () => {
+    const helper = newHelper();
+    const image = await signedImage();
+    harness.signer?.setFault('revocation-hang');
+    const controller = new AbortController();
+    let plugin: number | undefined;
+    try {
+      const pending = helper.verify({ ...image, signal: controller.signal });
+      await eventually(() => (plugin = pluginChildren(helper.pid)[0]) !== undefined, 'the helper started the plugin');
+      controller.abort();
+      const result = await pending;
+      assert.deepEqual([result.outcome, result.kind], [VerifyOutcome.CouldNotVerify, FailureKind.Infrastructure]);
+      assert.match(result.reason, /cancelled: the request deadline was reached/);
+      await eventually(() => plugin !== undefined && !alive(plugin), 'the cancelled verification’s plugin process is gone');
+    } finally {
+      harness.signer?.setFault(null);
+    }
+    assert.equal((await helper.verify(image)).outcome, VerifyOutcome.Verified);
+    assert.equal(helper.starts, 1, 'the same helper');
+  });
+
+  it('stops a verification at its timeout, with its plugin', async () => {
+    const helper = newHelper({ timeoutMs: 2_000 });
+    const image = await signedImage();
+    harness.signer?.setFault('revocation-hang');
+    try {
+      const result = await helper.verify(image);
+      assert.deepEqual([result.outcome, result.kind], [VerifyOutcome.CouldNotVerify, FailureKind.Infrastructure]);
+      assert.match(result.reason, /did not finish within 2000 ms and was cancelled/);
+      await eventually(() => pluginChildren(helper.pid).length === 0, 'no plugin process of the timed-out verification is left');
+    } finally {
+      harness.signer?.setFault(null);
+    }
+    assert.equal((await helper.verify(image)).outcome, VerifyOutcome.Verified);
+  });
+
+  it('answers in-flight verifications as infrastructure faults when the helper is killed, and restarts it for the next', async () => {
+    const helper = newHelper();
+    const image = await signedImage();
+    harness.signer?.setFault('revocation-hang');
+    let plugin: number | undefined;
+    const pid = () => helper.pid ?? -1;
+    try {
+      const pending = [helper.verify(image), helper.verify(image)];
+      await eventually(() => (plugin = pluginChildren(helper.pid)[0]) !== undefined, 'the helper started a plugin');
+      process.kill(pid(), 'SIGKILL');
+      for (const result of await Promise.all(pending)) {
+        assert.deepEqual([result.outcome, result.kind], [VerifyOutcome.CouldNotVerify, FailureKind.Infrastructure]);
+        assert.match(result.reason, /the notation helper exited \(SIGKILL\).*not completed/);
+      }
+      // The plugins it had started went with its process group.
+      await eventually(() => plugin !== undefined && !alive(plugin), 'the killed helper’s plugin process is gone');
+    } finally {
+      harness.signer?.setFault(null);
+    }
+    const next = await helper.verify(image);
+    assert.equal(next.outcome, VerifyOutcome.Verified, next.reason);
+    assert.equal(helper.starts, 2, 'a new helper served the next verification');
+  });
+
+  it('answers in-flight verifications when the verifier shuts down (killAll)', async () => {
+    const helper = newHelper();
+    const image = await signedImage();
+    harness.signer?.setFault('revocation-hang');
+    try {
+      const pending = helper.verify(image);
+      await eventually(() => pluginChildren(helper.pid).length > 0, 'the helper started the plugin');
+      const pid = helper.pid ?? -1;
+      helper.killAll();
+      const result = await pending;
+      assert.equal(result.outcome, VerifyOutcome.CouldNotVerify);
+      assert.match(result.reason, /shutting down/);
+      await eventually(() => !alive(pid), 'the helper process is gone');
+    } finally {
+      harness.signer?.setFault(null);
+    }
+  });
+
+  it('a helper that cannot be started answers could-not-verify', async () => {
+    const helper = newHelper({ helperPath: join(harness.dir, 'no-such-helper') });
+    const result = await helper.verify(await signedImage());
+    assert.deepEqual([result.outcome, result.kind], [VerifyOutcome.CouldNotVerify, FailureKind.Infrastructure]);
+    assert.match(result.reason, /notation helper could not be started .*no-such-helper.*ENOENT/);
+  });
+});
