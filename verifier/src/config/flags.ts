@@ -57,8 +57,8 @@ export const FLAGS = {
   tlsKeyFile: { type: 'string', default: '/etc/kyverno-notation-aws/tls/tls.key', help: 'Serving key (PKCS#8, PKCS#1 or SEC1 PEM).' },
   notationEngine: {
     type: 'string',
-    default: 'cli',
-    help: 'How a cache miss is verified: cli (a notation process per verification) or helper (one resident kna-notation-helper on notation-go; docs/architecture.md "Two notation engines").',
+    default: 'helper',
+    help: 'How a cache miss is verified: helper (one resident kna-notation-helper on notation-go) or cli (a notation process per verification, the reference the helper is tested against); docs/architecture.md "Two notation engines".',
   },
   notationPath: { type: 'string', default: '', help: 'The notation executable (default: notation from PATH; --notationEngine=cli).' },
   notationHelperPath: {
