@@ -56,9 +56,13 @@ async function main(): Promise<void> {
   const policyDir = mkdtempSync(join(tmpdir(), 'kna-demo-policies-'));
   const keep = options.keep;
   step('Building the test components (cached after the first run)');
-  const built = spawnSync('bash', [join(REPO_ROOT, 'e2e/tools/tools.sh'), 'build', 'notation', 'notation-helper', 'aws-signer-plugin', 'olareg', 'docker-registry'], {
-    stdio: 'inherit',
-  });
+  const built = spawnSync(
+    'bash',
+    [join(REPO_ROOT, 'e2e/tools/tools.sh'), 'build', 'notation', 'notation-helper', 'aws-signer-plugin', 'olareg', 'docker-registry'],
+    {
+      stdio: 'inherit',
+    },
+  );
   if (built.status !== 0) throw new Error('building the test components failed (see above)');
   console.log(describeSignerPlugin());
 
