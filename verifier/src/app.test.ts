@@ -26,7 +26,7 @@ describe('startVerifier refuses a configuration it cannot serve', () => {
 
   it('local mode with token review but no kubeconfig', async () => {
     await assert.rejects(
-      start(['--local', `--policyDir=${empty}`, '--notationPath=/bin/true'], { NOTATION_LIBEXEC: empty }),
+      start(['--local', `--policyDir=${empty}`, '--notationEngine=cli', '--notationPath=/bin/true'], { NOTATION_LIBEXEC: empty }),
       /token review needs a kubeconfig in local mode: set KUBECONFIG or --kubeconfig, or pass --reviewKyvernoToken=false/,
     );
   });
@@ -45,19 +45,23 @@ describe('startVerifier refuses a configuration it cannot serve', () => {
         '',
       ].join('\n'),
     );
-    await assert.rejects(start(['--local', `--policyDir=${empty}`, '--notationPath=/bin/true', `--kubeconfig=${kubeconfig}`], { NOTATION_LIBEXEC: empty }), {
-      code: 'VERIFIER_ERR_KUBECONFIG',
-      message: /cannot use kubeconfig .*exec-kubeconfig \(context "c"\) to reach the Kubernetes API for TokenReview: user "u" uses exec credentials/,
-    });
+    await assert.rejects(
+      start(['--local', `--policyDir=${empty}`, '--notationEngine=cli', '--notationPath=/bin/true', `--kubeconfig=${kubeconfig}`], { NOTATION_LIBEXEC: empty }),
+      {
+        code: 'VERIFIER_ERR_KUBECONFIG',
+        message: /cannot use kubeconfig .*exec-kubeconfig \(context "c"\) to reach the Kubernetes API for TokenReview: user "u" uses exec credentials/,
+      },
+    );
   });
 
   it('no notation on PATH', async () => {
-    await assert.rejects(start(['--local', `--policyDir=${empty}`, '--reviewKyvernoToken=false']), /notation was not found on PATH/);
+    await assert.rejects(start(['--local', `--policyDir=${empty}`, '--reviewKyvernoToken=false', '--notationEngine=cli']), /notation was not found on PATH/);
   });
 
-  it('an unknown --notationEngine, and the helper engine without the helper', async () => {
+  it('an unknown --notationEngine, and the helper engine (the default) without the helper', async () => {
     const local = ['--local', `--policyDir=${empty}`, '--reviewKyvernoToken=false'];
     await assert.rejects(start([...local, '--notationEngine=daemon']), /--notationEngine must be cli or helper, not "daemon"/);
+    await assert.rejects(start(local), /the notation helper "kna-notation-helper" was not found \(--notationHelperPath/);
     await assert.rejects(start([...local, '--notationEngine=helper']), /the notation helper "kna-notation-helper" was not found \(--notationHelperPath/);
     await assert.rejects(
       start([...local, '--notationEngine=helper', `--notationHelperPath=${join(empty, 'absent')}`]),
@@ -66,7 +70,10 @@ describe('startVerifier refuses a configuration it cannot serve', () => {
   });
 
   it('no plugin directory', async () => {
-    await assert.rejects(start(['--local', `--policyDir=${empty}`, '--reviewKyvernoToken=false', '--notationPath=/bin/true']), /no notation plugin directory/);
+    await assert.rejects(
+      start(['--local', `--policyDir=${empty}`, '--reviewKyvernoToken=false', '--notationEngine=cli', '--notationPath=/bin/true']),
+      /no notation plugin directory/,
+    );
   });
 
   it('an unknown --onInfraError', async () => {
@@ -81,9 +88,12 @@ describe('startVerifier refuses a configuration it cannot serve', () => {
 
   it('HTTPS without a serving certificate', async () => {
     await assert.rejects(
-      start([`--bundleDir=${empty}`, '--reviewKyvernoToken=false', '--notationPath=/bin/true', `--tlsCertFile=${join(empty, 'tls.crt')}`], {
-        NOTATION_LIBEXEC: empty,
-      }),
+      start(
+        [`--bundleDir=${empty}`, '--reviewKyvernoToken=false', '--notationEngine=cli', '--notationPath=/bin/true', `--tlsCertFile=${join(empty, 'tls.crt')}`],
+        {
+          NOTATION_LIBEXEC: empty,
+        },
+      ),
       /cannot load the serving certificate \(--tlsCertFile .*tls\.crt.*ENOENT.*or serve plain HTTP with --notls/,
     );
   });
@@ -103,6 +113,7 @@ describe('a policy directory that cannot be read', () => {
         '--local',
         `--policyDir=${join(empty, 'missing')}`,
         '--reviewKyvernoToken=false',
+        '--notationEngine=cli',
         '--notationPath=/bin/true',
         '--httpPort=0',
         '--bindAddress=127.0.0.1',

@@ -91,6 +91,9 @@ export async function startReplicaFixture(options: { policies: readonly string[]
     },
     startReplica: async (redisURL, replicaOptions = {}) => {
       const flags = [
+        // The CLI engine, through the counting wrapper: these tests count verifications across replicas (the
+        // helper engine gives the same outcomes, verifier/src/notation/parity.int.test.ts).
+        '--notationEngine=cli',
         `--notationPath=${wrapper}`,
         `--redisURL=${redisURL}`,
         `--cacheHMACKeyFile=${hmacKeyFile}`,
