@@ -3,6 +3,7 @@
 // kna-notation-helper on notation-go). Both take the same request, pass notation and the plugins the same
 // environment, bound concurrent verifications the same way and answer with the same classification.
 import { FailureKind, VerifyOutcome, type Classification } from './classify.js';
+import type { Semaphore } from './semaphore.js';
 
 export interface Credentials {
   readonly username?: string;
@@ -125,6 +126,24 @@ export function notVerified(started: number, reason: string, stderr = '', exitCo
     exitCode,
     stderr,
   };
+}
+
+/**
+ * Runs one verification holding a slot of `slots` (--maxConcurrentVerifications); a request whose deadline
+ * passes while it waits for a slot is answered could-not-verify without starting.
+ */
+export async function inSlot(slots: Semaphore, request: VerifyRequest, run: (started: number) => Promise<VerifyResult>): Promise<VerifyResult> {
+  const started = performance.now();
+  try {
+    await slots.acquire(request.signal);
+  } catch {
+    return notVerified(started, 'cancelled while waiting for a free notation slot (request deadline)');
+  }
+  try {
+    return await run(started);
+  } finally {
+    slots.release();
+  }
 }
 
 /** Kills a process group (a child started detached, and what it started); nothing if it is gone. */

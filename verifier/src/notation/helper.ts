@@ -12,6 +12,7 @@ import type { Readable, Writable } from 'node:stream';
 import { classifyReport, FailureKind, VerifyOutcome, type VerifyReport } from './classify.js';
 import {
   engineSettings,
+  inSlot,
   killProcessGroup,
   notationEnvironment,
   notVerified,
@@ -74,18 +75,8 @@ export class NotationHelper implements NotationEngine {
     return this.#child?.pid;
   }
 
-  async verify(request: VerifyRequest): Promise<VerifyResult> {
-    const started = performance.now();
-    try {
-      await this.#slots.acquire(request.signal);
-    } catch {
-      return notVerified(started, 'cancelled while waiting for a free notation slot (request deadline)');
-    }
-    try {
-      return await this.#run(request, started);
-    } finally {
-      this.#slots.release();
-    }
+  verify(request: VerifyRequest): Promise<VerifyResult> {
+    return inSlot(this.#slots, request, (started) => this.#run(request, started));
   }
 
   /** Stops the helper (and the plugins it runs); verifications in flight are answered could-not-verify. */

@@ -5,6 +5,7 @@
 import { classifyVerify } from './classify.js';
 import {
   engineSettings,
+  inSlot,
   notationEnvironment,
   notVerified,
   killProcessGroup,
@@ -48,18 +49,8 @@ export class NotationRunner implements NotationEngine {
     return this.#live;
   }
 
-  async verify(request: VerifyRequest): Promise<VerifyResult> {
-    const started = performance.now();
-    try {
-      await this.#slots.acquire(request.signal);
-    } catch {
-      return notVerified(started, 'cancelled while waiting for a free notation slot (request deadline)');
-    }
-    try {
-      return await this.#run(request, started);
-    } finally {
-      this.#slots.release();
-    }
+  verify(request: VerifyRequest): Promise<VerifyResult> {
+    return inSlot(this.#slots, request, (started) => this.#run(request, started));
   }
 
   /** Kills every run in progress (shutdown). */
