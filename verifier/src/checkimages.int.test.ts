@@ -44,8 +44,9 @@ async function pushed(registry: string, signed: 'harness' | 'other' | 'none', ta
   return { registry, path, tag, digest };
 }
 
-// KNA_NOTATION_ENGINE=helper runs this file against the notation helper (docs/architecture.md "Two notation engines").
-const ENGINE = process.env.KNA_NOTATION_ENGINE === 'helper' ? 'helper' : 'cli';
+// The default engine, the notation helper; KNA_NOTATION_ENGINE=cli runs this file against the notation CLI
+// (docs/architecture.md "Two notation engines").
+const ENGINE = process.env.KNA_NOTATION_ENGINE === 'cli' ? 'cli' : 'helper';
 
 function startLocalVerifier(policyDir: string, extraFlags: string[] = []): Promise<RunningVerifier> {
   return startVerifierFor(harness, policyDir, { flags: [`--notationEngine=${ENGINE}`, ...extraFlags], env: { DEFAULT_TRUST_POLICY: 'tenant-a' } });
