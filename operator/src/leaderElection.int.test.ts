@@ -10,8 +10,10 @@ import { mkdtempSync, openSync, readFileSync, writeFileSync, closeSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as delay } from 'node:timers/promises';
 import { CoordinationV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { eventually, freePort, useTestControlPlane, withNamespace, writeUserKubeconfig } from '@kna/e2e';
+import { LeaderElector, type LeaderElectionEvent } from '@kna/shared';
 import { createCa } from './certificates/pki.js';
 import { applyProductCrds, trustPolicy, trustStore } from './testing/cluster.js';
 
@@ -204,6 +206,44 @@ describe('leader election between operator processes', () => {
           p.child.kill('SIGKILL');
           await p.exited;
         }
+      }
+    });
+  });
+
+  it('an API request that never answers fails its attempt, and the next attempt wins the Lease', async () => {
+    await withNamespace(kube(), async (namespace) => {
+      const real = kube().kubeConfig().makeApiClient(CoordinationV1Api);
+      // The real API server, except that the first read of the Lease is never answered.
+      let reads = 0;
+      const leases = Object.assign(Object.create(real) as CoordinationV1Api, {
+        readNamespacedLease: (param: Parameters<CoordinationV1Api['readNamespacedLease']>[0]) =>
+          reads++ === 0 ? new Promise<never>(() => undefined) : real.readNamespacedLease(param),
+      });
+      const events: LeaderElectionEvent[] = [];
+      const elector = new LeaderElector({
+        leases,
+        namespace,
+        name: 'unanswered',
+        identity: 'candidate-a',
+        leaseDurationMs: 4_000,
+        renewDeadlineMs: 2_000,
+        retryPeriodMs: 500,
+        onEvent: (event) => events.push(event),
+      });
+      let leading = false;
+      const running = elector.run(() => {
+        leading = true;
+      });
+      try {
+        await eventually(() => assert.ok(leading, JSON.stringify(events)), { timeoutMs: 60_000 });
+        assert.ok(
+          events.some((e) => e.type === 'error' && e.operation === 'get' && e.error.includes('did not answer the Lease get within 2000 ms')),
+          JSON.stringify(events),
+        );
+        assert.ok(reads >= 2);
+      } finally {
+        // Bounded: without the time bound, the unanswered read would hold the elector (and its stop) forever.
+        await Promise.race([Promise.all([elector.stop({ release: true }), running.catch(() => undefined)]), delay(10_000)]);
       }
     });
   });

@@ -147,6 +147,24 @@ export class LeaderElector {
     } else this.#observed.lease = lease;
   }
 
+  /**
+   * One API request of an attempt, bounded by the renew deadline (client-go bounds a renewal the same way): a
+   * request that never answers fails its attempt, with the reason as an error event, and the next attempt retries,
+   * instead of stalling the election (no Lease won, or a leader that never renews) for as long as it hangs.
+   */
+  async #bounded<T>(operation: string, call: Promise<T>): Promise<T> {
+    const limitMs = this.#options.renewDeadlineMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the API server did not answer the Lease ${operation} within ${limitMs} ms`)), limitMs);
+    });
+    try {
+      return await Promise.race([call, timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** client-go's tryAcquireOrRenew: true when this process holds the Lease afterwards. */
   #tryAcquireOrRenew(): Promise<boolean> {
     const attempt = this.#acquireOrRenew();
@@ -161,26 +179,29 @@ export class LeaderElector {
     const durationSeconds = Math.max(1, Math.ceil(this.#options.leaseDurationMs / 1000));
     let current: V1Lease;
     try {
-      current = await leases.readNamespacedLease({ name, namespace });
+      current = await this.#bounded('get', leases.readNamespacedLease({ name, namespace }));
     } catch (err) {
       if (statusCodeOf(err) !== 404) {
         this.#options.onEvent?.({ type: 'error', operation: 'get', error: errorText(err) });
         return false;
       }
       try {
-        const created = await leases.createNamespacedLease({
-          namespace,
-          body: {
-            metadata: { name, namespace },
-            spec: {
-              holderIdentity: identity,
-              leaseDurationSeconds: durationSeconds,
-              acquireTime: microTime(now),
-              renewTime: microTime(now),
-              leaseTransitions: 0,
+        const created = await this.#bounded(
+          'create',
+          leases.createNamespacedLease({
+            namespace,
+            body: {
+              metadata: { name, namespace },
+              spec: {
+                holderIdentity: identity,
+                leaseDurationSeconds: durationSeconds,
+                acquireTime: microTime(now),
+                renewTime: microTime(now),
+                leaseTransitions: 0,
+              },
             },
-          },
-        });
+          }),
+        );
         this.#observe(created);
         this.#lastRenewAt = started;
         return true;
@@ -213,7 +234,7 @@ export class LeaderElector {
     };
     if (!acquiring && !this.isLeader() && this.#leading) return false;
     try {
-      const updated = await leases.replaceNamespacedLease({ name, namespace, body });
+      const updated = await this.#bounded('update', leases.replaceNamespacedLease({ name, namespace, body }));
       this.#observe(updated);
       this.#lastRenewAt = started;
       return true;
@@ -229,14 +250,17 @@ export class LeaderElector {
     if (lease?.spec?.holderIdentity !== this.#options.identity) return;
     const now = new Date();
     try {
-      await leases.replaceNamespacedLease({
-        name,
-        namespace,
-        body: {
-          metadata: { name, namespace, ...(lease.metadata?.resourceVersion !== undefined && { resourceVersion: lease.metadata.resourceVersion }) },
-          spec: { leaseDurationSeconds: 1, renewTime: microTime(now), acquireTime: microTime(now), leaseTransitions: lease.spec.leaseTransitions ?? 0 },
-        },
-      });
+      await this.#bounded(
+        'release',
+        leases.replaceNamespacedLease({
+          name,
+          namespace,
+          body: {
+            metadata: { name, namespace, ...(lease.metadata?.resourceVersion !== undefined && { resourceVersion: lease.metadata.resourceVersion }) },
+            spec: { leaseDurationSeconds: 1, renewTime: microTime(now), acquireTime: microTime(now), leaseTransitions: lease.spec.leaseTransitions ?? 0 },
+          },
+        }),
+      );
       this.#options.onEvent?.({ type: 'released' });
     } catch (err) {
       // A 409 means someone else has it already: nothing to release.
