@@ -243,7 +243,12 @@ describe('leader election between operator processes', () => {
         assert.ok(reads >= 2);
       } finally {
         // Bounded: without the time bound, the unanswered read would hold the elector (and its stop) forever.
-        await Promise.race([Promise.all([elector.stop({ release: true }), running.catch(() => undefined)]), delay(10_000)]);
+        // The bound's timer goes with the stop, so a passing test does not wait it out.
+        const bound = new AbortController();
+        await Promise.race([
+          Promise.all([elector.stop({ release: true }), running.catch(() => undefined)]).finally(() => bound.abort()),
+          delay(10_000, undefined, { signal: bound.signal }).catch(() => undefined),
+        ]);
       }
     });
   });
