@@ -1,1 +1,1 @@
-export { ERR_INVALID_MANIFESTS, parseManifests, type ConfigMapManifest, type Manifests } from './manifests.js';
+export { ERR_INVALID_MANIFESTS, isRecord, parseManifests, type ConfigMapManifest, type Manifests } from './manifests.js';

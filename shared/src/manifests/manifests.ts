@@ -34,7 +34,8 @@ export const ERR_INVALID_MANIFESTS = defineError(
 const TOP_LEVEL = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
 const CONFIG_MAP_TOP_LEVEL = new Set(['apiVersion', 'kind', 'metadata', 'data', 'binaryData', 'immutable']);
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+/** A JSON or YAML mapping (an object that is not an array). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 

@@ -14,6 +14,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { isIPv6 } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
+import { isRecord } from '@kna/shared';
 import { VERIFIER_ERR_BAD_FLAG, VERIFIER_ERR_KUBECONFIG } from '../errors.js';
 
 /** Where a pod's ServiceAccount credentials are mounted. */
@@ -122,18 +123,14 @@ function errorText(err: unknown): string {
 
 type YamlMap = Record<string, unknown>;
 
-function isMap(value: unknown): value is YamlMap {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** The cluster, context or user entry `name` of a kubeconfig list (`clusters: [{name, cluster: {…}}]`). */
 function namedEntry(config: YamlMap, list: string, field: string, name: string): YamlMap | undefined {
   const entries = config[list];
   if (!Array.isArray(entries)) return undefined;
-  const entry: unknown = entries.find((e) => isMap(e) && e.name === name);
-  if (!isMap(entry)) return undefined;
+  const entry: unknown = entries.find((e) => isRecord(e) && e.name === name);
+  if (!isRecord(entry)) return undefined;
   const value = entry[field];
-  return isMap(value) ? value : value === undefined || value === null ? {} : undefined;
+  return isRecord(value) ? value : value === undefined || value === null ? {} : undefined;
 }
 
 /** Kubeconfig fields whose users the verifier cannot be: it runs no commands and knows no auth providers. */
@@ -167,7 +164,7 @@ export function kubeconfigCredentials(path: string): ApiServerCredentials {
     throw new VERIFIER_ERR_KUBECONFIG(`kubeconfig ${file}`, `not valid YAML: ${errorText(err)}`);
   }
   const fail = (detail: string) => new VERIFIER_ERR_KUBECONFIG(`kubeconfig ${file}`, detail);
-  if (!isMap(config)) throw fail('not a kubeconfig (a YAML mapping with clusters, users, contexts and current-context)');
+  if (!isRecord(config)) throw fail('not a kubeconfig (a YAML mapping with clusters, users, contexts and current-context)');
   const contextName = config['current-context'];
   if (typeof contextName !== 'string' || contextName === '') throw fail('no current-context is set');
   const context = namedEntry(config, 'contexts', 'context', contextName);
@@ -415,7 +412,7 @@ function readBody(res: IncomingMessage): Promise<string> {
 function statusMessage(text: string): string | undefined {
   try {
     const status: unknown = JSON.parse(text);
-    return isMap(status) && typeof status.message === 'string' ? status.message : undefined;
+    return isRecord(status) && typeof status.message === 'string' ? status.message : undefined;
   } catch {
     return undefined;
   }

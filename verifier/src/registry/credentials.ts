@@ -4,6 +4,7 @@
 // error messages never include them.
 import { readFile, stat } from 'node:fs/promises';
 import { canonicalRegistry, hostnameOf } from './endpoint.js';
+import { isRecord } from '@kna/shared';
 
 /** What a registry can be authenticated with (the docker config `auths` entry kinds). */
 export type Credentials =
@@ -140,10 +141,6 @@ export function dockerConfigFileCredentials(options: DockerConfigFileOptions = {
 function defaultDockerConfigPath(): string {
   const dir = process.env.DOCKER_CONFIG ?? `${process.env.HOME ?? '/'}/.docker`;
   return `${dir}/config.json`;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**
