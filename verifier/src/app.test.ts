@@ -3,6 +3,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -96,6 +97,26 @@ describe('startVerifier refuses a configuration it cannot serve', () => {
       ),
       /cannot load the serving certificate \(--tlsCertFile .*tls\.crt.*ENOENT.*or serve plain HTTP with --notls/,
     );
+  });
+});
+
+describe('the verifier command', () => {
+  /** Runs main.ts as a user would (the way this test runs: tsx's loader from execArgv); its exit status and stderr. */
+  const run = (args: string[]) =>
+    new Promise<{ status: number | null; stderr: string }>((done) => {
+      execFile(
+        process.execPath,
+        [...process.execArgv, join(import.meta.dirname, 'main.ts'), ...args],
+        { env: { PATH: '/usr/bin:/bin', HOME: empty }, timeout: 60_000 },
+        (err, _stdout, stderr) => done({ status: err ? ((err as { code?: number }).code ?? null) : 0, stderr }),
+      );
+    });
+
+  it('refuses an unknown --notationEngine as it refuses other bad flag values: one line naming the flag, exit status 2', async () => {
+    const [engine, other] = await Promise.all([run(['--notationEngine=daemon']), run(['--onInfraError=maybe'])]);
+    assert.deepEqual(engine, { status: 2, stderr: 'verifier: --notationEngine must be cli or helper, not "daemon"\n' });
+    assert.equal(other.status, 2, other.stderr);
+    assert.match(other.stderr, /^verifier: --onInfraError must be deny or allow/);
   });
 });
 

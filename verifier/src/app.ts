@@ -12,7 +12,7 @@ import { BundleStore } from './bundle/store.js';
 import { bundleDirSource, policyDirSource, type Source } from './bundle/sources.js';
 import { VerdictCache } from './cache/verdicts.js';
 import { SharedVerdictTier, type SharedTierLog } from './cache/shared.js';
-import type { Flags } from './config/flags.js';
+import { checkFlags, type Flags, type NotationEngineName } from './config/flags.js';
 import { VERIFIER_ERR_BAD_FLAG } from './errors.js';
 import { buildServer } from './http/server.js';
 import type { PressureLimits } from './http/loadShedding.js';
@@ -164,15 +164,15 @@ export function pressureLimits(flags: Flags): PressureLimits {
 type EngineChoice = { readonly engine: 'cli'; readonly notationPath: string } | { readonly engine: 'helper'; readonly helperPath: string };
 
 /** Where notation (or the helper) and its plugins are, from the flags and the environment; refuses what cannot serve. */
-function notationLocation(flags: Flags, env: NodeJS.ProcessEnv): { choice: EngineChoice; libexec: string } {
+function notationLocation(engine: NotationEngineName, flags: Flags, env: NodeJS.ProcessEnv): { choice: EngineChoice; libexec: string } {
   let choice: EngineChoice;
-  if (flags.notationEngine === 'cli') {
+  if (engine === 'cli') {
     const notationPath = flags.notationPath !== '' ? resolve(flags.notationPath) : findOnPath('notation', env);
     if (notationPath === undefined || !existsSync(notationPath)) {
       throw new VERIFIER_ERR_BAD_FLAG('notation was not found on PATH; install notation v1.3 or pass --notationPath');
     }
     choice = { engine: 'cli', notationPath };
-  } else if (flags.notationEngine === 'helper') {
+  } else {
     const named = flags.notationHelperPath;
     const helperPath = named.includes('/') ? resolve(named) : findOnPath(named, env);
     if (helperPath === undefined || !existsSync(helperPath)) {
@@ -181,8 +181,6 @@ function notationLocation(flags: Flags, env: NodeJS.ProcessEnv): { choice: Engin
       );
     }
     choice = { engine: 'helper', helperPath };
-  } else {
-    throw new VERIFIER_ERR_BAD_FLAG(`--notationEngine must be cli or helper, not ${JSON.stringify(flags.notationEngine)}`);
   }
   const libexec =
     flags.notationLibexec !== '' ? flags.notationLibexec : (env.NOTATION_LIBEXEC ?? (env.PLUGINS_DIR !== undefined ? dirname(env.PLUGINS_DIR) : undefined));
@@ -197,25 +195,6 @@ function notationEngine(choice: EngineChoice, options: EngineOptions): NotationE
   return choice.engine === 'cli'
     ? new NotationRunner({ ...options, notationPath: choice.notationPath })
     : new NotationHelper({ ...options, helperPath: choice.helperPath });
-}
-
-/** Checks the flags that need no file or service; returns --onInfraError, checked. */
-function checkFlags(flags: Flags): 'deny' | 'allow' {
-  const { onInfraError } = flags;
-  if (onInfraError !== 'deny' && onInfraError !== 'allow') {
-    throw new VERIFIER_ERR_BAD_FLAG(`--onInfraError must be deny or allow, not ${JSON.stringify(onInfraError)}`);
-  }
-  for (const name of ['maxEventLoopDelay', 'maxHeapUsedBytes', 'tagCacheTTLSeconds'] as const) {
-    if (flags[name] < 0) throw new VERIFIER_ERR_BAD_FLAG(`--${name} must be 0 (off) or positive, not ${flags[name]}`);
-  }
-  if (!(flags.maxEventLoopUtilization >= 0 && flags.maxEventLoopUtilization <= 1)) {
-    throw new VERIFIER_ERR_BAD_FLAG(`--maxEventLoopUtilization is a fraction between 0 (off) and 1, not ${flags.maxEventLoopUtilization}`);
-  }
-  if (!(flags.notationNiceness >= 0 && flags.notationNiceness <= 19)) {
-    throw new VERIFIER_ERR_BAD_FLAG(`--notationNiceness is between 0 (off) and 19, not ${flags.notationNiceness}`);
-  }
-  if (flags.local && flags.policyDir === '') throw new VERIFIER_ERR_BAD_FLAG('--local needs --policyDir DIR (TrustPolicy/TrustStore manifests)');
-  return onInfraError;
 }
 
 /** TokenReview of every caller (--reviewKyvernoToken), or undefined when it is off. */
@@ -317,8 +296,8 @@ export async function buildVerifier(options: StartOptions): Promise<Verifier> {
   const env = options.env ?? process.env;
   const log = options.logger ?? createLogger(flags.logLevel);
 
-  const onInfraError = checkFlags(flags);
-  const { choice, libexec } = notationLocation(flags, env);
+  const { onInfraError, notationEngine: engine } = checkFlags(flags);
+  const { choice, libexec } = notationLocation(engine, flags, env);
   const auth = authenticatorFromFlags(flags, env, log);
   const servingPair = servingPairFromFlags(flags);
   const probeBind = bindAddress('health-probe-bind-address', flags['health-probe-bind-address']);

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FLAGS, helpText, parseFlags } from './flags.js';
+import { checkFlags, FLAGS, helpText, parseFlags } from './flags.js';
 
 describe('parseFlags', () => {
   it('has the original defaults', () => {
@@ -66,5 +66,20 @@ describe('parseFlags', () => {
     for (const name of Object.keys(FLAGS)) assert.ok(text.includes(`--${name}`), name);
     assert.match(text, /--cacheTTLDurationSeconds int\n.*\(default 3600\)/);
     assert.equal(parseFlags(['--help']).help, true);
+  });
+});
+
+describe('checkFlags', () => {
+  it('refuses an unknown --notationEngine like the other flag values: VERIFIER_ERR_BAD_FLAG, naming the flag and the choices', () => {
+    assert.throws(() => checkFlags(parseFlags(['--notationEngine=daemon']).flags), {
+      code: 'VERIFIER_ERR_BAD_FLAG',
+      message: /--notationEngine must be cli or helper, not "daemon"/,
+    });
+    assert.throws(() => checkFlags(parseFlags(['--notationEngine=CLI']).flags), /--notationEngine must be cli or helper, not "CLI"/);
+  });
+
+  it('answers the checked values', () => {
+    assert.deepEqual(checkFlags(parseFlags([]).flags), { onInfraError: 'deny', notationEngine: 'helper' });
+    assert.deepEqual(checkFlags(parseFlags(['--notationEngine=cli', '--onInfraError=allow']).flags), { onInfraError: 'allow', notationEngine: 'cli' });
   });
 });

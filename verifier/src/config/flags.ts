@@ -173,6 +173,40 @@ export function parseFlags(argv: readonly string[]): ParsedArgs {
   return parseFlagArgs(FLAGS, argv, { badFlag: (detail) => new VERIFIER_ERR_BAD_FLAG(detail) });
 }
 
+/** --notationEngine's values (docs/architecture.md "Two notation engines"). */
+export type NotationEngineName = 'helper' | 'cli';
+
+/** The flags checkFlags narrowed to the values they can take. */
+export interface CheckedFlags {
+  readonly onInfraError: 'deny' | 'allow';
+  readonly notationEngine: NotationEngineName;
+}
+
+/**
+ * Checks the flags that need no file or service, so that every such mistake is refused before anything
+ * is looked up or started, with the same error (VERIFIER_ERR_BAD_FLAG: exit status 2 from main.ts).
+ */
+export function checkFlags(flags: Flags): CheckedFlags {
+  const { onInfraError, notationEngine } = flags;
+  if (onInfraError !== 'deny' && onInfraError !== 'allow') {
+    throw new VERIFIER_ERR_BAD_FLAG(`--onInfraError must be deny or allow, not ${JSON.stringify(onInfraError)}`);
+  }
+  if (notationEngine !== 'helper' && notationEngine !== 'cli') {
+    throw new VERIFIER_ERR_BAD_FLAG(`--notationEngine must be cli or helper, not ${JSON.stringify(notationEngine)}`);
+  }
+  for (const name of ['maxEventLoopDelay', 'maxHeapUsedBytes', 'tagCacheTTLSeconds'] as const) {
+    if (flags[name] < 0) throw new VERIFIER_ERR_BAD_FLAG(`--${name} must be 0 (off) or positive, not ${flags[name]}`);
+  }
+  if (!(flags.maxEventLoopUtilization >= 0 && flags.maxEventLoopUtilization <= 1)) {
+    throw new VERIFIER_ERR_BAD_FLAG(`--maxEventLoopUtilization is a fraction between 0 (off) and 1, not ${flags.maxEventLoopUtilization}`);
+  }
+  if (!(flags.notationNiceness >= 0 && flags.notationNiceness <= 19)) {
+    throw new VERIFIER_ERR_BAD_FLAG(`--notationNiceness is between 0 (off) and 19, not ${flags.notationNiceness}`);
+  }
+  if (flags.local && flags.policyDir === '') throw new VERIFIER_ERR_BAD_FLAG('--local needs --policyDir DIR (TrustPolicy/TrustStore manifests)');
+  return { onInfraError, notationEngine };
+}
+
 export function helpText(): string {
   return [
     'usage: verifier [flags]                      serve POST /checkimages',
