@@ -59,8 +59,8 @@ export interface EngineOptions {
   readonly niceness?: number;
   /**
    * `nice(1)`: the process is started through it, so that every thread of the Go runtime (and every plugin
-   * process) starts at the lower priority. Without it the priority is lowered right after the spawn,
-   * which can miss the threads the runtime started first.
+   * process) starts at the lower priority. Without it the priority is lowered once the process has a pid,
+   * which can miss the threads the runtime started first (priority.ts).
    */
   readonly nicePath?: string | undefined;
   /** Environment to take PASSTHROUGH and AWS_* variables from; default process.env. */

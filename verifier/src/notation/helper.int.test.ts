@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { push, sign, startHarness, toolPath, toolsEnv, type Harness } from '@kna/e2e';
@@ -201,5 +202,16 @@ describe('NotationHelper', () => {
     const result = await helper.verify(await signedImage());
     assert.deepEqual([result.outcome, result.kind], [VerifyOutcome.CouldNotVerify, FailureKind.Infrastructure]);
     assert.match(result.reason, /notation helper could not be started .*no-such-helper.*ENOENT/);
+  });
+
+  it('runs at the added niceness, through nice(1) or lowered once it has a pid (priority.ts)', async () => {
+    const image = await signedImage();
+    for (const nicePath of ['/usr/bin/nice', undefined]) {
+      const helper = newHelper({ niceness: 7, nicePath });
+      assert.equal((await helper.verify(image)).outcome, VerifyOutcome.Verified);
+      const stat = readFileSync(`/proc/${helper.pid ?? -1}/stat`, 'utf8');
+      assert.equal(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]), Math.min(19, getPriority() + 7), String(nicePath));
+      helper.killAll();
+    }
   });
 });

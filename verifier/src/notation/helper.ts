@@ -7,7 +7,6 @@
 // helper dies, every verification it had in flight is answered could-not-verify and the next
 // verification starts a new helper.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { getPriority, setPriority } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { classifyReport, FailureKind, VerifyOutcome, type VerifyReport } from './classify.js';
 import {
@@ -22,6 +21,7 @@ import {
   type VerifyRequest,
   type VerifyResult,
 } from './engine.js';
+import { lowerPriority, lowPriorityCommand } from './priority.js';
 import { Semaphore } from './semaphore.js';
 
 export interface NotationHelperOptions extends EngineOptions {
@@ -136,11 +136,10 @@ export class NotationHelper implements NotationEngine {
 
   #ensureChild(): HelperProcess {
     if (this.#child) return this.#child;
-    const { niceness, nicePath, helperPath, libexecDir, cacheDir, timeoutMs } = this.#options;
-    const args = ['--libexec', libexecDir, '--cache-dir', cacheDir, '--timeout', `${timeoutMs}ms`];
-    const viaNice = niceness > 0 && nicePath !== undefined;
+    const { helperPath, libexecDir, cacheDir, timeoutMs } = this.#options;
+    const command = lowPriorityCommand(helperPath, ['--libexec', libexecDir, '--cache-dir', cacheDir, '--timeout', `${timeoutMs}ms`], this.#options);
     // detached: the helper leads a new process group, so a kill reaches the plugin processes too.
-    const child = spawn(viaNice ? nicePath : helperPath, viaNice ? ['-n', String(niceness), helperPath, ...args] : args, {
+    const child = spawn(command.file, command.args, {
       env: this.#env,
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -148,13 +147,7 @@ export class NotationHelper implements NotationEngine {
     this.#child = child;
     this.#starts++;
     this.#stderrTail = '';
-    if (!viaNice && niceness > 0 && child.pid !== undefined) {
-      try {
-        setPriority(child.pid, Math.min(19, getPriority() + niceness));
-      } catch {
-        // Gone already: its 'close' answers.
-      }
-    }
+    if (child.pid !== undefined) lowerPriority(child.pid, command.lowerBy);
     let buffer = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       buffer += chunk;

@@ -15,6 +15,7 @@ import {
   type VerifyRequest,
   type VerifyResult,
 } from './engine.js';
+import { lowerPriority, lowPriorityCommand } from './priority.js';
 import { Semaphore } from './semaphore.js';
 import { Spawner } from './spawner.js';
 
@@ -75,8 +76,8 @@ export class NotationRunner implements NotationEngine {
     if (request.credentials?.password !== undefined) env.NOTATION_PASSWORD = request.credentials.password;
 
     return new Promise((resolve) => {
-      const { niceness, nicePath, notationPath } = this.#options;
-      const viaNice = niceness > 0 && nicePath !== undefined;
+      const { notationPath } = this.#options;
+      const command = lowPriorityCommand(notationPath, args, this.#options);
       let pid: number | undefined;
       let killedFor: string | undefined;
       let done = false;
@@ -101,7 +102,7 @@ export class NotationRunner implements NotationEngine {
           this.#live.delete(pid);
         }
         // nice(1) answers 126/127 when it cannot run notation (notation itself exits 0 or 1).
-        const niceFailed = viaNice && (exitCode === 126 || exitCode === 127) && stdout === '';
+        const niceFailed = command.viaNice && (exitCode === 126 || exitCode === 127) && stdout === '';
         if (startError !== undefined || niceFailed) {
           resolve(notVerified(started, `notation could not be started (${notationPath}): ${startError ?? stderr.trim()}`, stderr, exitCode));
           return;
@@ -114,15 +115,17 @@ export class NotationRunner implements NotationEngine {
       };
       this.#spawner.spawn(
         {
-          file: viaNice ? nicePath : notationPath,
-          args: viaNice ? ['-n', String(niceness), notationPath, ...args] : args,
+          file: command.file,
+          args: command.args,
           env,
-          lowerPriorityBy: viaNice ? 0 : niceness,
           outputLimit: OUTPUT_LIMIT,
         },
         {
           onSpawn: (spawned) => {
             pid = spawned;
+            // Without nice(1): as soon as the spawning thread reports the pid (its code is a string that
+            // cannot import priority.ts; a few milliseconds later than from the thread itself).
+            lowerPriority(spawned, command.lowerBy);
             if (done) {
               killProcessGroup(spawned);
               return;

@@ -3,7 +3,8 @@
 // a process of the verifier's size. From the event loop, a burst of 60 verifications stalled every
 // other request for a quarter of a second in all (docs/benchmarks.md "burst"); from this thread, cached
 // answers go on. The worker only spawns and collects output; timeouts, cancellation and kills (a
-// signal to the process group, which any thread can send) stay with the runner.
+// signal to the process group, which any thread can send) and lowering a child's priority without nice(1)
+// (priority.ts, one function for both engines) stay with the runner.
 //
 // The worker's code is plain JavaScript evaluated from this string, so it runs the same under tsx and
 // from the compiled dist/ without a loader.
@@ -13,8 +14,6 @@ export interface SpawnRequest {
   readonly file: string;
   readonly args: readonly string[];
   readonly env: Readonly<Record<string, string>>;
-  /** Added to the child's priority right after the spawn (os.setPriority; nice(1) is better, see runner.ts). */
-  readonly lowerPriorityBy: number;
   /** Bytes of stdout and of stderr kept; the rest is read and dropped. */
   readonly outputLimit: number;
 }
@@ -33,7 +32,6 @@ type FromWorker =
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { spawn } = require('node:child_process');
-const { getPriority, setPriority } = require('node:os');
 parentPort.on('message', (m) => {
   let stdout = '';
   let stderr = '';
@@ -51,12 +49,7 @@ parentPort.on('message', (m) => {
     finish(null, String(err && err.message || err));
     return;
   }
-  if (child.pid !== undefined) {
-    if (m.lowerPriorityBy > 0) {
-      try { setPriority(child.pid, Math.min(19, getPriority() + m.lowerPriorityBy)); } catch {}
-    }
-    parentPort.postMessage({ type: 'spawned', id: m.id, pid: child.pid });
-  }
+  if (child.pid !== undefined) parentPort.postMessage({ type: 'spawned', id: m.id, pid: child.pid });
   child.stdout.setEncoding('utf8').on('data', (c) => { if (stdout.length < m.outputLimit) stdout += c; });
   child.stderr.setEncoding('utf8').on('data', (c) => { if (stderr.length < m.outputLimit) stderr += c; });
   child.once('error', (err) => finish(null, err.message));

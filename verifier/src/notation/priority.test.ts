@@ -1,0 +1,64 @@
+// The one way both engines lower their child's priority (priority.ts), on real processes.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
+import { lowerPriority, lowPriorityCommand } from './priority.js';
+
+/** The nice value of a process (field 19 of /proc/<pid>/stat). */
+function niceOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
+
+describe('lowPriorityCommand', () => {
+  it('runs the command through nice(1) when there is one', () => {
+    assert.deepEqual(lowPriorityCommand('/bin/helper', ['--libexec', '/x'], { niceness: 10, nicePath: '/usr/bin/nice' }), {
+      file: '/usr/bin/nice',
+      args: ['-n', '10', '/bin/helper', '--libexec', '/x'],
+      viaNice: true,
+      lowerBy: 0,
+    });
+  });
+
+  it('without nice(1), leaves the lowering to lowerPriority once there is a pid', () => {
+    assert.deepEqual(lowPriorityCommand('/bin/notation', ['verify'], { niceness: 7, nicePath: undefined }), {
+      file: '/bin/notation',
+      args: ['verify'],
+      viaNice: false,
+      lowerBy: 7,
+    });
+  });
+
+  it('niceness 0 starts the command as it is, even with nice(1)', () => {
+    assert.deepEqual(lowPriorityCommand('/bin/notation', ['verify'], { niceness: 0, nicePath: '/usr/bin/nice' }), {
+      file: '/bin/notation',
+      args: ['verify'],
+      viaNice: false,
+      lowerBy: 0,
+    });
+  });
+});
+
+describe('lowerPriority', () => {
+  it('adds to the priority of a running child, capped at 19; a gone process is no error', async () => {
+    const base = getPriority();
+    for (const [by, expected] of [
+      [5, Math.min(19, base + 5)],
+      [40, 19],
+      [0, base],
+    ] as const) {
+      const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+      try {
+        assert.ok(child.pid !== undefined);
+        lowerPriority(child.pid, by);
+        assert.equal(niceOf(child.pid), expected, `by ${by}`);
+      } finally {
+        child.kill('SIGKILL');
+      }
+      await new Promise((done) => child.once('close', done));
+      lowerPriority(child.pid ?? -1, by);
+    }
+  });
+});
