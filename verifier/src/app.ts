@@ -190,11 +190,11 @@ function notationLocation(engine: NotationEngineName, flags: Flags, env: NodeJS.
   return { choice, libexec };
 }
 
-/** The one place the engine is chosen; both take the same settings. */
-function notationEngine(choice: EngineChoice, options: EngineOptions): NotationEngine {
+/** The one place the engine is chosen; both take the same settings. The helper's stderr goes to the log. */
+function notationEngine(choice: EngineChoice, options: EngineOptions, log: Logger): NotationEngine {
   return choice.engine === 'cli'
     ? new NotationRunner({ ...options, notationPath: choice.notationPath })
-    : new NotationHelper({ ...options, helperPath: choice.helperPath });
+    : new NotationHelper({ ...options, helperPath: choice.helperPath, log });
 }
 
 /** TokenReview of every caller (--reviewKyvernoToken), or undefined when it is off. */
@@ -317,16 +317,20 @@ export async function buildVerifier(options: StartOptions): Promise<Verifier> {
   const ownWorkDir = flags.workDir === '';
   const workDir = ownWorkDir ? mkdtempSync(join(tmpdir(), 'kna-verifier-')) : flags.workDir;
   const { store, source } = bundleFromFlags(flags, workDir, log, metrics);
-  const runner = notationEngine(choice, {
-    libexecDir: libexec,
-    cacheDir: join(workDir, 'notation-cache'),
-    timeoutMs: flags.notationTimeoutSeconds * 1000,
-    maxConcurrent: flags.maxConcurrentVerifications,
-    maxSignatures: flags.maxSignatureAttempts,
-    niceness: flags.notationNiceness,
-    nicePath: findOnPath('nice', env),
-    env,
-  });
+  const runner = notationEngine(
+    choice,
+    {
+      libexecDir: libexec,
+      cacheDir: join(workDir, 'notation-cache'),
+      timeoutMs: flags.notationTimeoutSeconds * 1000,
+      maxConcurrent: flags.maxConcurrentVerifications,
+      maxSignatures: flags.maxSignatureAttempts,
+      niceness: flags.notationNiceness,
+      nicePath: findOnPath('nice', env),
+      env,
+    },
+    log,
+  );
   const cache = new VerdictCache({
     enabled: flags.cacheEnabled,
     maxEntries: flags.cacheMaxSize,

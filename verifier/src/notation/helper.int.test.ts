@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -213,5 +213,20 @@ describe('NotationHelper', () => {
       assert.equal(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]), Math.min(19, getPriority() + 7), String(nicePath));
       helper.killAll();
     }
+  });
+
+  it("forwards the helper's stderr to the verifier's log at warn, naming the helper", async () => {
+    // A cache directory that cannot be made: the helper says so on stderr when it starts, and serves on.
+    const notADirectory = join(harness.dir, 'not-a-directory');
+    writeFileSync(notADirectory, '');
+    const lines: { fields: Record<string, unknown>; message: string }[] = [];
+    const helper = newHelper({
+      cacheDir: join(notADirectory, 'cache'),
+      log: { warn: (fields, message) => lines.push({ fields: fields as Record<string, unknown>, message }) },
+    });
+    assert.equal((await helper.verify(await signedImage())).outcome, VerifyOutcome.Verified);
+    await eventually(() => lines.length > 0, 'a stderr line was logged');
+    assert.deepEqual(lines[0]?.fields, { source: 'kna-notation-helper', pid: helper.pid });
+    assert.match(lines[0]?.message ?? '', /^kna-notation-helper: CRL cache not used: .*not a directory/);
   });
 });

@@ -23,10 +23,13 @@ import {
 } from './engine.js';
 import { lowerPriority, lowPriorityCommand } from './priority.js';
 import { Semaphore } from './semaphore.js';
+import { forwardStderr, type WarnLog } from './stderrLog.js';
 
 export interface NotationHelperOptions extends EngineOptions {
   /** The kna-notation-helper executable. */
   readonly helperPath: string;
+  /** The verifier's log: the helper's stderr is forwarded to it, bounded (stderrLog.ts); default: not forwarded. */
+  readonly log?: WarnLog;
 }
 
 type HelperProcess = ChildProcessByStdio<Writable, Readable, Readable>;
@@ -45,6 +48,7 @@ const TIMEOUT_GRACE_MS = 2_000;
 
 export class NotationHelper implements NotationEngine {
   readonly #options: EngineSettings & { readonly helperPath: string };
+  readonly #log: WarnLog | undefined;
   readonly #env: Record<string, string>;
   readonly #slots: Semaphore;
   readonly #pending = new Map<string, Pending>();
@@ -56,6 +60,7 @@ export class NotationHelper implements NotationEngine {
 
   constructor(options: NotationHelperOptions) {
     this.#options = { ...engineSettings(options), helperPath: options.helperPath };
+    this.#log = options.log;
     this.#env = { ...notationEnvironment(options.env ?? process.env), NOTATION_LIBEXEC: this.#options.libexecDir, NOTATION_CACHE: this.#options.cacheDir };
     this.#slots = new Semaphore(this.#options.maxConcurrent);
   }
@@ -162,6 +167,7 @@ export class NotationHelper implements NotationEngine {
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       this.#stderrTail = (this.#stderrTail + chunk).slice(-STDERR_TAIL);
     });
+    if (this.#log) forwardStderr(child.stderr, { log: this.#log, fields: { source: 'kna-notation-helper', pid: child.pid } });
     child.stdin.on('error', () => {
       // EPIPE when the helper died: its 'close' answers.
     });
