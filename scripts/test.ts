@@ -90,6 +90,10 @@ if (values.tier !== 'unit') {
     if (eq > 0) env[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
 }
+// The notation helper's own Go tests (its token cache); Go is there, `pnpm tools` built the helper with it.
+if (values.tier !== 'unit' && !values.only?.length) {
+  step('notation helper Go tests (go vet, go test)', 'bash', ['-c', 'cd verifier/notation-helper && go vet ./... && go test ./...']);
+}
 if (!values['skip-checks']) {
   step('type check (tsc -b)', 'pnpm', ['exec', 'tsc', '-b']);
   step('lint (eslint)', 'pnpm', ['exec', 'eslint', '.', '--max-warnings=0']);

@@ -36,6 +36,8 @@ export { attach, copy, push, revoke, sign, startHarness, type Harness, type Harn
 export { answers, startOnFreePort, startProcess, type ProcessSpec, type RunningProcess } from './harness/processes.js';
 export { describeSignerPlugin, signerPlugin, toolPath, toolsEnv, type SignerPluginInfo } from './harness/tools-env.js';
 export { createSigningChain } from './harness/pki.js';
+export { startTagSchemaRegistry, type RunningRegistry, type TagSchemaRegistryOptions, type TokenAuthConfig } from './harness/registries.js';
+export { startTokenServer, type TokenRequest, type TokenServer, type TokenServerOptions } from './harness/tokenServer.js';
 export { freePort, freePorts } from './harness/processes.js';
 export { tamperSignatures } from './harness/tamper.js';
 export { redisAnswers, startRedisServer, type RedisServerOptions, type RedisTlsFiles, type RunningRedis } from './harness/redis.js';

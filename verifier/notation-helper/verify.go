@@ -59,6 +59,7 @@ type engine struct {
 	httpClient   *http.Client
 	revCode      revocation.Validator
 	revTimestamp revocation.Validator
+	tokens       *tokenCache
 
 	mu       sync.Mutex
 	policies map[string]*trustpolicy.Document
@@ -71,7 +72,8 @@ func newEngine(libexec, cacheDir string) (*engine, error) {
 	transport.MaxIdleConnsPerHost = 64
 	e := &engine{
 		plugins:    plugin.NewCLIManager(dir.NewSysFS(filepath.Join(libexec, dir.PathPlugins))),
-		httpClient: &http.Client{Transport: transport},
+		httpClient: &http.Client{Transport: tokenResponses{next: transport}},
+		tokens:     newTokenCache(maxTokens, time.Now),
 		policies:   map[string]*trustpolicy.Document{},
 	}
 	var err error
@@ -255,9 +257,11 @@ func (e *engine) policy(configDir string) (*trustpolicy.Document, error) {
 // authClient authenticates as the CLI does with NOTATION_USERNAME/NOTATION_PASSWORD: a username and
 // password, a password alone as an identity token, and neither: the credential stores notation reads
 // (config.json of the configuration directory, then Docker's, then the platform's native store). Its
-// token cache is the request's own, since requests carry different credentials.
+// tokens are those of its credentials (tokens.go), shared with the verifications that use the same ones;
+// credentials from a store are known only once the store is asked, so a verification using one keeps its
+// tokens to itself.
 func (e *engine) authClient(req request, ref registry.Reference) (*auth.Client, error) {
-	client := &auth.Client{Client: e.httpClient, Cache: auth.NewCache(), ClientID: "notation"}
+	client := &auth.Client{Client: e.httpClient, ClientID: "notation"}
 	client.SetUserAgent("kna-notation-helper (notation-go)")
 	var cred auth.Credential
 	if req.Credentials != nil {
@@ -269,36 +273,45 @@ func (e *engine) authClient(req request, ref registry.Reference) (*auth.Client, 
 	}
 	if cred != auth.EmptyCredential {
 		client.Credential = auth.StaticCredential(ref.Host(), cred)
+		client.Cache = e.tokens.forCredential(e.tokens.credentialID(ref.Host(), cred))
 		return client, nil
 	}
-	store, err := credentialStore(req.ConfigDir)
+	store, configured, err := credentialStore(req.ConfigDir)
 	if err != nil {
 		return nil, fmt.Errorf("failed to get credentials store: %w", err)
 	}
 	client.Credential = orascreds.Credential(store)
+	if configured {
+		client.Cache = auth.NewCache()
+	} else {
+		// No store holds anything: anonymous access, whose tokens every anonymous verification shares.
+		client.Cache = e.tokens.forCredential(e.tokens.credentialID(ref.Host(), auth.EmptyCredential))
+	}
 	return client, nil
 }
 
-func credentialStore(configDir string) (orascreds.Store, error) {
+// credentialStore is the store notation reads credentials from, and whether any store is configured
+// (without one, access is anonymous).
+func credentialStore(configDir string) (orascreds.Store, bool, error) {
 	opts := orascreds.StoreOptions{AllowPlaintextPut: false}
 	notationStore, err := orascreds.NewStore(filepath.Join(configDir, dir.PathConfigFile), opts)
 	if err != nil {
-		return nil, fmt.Errorf("failed to create credential store from config file: %w", err)
+		return nil, false, fmt.Errorf("failed to create credential store from config file: %w", err)
 	}
 	if notationStore.IsAuthConfigured() {
-		return notationStore, nil
+		return notationStore, true, nil
 	}
 	dockerStore, err := orascreds.NewStoreFromDocker(opts)
 	if err != nil {
-		return nil, fmt.Errorf("failed to create credential store from docker config file: %w", err)
+		return nil, false, fmt.Errorf("failed to create credential store from docker config file: %w", err)
 	}
 	if dockerStore.IsAuthConfigured() {
-		return dockerStore, nil
+		return dockerStore, true, nil
 	}
 	if native, ok := orascreds.NewDefaultNativeStore(); ok {
-		return native, nil
+		return native, true, nil
 	}
-	return notationStore, nil
+	return notationStore, false, nil
 }
 
 // resolvedOnce answers notation.Verify's resolution of the reference with the descriptor resolved just

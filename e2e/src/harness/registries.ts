@@ -19,6 +19,22 @@ export interface RegistryOptions {
   readonly outliveParent?: boolean;
 }
 
+/** docker-registry's `auth: token` (distribution's token authentication; tokenServer.ts serves the realm). */
+export interface TokenAuthConfig {
+  readonly realm: string;
+  readonly service: string;
+  readonly issuer: string;
+  /** PEM file of the certificates whose keys sign the tokens. */
+  readonly rootCertBundle: string;
+}
+
+export interface TagSchemaRegistryOptions extends RegistryOptions {
+  /** Storage directory; default a new one under `dir`. Two registries on one directory serve the same content. */
+  readonly storageDir?: string;
+  /** Bearer-token authentication; default none. */
+  readonly tokenAuth?: TokenAuthConfig;
+}
+
 /** olareg with in-memory storage, push and delete enabled (notation deletes superseded tag-schema indexes). */
 export async function startReferrersRegistry(options: RegistryOptions): Promise<RunningRegistry> {
   const olareg = toolPath('olareg');
@@ -33,11 +49,12 @@ export async function startReferrersRegistry(options: RegistryOptions): Promise<
   return { ...proc, host: `localhost:${proc.port}` };
 }
 
-/** Debian's docker-registry with filesystem storage under `dir` and deletes enabled. */
-export async function startTagSchemaRegistry(options: RegistryOptions): Promise<RunningRegistry> {
+/** Debian's docker-registry with filesystem storage under `dir` (or `storageDir`) and deletes enabled. */
+export async function startTagSchemaRegistry(options: TagSchemaRegistryOptions): Promise<RunningRegistry> {
   const registry = toolPath('docker-registry');
+  const { tokenAuth } = options;
   const proc = await startOnFreePort((port) => {
-    const storage = join(options.dir, `distribution-${port}`);
+    const storage = options.storageDir ?? join(options.dir, `distribution-${port}`);
     mkdirSync(storage, { recursive: true });
     const config = join(options.dir, `distribution-${port}.yml`);
     writeFileSync(
@@ -47,6 +64,12 @@ export async function startTagSchemaRegistry(options: RegistryOptions): Promise<
         'log: {level: warn}',
         `storage: {filesystem: {rootdirectory: ${storage}}, delete: {enabled: true}}`,
         `http: {addr: 127.0.0.1:${port}, secret: kna-harness}`,
+        ...(tokenAuth
+          ? [
+              `auth: {token: {realm: ${JSON.stringify(tokenAuth.realm)}, service: ${JSON.stringify(tokenAuth.service)}, ` +
+                `issuer: ${JSON.stringify(tokenAuth.issuer)}, rootcertbundle: ${JSON.stringify(tokenAuth.rootCertBundle)}}}`,
+            ]
+          : []),
         '',
       ].join('\n'),
     );

@@ -8,7 +8,18 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { push, sign, startHarness, toolPath, toolsEnv, type Harness } from '@kna/e2e';
+import {
+  push,
+  sign,
+  startHarness,
+  startTagSchemaRegistry,
+  startTokenServer,
+  toolPath,
+  toolsEnv,
+  type Harness,
+  type RunningRegistry,
+  type TokenServer,
+} from '@kna/e2e';
 import { localVerifierEnv } from '../../testkit/localVerifier.js';
 import { FailureKind, VerifyOutcome } from './classify.js';
 import { materializePolicy } from './configDir.js';
@@ -226,7 +237,72 @@ describe('NotationHelper', () => {
     });
     assert.equal((await helper.verify(await signedImage())).outcome, VerifyOutcome.Verified);
     await eventually(() => lines.length > 0, 'a stderr line was logged');
-    assert.deepEqual(lines[0]?.fields, { source: 'kna-notation-helper', pid: helper.pid });
-    assert.match(lines[0]?.message ?? '', /^kna-notation-helper: CRL cache not used: .*not a directory/);
+    const [first] = lines;
+    assert.ok(first);
+    assert.deepEqual(first.fields, { source: 'kna-notation-helper', pid: helper.pid });
+    assert.match(first.message, /^kna-notation-helper: CRL cache not used: .*not a directory/);
+  });
+});
+
+describe('registry tokens, on a docker-registry with bearer-token authentication', () => {
+  const users = { alice: 'alice-password', bob: 'bob-password' };
+  let tokens: TokenServer;
+  let registries: RunningRegistry[] = [];
+  let images: VerifyRequest[];
+
+  before(async () => {
+    tokens = await startTokenServer({ dir: harness.dir, users });
+    // Two registries on one storage directory: images are pushed and signed through the open one and
+    // verified through the one that asks for tokens.
+    const storageDir = join(harness.dir, 'token-registry');
+    registries = await Promise.all([
+      startTagSchemaRegistry({ dir: harness.dir, storageDir }),
+      startTagSchemaRegistry({ dir: harness.dir, storageDir, tokenAuth: tokens.auth }),
+    ]);
+    const [open, authed] = registries as [RunningRegistry, RunningRegistry];
+    images = [];
+    for (const tag of ['v1', 'v2']) {
+      const { digest } = await push(`${open.host}/tokens/app:${tag}`);
+      await sign(harness, `${open.host}/tokens/app@${digest}`);
+      images.push({ reference: `${authed.host}/tokens/app@${digest}`, configDir, pluginConfig: harness.pluginConfig });
+    }
+  });
+
+  after(async () => {
+    await Promise.all(registries.map((r) => r.stop()));
+    await tokens.close();
+  });
+
+  const as = (username: keyof typeof users) => ({ credentials: { username, password: users[username] } });
+  const requestsBy = (username: string) => tokens.requests.filter((r) => r.username === username).length;
+
+  it('consecutive verifications with the same credentials share one token; other credentials get their own', async () => {
+    const [first, second] = images as [VerifyRequest, VerifyRequest];
+    const helper = newHelper();
+    for (const image of [first, second]) {
+      const result = await helper.verify({ ...image, ...as('alice') });
+      assert.equal(result.outcome, VerifyOutcome.Verified, result.reason);
+    }
+    assert.equal(requestsBy('alice'), 1, 'one token request for two verifications');
+    const bob = await helper.verify({ ...first, ...as('bob') });
+    assert.equal(bob.outcome, VerifyOutcome.Verified, bob.reason);
+    assert.equal(requestsBy('bob'), 1, "bob's verification asked for its own token");
+    assert.equal(requestsBy('alice'), 1);
+    assert.equal(helper.starts, 1);
+  });
+
+  it('a token is used no longer than its expires_in', async () => {
+    const [first, second] = images as [VerifyRequest, VerifyRequest];
+    const helper = newHelper();
+    const before = requestsBy('alice');
+    tokens.expiresIn = 1;
+    try {
+      assert.equal((await helper.verify({ ...first, ...as('alice') })).outcome, VerifyOutcome.Verified);
+      await sleep(1_500);
+      assert.equal((await helper.verify({ ...second, ...as('alice') })).outcome, VerifyOutcome.Verified);
+    } finally {
+      tokens.expiresIn = 300;
+    }
+    assert.equal(requestsBy('alice') - before, 2, 'the expired token was not reused');
   });
 });
