@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { KubeClient, requestTarget } from './client.js';
+import { statusCodeOf } from './listWatch.js';
 import { KubeRequestTimeoutError } from './errors.js';
 
 describe('requestTarget', () => {
@@ -51,7 +52,7 @@ describe('requestTarget', () => {
 });
 
 /** What the loopback server does with a request. */
-type Behaviour = 'answer' | 'hang' | 'headers-only';
+type Behaviour = 'answer' | 'hang' | 'headers-only' | 'unauthorized';
 
 describe('KubeClient: every request but a watch is bounded', () => {
   let server: Server;
@@ -73,6 +74,11 @@ describe('KubeClient: every request but a watch is bounded', () => {
       }
       if (behaviour === 'hang') {
         open.add(res);
+        return;
+      }
+      if (behaviour === 'unauthorized') {
+        res.writeHead(401, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ kind: 'Status', code: 401, message: 'Unauthorized' }));
         return;
       }
       if (behaviour === 'headers-only') {
@@ -163,7 +169,7 @@ describe('KubeClient: every request but a watch is bounded', () => {
     assert.equal(timeouts.length, 2);
   });
 
-  it('an answered request is no timeout, also after its bound has passed, and a stopped list is not one either', async () => {
+  it('an answered request is no timeout, also after its bound has passed (a 401 whose body nobody reads too), and a stopped list is not one either', async () => {
     behaviour = 'answer';
     const timeouts: KubeRequestTimeoutError[] = [];
     // 2 s: far more than a loopback answer takes, even on a loaded machine.
@@ -172,6 +178,8 @@ describe('KubeClient: every request but a watch is bounded', () => {
     assert.equal(cm.metadata?.resourceVersion, '7');
     const listed = await kube.listWatchSource({ group: '', version: 'v1', plural: 'configmaps', namespace: 'kna' }).list(new AbortController().signal);
     assert.equal(listed.resourceVersion, '9');
+    behaviour = 'unauthorized';
+    await assert.rejects(kube.api(CoreV1Api).readNamespacedConfigMap({ name: 'b', namespace: 'kna' }), (err: unknown) => statusCodeOf(err) === 401);
     behaviour = 'hang';
     const stop = new AbortController();
     const listing = kube.listWatchSource({ group: '', version: 'v1', plural: 'configmaps' }).list(stop.signal);

@@ -110,33 +110,41 @@ export interface KubeClientOptions {
   onTimeout?: (err: KubeRequestTimeoutError) => void;
 }
 
+/** KubeClientOptions with the bound settled. */
+type Bound = KubeClientOptions & { requestTimeoutMs: number };
+
 /**
  * One request's bound: `signal` aborts the request (and frees its socket) when the time is up, and `within` turns
  * whatever the aborted request then rejects with into the KubeRequestTimeoutError, also for an HTTP library that
- * does not watch the signal while a body is read. `busy` is false while nobody waits for the request (its answer
- * arrived and its body was not asked for yet): a timer that fires then only frees the socket, it is no timeout.
+ * does not watch the signal while a body is read. Between the answer and the reading of its body nobody waits
+ * (`answered`): a bound that passes then frees the socket and is reported only if the body is read after all
+ * (client-node never reads the body of a 401).
  */
 class Deadline {
   readonly signal: AbortSignal;
   readonly #expired: Promise<never>;
   readonly #timer: NodeJS.Timeout;
+  readonly #report: () => void;
   #error: KubeRequestTimeoutError | undefined;
-  busy = true;
+  #waiting = true;
 
-  constructor(target: KubeRequestTarget, options: Required<Pick<KubeClientOptions, 'requestTimeoutMs'>> & KubeClientOptions, callerSignal?: AbortSignal) {
+  constructor(target: KubeRequestTarget, bound: Bound, callerSignal?: AbortSignal) {
     const abort = new AbortController();
     let expire: (err: KubeRequestTimeoutError) => void = () => undefined;
     this.#expired = new Promise<never>((_, reject) => (expire = reject));
     this.#expired.catch(() => undefined);
+    let reported = false;
+    this.#report = () => {
+      if (reported || this.#error === undefined) return;
+      reported = true;
+      bound.onTimeout?.(this.#error);
+      expire(this.#error);
+    };
     this.#timer = setTimeout(() => {
-      const err = new KubeRequestTimeoutError(target, options.requestTimeoutMs);
-      if (this.busy) {
-        this.#error = err;
-        options.onTimeout?.(err);
-        expire(err);
-      }
-      abort.abort(err);
-    }, options.requestTimeoutMs);
+      this.#error = new KubeRequestTimeoutError(target, bound.requestTimeoutMs);
+      abort.abort(this.#error);
+      if (this.#waiting) this.#report();
+    }, bound.requestTimeoutMs);
     // An answer whose body is never read must not keep the process alive until the timer fires.
     this.#timer.unref();
     this.signal = callerSignal === undefined ? abort.signal : AbortSignal.any([callerSignal, abort.signal]);
@@ -144,12 +152,18 @@ class Deadline {
 
   /** `work` within the bound: rejects with the KubeRequestTimeoutError once the time is up. */
   async within<T>(work: Promise<T>): Promise<T> {
-    this.busy = true;
+    this.#waiting = true;
+    this.#report();
     try {
       return await Promise.race([work, this.#expired]);
     } catch (err) {
       throw this.#error ?? err;
     }
+  }
+
+  /** The answer arrived; nobody waits until its body is read (`within` again). */
+  answered(): void {
+    this.#waiting = false;
   }
 
   end(): void {
@@ -158,19 +172,19 @@ class Deadline {
 }
 
 /**
- * client-node's HTTP library (node-fetch) with every request bounded: the answer, then the body when the response
- * processor reads it (it reads every answer's body, 2xx or not). A request that already carries a signal keeps it.
+ * client-node's HTTP library (node-fetch) with every request bounded: the answer, then its body when the response
+ * processor reads it. A request that already carries a signal keeps it.
  */
 class BoundedHttpLibrary implements PromiseHttpLibrary {
   readonly #fetch = new IsomorphicFetchHttpLibrary();
-  readonly #options: Required<Pick<KubeClientOptions, 'requestTimeoutMs'>> & KubeClientOptions;
+  readonly #bound: Bound;
 
-  constructor(options: Required<Pick<KubeClientOptions, 'requestTimeoutMs'>> & KubeClientOptions) {
-    this.#options = options;
+  constructor(bound: Bound) {
+    this.#bound = bound;
   }
 
   async send(context: RequestContext): Promise<ResponseContext> {
-    const deadline = new Deadline(requestTarget(context.getHttpMethod(), new URL(context.getUrl())), this.#options, context.getSignal() ?? undefined);
+    const deadline = new Deadline(requestTarget(context.getHttpMethod(), new URL(context.getUrl())), this.#bound, context.getSignal() ?? undefined);
     context.setSignal(deadline.signal);
     let response: ResponseContext;
     try {
@@ -179,7 +193,7 @@ class BoundedHttpLibrary implements PromiseHttpLibrary {
       deadline.end();
       throw err;
     }
-    deadline.busy = false;
+    deadline.answered();
     const { body } = response;
     const read = <T>(reading: () => Promise<T>) => deadline.within(reading()).finally(() => deadline.end());
     return new ResponseContext(response.httpStatusCode, response.headers, { text: () => read(() => body.text()), binary: () => read(() => body.binary()) });
@@ -233,15 +247,15 @@ const METADATA_ONLY = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v
  */
 export class KubeClient {
   readonly #kubeConfig: KubeConfig;
-  readonly #options: Required<Pick<KubeClientOptions, 'requestTimeoutMs'>> & KubeClientOptions;
+  readonly #bound: Bound;
   readonly #http: BoundedHttpLibrary;
 
   constructor(kubeConfig: KubeConfig, options: KubeClientOptions = {}) {
     const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_KUBE_API_TIMEOUT_MS;
     if (!(requestTimeoutMs > 0)) throw new RangeError('requestTimeoutMs must be positive');
     this.#kubeConfig = kubeConfig;
-    this.#options = { ...options, requestTimeoutMs };
-    this.#http = new BoundedHttpLibrary(this.#options);
+    this.#bound = { ...options, requestTimeoutMs };
+    this.#http = new BoundedHttpLibrary(this.#bound);
   }
 
   /** An API client (`CoreV1Api`, …): KubeConfig.makeApiClient with the bounded HTTP library. */
@@ -260,13 +274,13 @@ export class KubeClient {
   /** A ListWatchSource for `ref`: the list bounded, the watch bounded by its timeoutSeconds and ListWatcher's watchdog. */
   listWatchSource<T extends KubeObject>(ref: ResourceRef): ListWatchSource<T> {
     const kubeConfig = this.#kubeConfig;
-    const options = this.#options;
+    const bound = this.#bound;
     const path = resourcePath(ref);
     return {
       description: `${ref.plural}${ref.group === '' ? '' : `.${ref.group}`}${ref.namespace === undefined ? '' : ` in ${ref.namespace}`}${ref.fieldSelector === undefined ? '' : ` (${ref.fieldSelector})`}`,
       async list(signal) {
         const listPath = `${path}${query(ref, {})}`;
-        const deadline = new Deadline(requestTarget('GET', new URL(listPath, 'http://list')), options, signal);
+        const deadline = new Deadline(requestTarget('GET', new URL(listPath, 'http://list')), bound, signal);
         try {
           return await deadline.within(
             (async () => {
