@@ -77,8 +77,10 @@ describe('--kube-api-timeout', () => {
           [[{ verb: 'get', resource: 'configmaps' }, 2]],
         );
       } finally {
-        await operator.stop();
+        // The proxy first: it ends the requests it holds, so that the operator's stop (which waits for a reconcile in
+        // flight) cannot hang on one when the bound is broken, and the test fails instead of hanging.
         await proxy.close();
+        await operator.stop();
       }
     });
   });
