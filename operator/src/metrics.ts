@@ -1,5 +1,5 @@
 // Prometheus metrics of the operator, served on --metrics-bind-address. Labels are bounded: kinds, outcomes,
-// watched resources and restart reasons, Secret names; never object names.
+// watched resources, restart reasons, API verbs, Secret names; never object names.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { KubeRequestTimeoutError, ListWatchEvent } from '@kna/shared';
 import type { ReconcileReport } from './reconcile/reconciler.js';
