@@ -26,6 +26,7 @@ export {
 } from './kube/controlPlane.js';
 export { bindClusterRole, createServiceAccount, serviceAccountToken } from './kube/serviceAccounts.js';
 export { helm, kubeConfigForToken, kubeConfigFromFile, kubectl, runTool, type CommandOptions, type CommandResult } from './kube/clients.js';
+export { startUnansweredProxy, type ProxiedRequest, type UnansweredProxy } from './kube/unansweredProxy.js';
 export { createClusterCa, type ClientCertOptions, type ClusterCa, type KeyPairPem } from './kube/pki.js';
 export { startOperatorProcess, type OperatorProcess, type OperatorProcessOptions } from './kube/operatorProcess.js';
 export { projectPayload, startKubeletMirror, type KubeletMirror, type KubeletMirrorOptions } from './kube/kubeletMirror.js';

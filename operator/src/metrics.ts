@@ -1,7 +1,7 @@
 // Prometheus metrics of the operator, served on --metrics-bind-address. Labels are bounded: kinds, outcomes,
-// watched resources and restart reasons, Secret names; never object names.
+// watched resources, restart reasons, API verbs, Secret names; never object names.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ListWatchEvent } from '@kna/shared';
+import type { KubeRequestTimeoutError, ListWatchEvent } from '@kna/shared';
 import type { ReconcileReport } from './reconcile/reconciler.js';
 
 export class OperatorMetrics {
@@ -20,6 +20,7 @@ export class OperatorMetrics {
   readonly #watchRestarts: Counter<'resource' | 'reason'>;
   readonly #listFailures: Counter<'resource' | 'status'>;
   readonly #injections: Counter<'outcome'>;
+  readonly #apiTimeouts: Counter<'verb' | 'resource'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -88,6 +89,12 @@ export class OperatorMetrics {
       labelNames: ['outcome'],
       registers,
     });
+    this.#apiTimeouts = new Counter({
+      name: 'kna_operator_kube_api_timeouts_total',
+      help: 'Kubernetes API requests that got no answer within --kube-api-timeout, by verb (get, list, create, update, patch, delete) and resource',
+      labelNames: ['verb', 'resource'],
+      registers,
+    });
   }
 
   observeReconcile(report: ReconcileReport | undefined, outcome: string, durationMs: number): void {
@@ -120,6 +127,10 @@ export class OperatorMetrics {
   observeWatch(resource: string, event: ListWatchEvent): void {
     if (event.type === 'restart') this.#watchRestarts.inc({ resource, reason: event.reason });
     else if (event.type === 'list-failed') this.#listFailures.inc({ resource, status: String(event.statusCode ?? 0) });
+  }
+
+  observeApiTimeout(err: Pick<KubeRequestTimeoutError, 'verb' | 'resource'>): void {
+    this.#apiTimeouts.inc({ verb: err.verb, resource: err.resource });
   }
 
   observeInjection(outcome: 'updated' | 'error'): void {

@@ -4,9 +4,9 @@ import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, type V1Conf
 import type { Logger } from 'pino';
 import { hostname } from 'node:os';
 import {
+  KubeClient,
   LeaderElector,
   ListWatcher,
-  kubeListWatchSource,
   parseBindAddress,
   reuseConnections,
   type BackoffOptions,
@@ -71,13 +71,23 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     contexts: options.kubeConfig.contexts,
     currentContext: options.kubeConfig.currentContext,
   });
-  const kubeConfig = reuseConnections(own);
   const metrics = options.metrics ?? new OperatorMetrics();
+  // Every request the operator makes goes through this client, so every one but a watch has the bound.
+  const kube = new KubeClient(reuseConnections(own), {
+    requestTimeoutMs: flags['kube-api-timeout'],
+    onTimeout: (err) => {
+      metrics.observeApiTimeout(err);
+      log.warn(
+        { verb: err.verb, resource: err.resource, namespace: err.namespace, name: err.objectName, timeoutMs: err.timeoutMs, code: err.code },
+        'Kubernetes API request timed out (--kube-api-timeout); its caller retries',
+      );
+    },
+  });
   const names = releaseNames(flags.name);
   const namespace = flags.namespace;
   const identity = flags.identity !== '' ? flags.identity : `${hostname()}_${process.pid}`;
-  const core = kubeConfig.makeApiClient(CoreV1Api);
-  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  const core = kube.api(CoreV1Api);
+  const custom = kube.api(CustomObjectsApi);
   const bad = { badFlag: (detail: string) => new OPERATOR_ERR_BAD_FLAG(detail) };
   const probeBind = parseBindAddress('health-probe-bind-address', flags['health-probe-bind-address'], bad);
   const metricsBind = parseBindAddress('metrics-bind-address', flags['metrics-bind-address'], bad);
@@ -85,7 +95,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   let stopping = false;
   const elector = flags['leader-elect']
     ? new LeaderElector({
-        leases: kubeConfig.makeApiClient(CoordinationV1Api),
+        leases: kube.api(CoordinationV1Api),
         namespace,
         name: names.lease,
         identity,
@@ -108,7 +118,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     onChange: (change?: ObjectChange<T>) => void,
     onEvent?: (event: ListWatchEvent) => void,
   ): ListWatcher<T> => {
-    const source = kubeListWatchSource<T>(kubeConfig, ref);
+    const source = kube.listWatchSource<T>(ref);
     const watcher = new ListWatcher<T>({
       source,
       onChange,

@@ -28,7 +28,7 @@ import {
   type Harness,
   type KubeletMirror,
 } from '@kna/e2e';
-import { BUNDLE_KEY, kubeListWatchSource, parseFlagArgs, reuseConnections, type KubeObject } from '@kna/shared';
+import { BUNDLE_KEY, KubeClient, parseFlagArgs, reuseConnections, type KubeObject } from '@kna/shared';
 import { createCa } from '../certificates/pki.js';
 import { configMapRef } from '../resources.js';
 import { applyProductCrds, spawnBundleVerifier, type BundleVerifier } from '../testing/cluster.js';
@@ -210,7 +210,9 @@ async function main(): Promise<void> {
 
     // Edits: each waits until the watch sees the bundle with the new scope.
     const seen: { text: string; at: number }[] = [];
-    const source = kubeListWatchSource<KubeObject & { data?: Record<string, string> }>(cp.kubeConfig(), configMapRef(namespace, 'kyverno-notation-aws-bundle'));
+    const source = new KubeClient(cp.kubeConfig()).listWatchSource<KubeObject & { data?: Record<string, string> }>(
+      configMapRef(namespace, 'kyverno-notation-aws-bundle'),
+    );
     const stop = new AbortController();
     const listed = await source.list(stop.signal);
     const watching = source

@@ -14,6 +14,7 @@
 //                            notation.nirmata.io/ca-published-at = when each CA was first published.
 import { ApiException, type CoreV1Api, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { KubeRequestTimeoutError } from '@kna/shared';
 import { CERTIFICATES_ERR_API, CERTIFICATES_ERR_CONFLICT } from './errors.js';
 import {
   createCa,
@@ -145,6 +146,7 @@ export class CertificateRotator {
       return await fn();
     } catch (err) {
       if (isStatus(err, 409)) throw new Conflict(object);
+      if (err instanceof KubeRequestTimeoutError) throw err;
       throw new CERTIFICATES_ERR_API(operation, object, describeApiError(err), { cause: err });
     }
   }
@@ -154,6 +156,8 @@ export class CertificateRotator {
       return await fn();
     } catch (err) {
       if (isStatus(err, 404)) return undefined;
+      // Explained already (verb, resource, bound), and no matter of permissions.
+      if (err instanceof KubeRequestTimeoutError) throw err;
       throw new CERTIFICATES_ERR_API('reading', object, describeApiError(err), { cause: err });
     }
   }

@@ -16,6 +16,7 @@ describe('operator flags', () => {
     assert.equal(flags['leader-elect-renew-deadline'], 10_000);
     assert.equal(flags['leader-elect-retry-period'], 2_000);
     assert.equal(flags['inject-ca'], true);
+    assert.equal(flags['kube-api-timeout'], 30_000);
   });
 
   it('lists --extraServiceHosts (none by default) and refuses one that is not a host', () => {
@@ -40,6 +41,7 @@ describe('operator flags', () => {
     assert.equal(flags.certValidity, 30_000);
     assert.equal(flags.caValidity, 120_000);
     assert.equal(flags['leader-elect-retry-period'], 500);
+    assert.equal(parseFlags(['--namespace=x', '--kube-api-timeout=1m30s']).flags['kube-api-timeout'], 90_000);
   });
 
   it('refuses what client-go refuses, naming the flag', () => {
@@ -51,6 +53,11 @@ describe('operator flags', () => {
     assert.throws(() => parseFlags(['--namespace=x', '--leader-elect-retry-period=10s']), /renew-deadline must be greater/);
     assert.throws(() => parseFlags(['--namespace=x', '--logLevel=loud']), /--logLevel/);
     assert.throws(() => parseFlags(['--namespace=x', '--caValidity=1y']), /--caValidity: "1y" is not a duration/);
+    assert.throws(
+      () => parseFlags(['--namespace=x', '--kube-api-timeout=0s']),
+      (err: unknown) => err instanceof OPERATOR_ERR_BAD_FLAG && err.message === '--kube-api-timeout must be positive',
+    );
+    assert.throws(() => parseFlags(['--namespace=x', '--kube-api-timeout=30']), /--kube-api-timeout: "30" is not a duration/);
   });
 
   it('documents every flag in --help', () => {

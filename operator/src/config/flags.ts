@@ -1,6 +1,14 @@
 // Command-line flags of the operator, in Go flag syntax like the verifier's (shared's parseFlagArgs), so the
 // Deployment's args read the same for both. Durations take Go syntax (`15s`, `8760h`) so tests can use seconds.
-import { flagHelpLines, flagsMarkdown as flagTable, parseFlagArgs, type FlagSpec, type FlagValues, type ParsedFlags } from '@kna/shared';
+import {
+  DEFAULT_KUBE_API_TIMEOUT_MS,
+  flagHelpLines,
+  flagsMarkdown as flagTable,
+  parseFlagArgs,
+  type FlagSpec,
+  type FlagValues,
+  type ParsedFlags,
+} from '@kna/shared';
 import { OPERATOR_ERR_BAD_FLAG, OPERATOR_ERR_NO_NAMESPACE } from '../errors.js';
 
 const HOUR = 3_600_000;
@@ -48,6 +56,11 @@ export const FLAGS = {
   logLevel: { type: 'string', default: 'info', help: 'trace, debug, info, warn or error.' },
   kubeconfig: { type: 'string', default: '', help: 'Kubeconfig (default: KUBECONFIG, ~/.kube/config or in-cluster).' },
   identity: { type: 'string', default: '', defaultText: '`POD_NAME`, else host name + pid', help: "This process's holderIdentity in the Lease." },
+  'kube-api-timeout': {
+    type: 'duration',
+    default: DEFAULT_KUBE_API_TIMEOUT_MS,
+    help: 'Every Kubernetes API request but a watch (get, list, create, update, patch, delete) fails after this without an answer and is retried with back-off (an API server that accepted the connection and never answers would otherwise stall the reconcile). Watches end at their own timeout.',
+  },
   resyncPeriod: { type: 'duration', default: 10 * 60_000, help: 'Every watched list is re-listed this often (a safety net; the watches deliver changes).' },
   debounce: {
     type: 'duration',
@@ -73,6 +86,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   if (!(leader > renew)) throw new OPERATOR_ERR_BAD_FLAG('--leader-elect-lease-duration must be greater than --leader-elect-renew-deadline');
   if (!(renew > retry) || retry <= 0)
     throw new OPERATOR_ERR_BAD_FLAG('--leader-elect-renew-deadline must be greater than --leader-elect-retry-period, which must be positive');
+  if (flags['kube-api-timeout'] <= 0) throw new OPERATOR_ERR_BAD_FLAG('--kube-api-timeout must be positive');
   if (flags.certValidity <= 0 || flags.caValidity <= 0) throw new OPERATOR_ERR_BAD_FLAG('--caValidity and --certValidity must be positive');
   if (!['trace', 'debug', 'info', 'warn', 'error'].includes(flags.logLevel))
     throw new OPERATOR_ERR_BAD_FLAG(`--logLevel: ${JSON.stringify(flags.logLevel)} is not one of trace, debug, info, warn, error`);

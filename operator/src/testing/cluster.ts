@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { eventually, freePort, schemalessCrd, toolsEnv, type TestControlPlane } from '@kna/e2e';
-import { CHART_CRD_DIR, kubeListWatchSource, type KubeObject } from '@kna/shared';
+import { CHART_CRD_DIR, KubeClient, type KubeObject } from '@kna/shared';
 import { parseFlags } from '../config/flags.js';
 import { startOperator, type RunningOperator } from '../operator.js';
 import { configMapRef } from '../resources.js';
@@ -106,7 +106,7 @@ export interface WriteCounter {
 /** Counts the writes of one ConfigMap through a real watch. */
 export async function countConfigMapWrites(cp: TestControlPlane, namespace: string, name: string): Promise<WriteCounter> {
   const writes: string[] = [];
-  const source = kubeListWatchSource<KubeObject>(cp.kubeConfig(), configMapRef(namespace, name));
+  const source = new KubeClient(cp.kubeConfig()).listWatchSource<KubeObject>(configMapRef(namespace, name));
   // A raw source (not a ListWatcher): a ListWatcher's re-list would not be a write.
   const stop = new AbortController();
   const listed = await source.list(stop.signal);

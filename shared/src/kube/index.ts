@@ -16,5 +16,15 @@ export {
   type WatchEvent,
   type WatchEventType,
 } from './listWatch.js';
-export { KubeRequestError, kubeListWatchSource, resourcePath, reuseConnections, type ResourceRef } from './client.js';
+export {
+  DEFAULT_KUBE_API_TIMEOUT_MS,
+  KubeClient,
+  KubeRequestError,
+  requestTarget,
+  resourcePath,
+  reuseConnections,
+  type KubeClientOptions,
+  type ResourceRef,
+} from './client.js';
+export { KubeRequestTimeoutError, describeRequest, type KubeRequestTarget } from './errors.js';
 export { LeaderElector, type LeaderElectionEvent, type LeaderElectionOptions } from './leaderElection.js';
