@@ -7,7 +7,8 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { parseBindAddress } from '@kna/shared';
+import { parseBindAddress } from '@kna/shared/flags';
+import { errorMessage } from '@kna/shared/errors';
 import { BundleStore } from './bundle/store.js';
 import { bundleDirSource, policyDirSource, type Source } from './bundle/sources.js';
 import { VerdictCache } from './cache/verdicts.js';
@@ -27,7 +28,6 @@ import { ApiServerClient, apiServerCredentials } from './auth/apiServer.js';
 import { registryAccess } from './pipeline/registryAccess.js';
 import { SignatureCheck, type SignatureVerifier } from './signature/check.js';
 import { ReferrerAttestationVerifier } from './attestations/verifier.js';
-import { errorMessage } from '@kna/shared';
 
 export interface StartOptions {
   readonly flags: Flags;
