@@ -105,7 +105,7 @@ function readFlagFile(flag: string, path: string): Buffer {
 }
 
 /** The Redis tier the flags ask for, or undefined (L1 only); refuses an incomplete configuration. */
-export function sharedTierFromFlags(flags: Flags, log: SharedTierLog, observer?: VerifierMetrics): SharedVerdictTier | undefined {
+export async function sharedTierFromFlags(flags: Flags, log: SharedTierLog, observer?: VerifierMetrics): Promise<SharedVerdictTier | undefined> {
   if (flags.redisURL === '') return undefined;
   if (!/^rediss?:\/\//.test(flags.redisURL)) throw new VERIFIER_ERR_BAD_FLAG(`--redisURL must start with redis:// or rediss://`);
   try {
@@ -140,7 +140,7 @@ export function sharedTierFromFlags(flags: Flags, log: SharedTierLog, observer?:
           .replace(/\r?\n$/, '')
       : undefined;
   const ca = flags.redisCAFile !== '' ? readFlagFile('redisCAFile', flags.redisCAFile).toString('utf8') : undefined;
-  return new SharedVerdictTier({
+  return SharedVerdictTier.open({
     url: flags.redisURL,
     hmacKey,
     commandTimeoutMs: flags.redisCommandTimeoutMilliseconds,
@@ -306,7 +306,7 @@ export async function buildVerifier(options: StartOptions): Promise<Verifier> {
   const metrics = new VerifierMetrics();
   // Checked with the other flags, before anything is started; the connection is made in the background
   // and Redis is never part of readiness (a request without it verifies locally).
-  const shared = flags.cacheEnabled ? sharedTierFromFlags(flags, log, metrics) : undefined;
+  const shared = flags.cacheEnabled ? await sharedTierFromFlags(flags, log, metrics) : undefined;
   const registry = registryAccess({
     flags,
     env,

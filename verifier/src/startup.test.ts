@@ -88,6 +88,7 @@ async function loadedModules(flags: readonly string[]): Promise<string[]> {
 
 /** What the verifier must not load unless a flag asks for it. */
 const NOT_AT_STARTUP: Readonly<Record<string, RegExp>> = {
+  'the Redis client (ioredis), without --redisURL': /\/node_modules\/ioredis\//,
   'the Kubernetes client (@kubernetes/client-node)': /\/node_modules\/@kubernetes\/client-node\//,
   'the certificate-issuing PKI (@peculiar/x509)': /\/node_modules\/@peculiar\/x509\//,
   "the operator's PKI module": /\/shared\/(src|dist)\/pki\/certificates\./,
@@ -109,5 +110,20 @@ describe('the verifier at start-up', () => {
     );
     assert.ok(loaded.some((u) => u.endsWith('/verifier/src/app.ts')));
     assert.deepEqual(offenders(loaded), []);
+  });
+
+  it('with --redisURL, loads the Redis client (the same record sees it when it is used)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'startup-test-key-'));
+    try {
+      writeFileSync(join(dir, 'hmac'), 'k'.repeat(32));
+      // Nothing needs to listen there: the shared tier connects in the background and readiness never waits for it.
+      const loaded = await loadedModules(['--redisURL=redis://127.0.0.1:1', `--cacheHMACKeyFile=${join(dir, 'hmac')}`]);
+      assert.ok(
+        loaded.some((u) => /\/node_modules\/ioredis\//.test(u)),
+        loaded.join('\n'),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
