@@ -1,6 +1,8 @@
 // The package's subpath exports (package.json "exports"): each names one concept, and the ones the operator
 // needs to render a bundle (crd, trust-policy, bundle, manifests and what they use) load without the
 // conditions engine and its JMESPath function pack, which registers functions globally when imported.
+// The verifier imports only subpaths: the root also loads the certificate-issuing PKI (@peculiar/x509),
+// CRD generation, leader election and the list-watch client, which only the operator uses.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -31,7 +33,19 @@ describe('@kna/shared subpath exports', () => {
     assert.equal(root.renderBundle, bundle.renderBundle);
   });
 
-  for (const subpath of ['./errors', './canonical', './image', './crd', './trust-policy', './bundle', './manifests', './wildcard', './units']) {
+  for (const subpath of [
+    './errors',
+    './canonical',
+    './image',
+    './crd',
+    './trust-policy',
+    './bundle',
+    './manifests',
+    './wildcard',
+    './units',
+    './flags',
+    './private-key',
+  ]) {
     it(`${subpath} loads without the conditions engine or JMESPath`, () => {
       const target = exportsMap[subpath];
       assert.ok(target, `${subpath} is exported`);
@@ -43,6 +57,13 @@ describe('@kna/shared subpath exports', () => {
       );
     });
   }
+
+  it('./private-key loads one module, without the certificate-issuing part of pki', () => {
+    const target = exportsMap['./private-key'];
+    assert.ok(target, './private-key is exported');
+    const loaded = [...closure(join(SHARED, target.source))].map((f) => f.slice(SHARED.length + 1));
+    assert.deepEqual(loaded, ['src/pki/privateKey.ts']);
+  });
 
   it('the conditions export does load them (the check above can fail)', () => {
     const target = exportsMap['./conditions'];

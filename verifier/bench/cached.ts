@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { Fixtures } from './fixtures.js';
 import { podRequest, pushSigned, timedCheck } from './fixtures.js';
 import { runLoad, type MeasuredLoad } from './loadClient.js';
-import { rssBytes } from './proc.js';
+import { liveChildren, rssBytes } from './proc.js';
 import { MiB, type BenchOptions, type BenchReport } from './report.js';
 import { startServer, type ServerProcess } from './servers.js';
 import { formatSummary, ratios, summarize } from './stats.js';
@@ -29,6 +29,11 @@ const UNLOADED_CONNECTIONS = 1;
 const UNLOADED_SECONDS = 3;
 /** The tag memory of the `tagCached` server: a value an operator might choose (README "Tag resolution"). */
 const TAG_CACHE_TTL_SECONDS = 5;
+
+/** RSS of a server's live child processes (the resident notation helper and the plugins it runs), in bytes. */
+function childrenRss(pid: number): number {
+  return liveChildren(pid).reduce((sum, child) => sum + (rssBytes(child.pid) ?? 0), 0);
+}
 
 export async function benchCached(fixtures: Fixtures, options: BenchOptions & { durationSeconds: number }): Promise<BenchReport> {
   const { log, dir } = options;
@@ -54,6 +59,7 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
     const pinnedAnswer = await timedCheck(verifier.url, pinnedBody);
     if (pinnedAnswer.text !== prime.text) throw new Error(`the pinned pod got a different answer (${pinnedAnswer.status}): ${pinnedAnswer.text}`);
     const idleRss = rssBytes(verifier.pid) ?? Number.NaN;
+    const idleChildrenRss = childrenRss(verifier.pid);
     log(`cached: primed the cache in ${prime.ms.toFixed(0)} ms (${(await verifier.stats()).notationRuns} notation runs); response ${prime.text.length} bytes`);
     const standins = await startServer({ kind: 'standins', flags: [] }, join(dir, 'cached-standins.log'), {
       nodeArgs: options.serverNodeArgs,
@@ -94,6 +100,8 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
     const runsBefore = (await verifier.stats()).notationRuns;
     /** RSS of the verifier process right after each of its 50-connection runs. */
     const loadedRss: number[] = [];
+    /** RSS of its child processes (the notation helper) at the same moments. */
+    const loadedChildrenRss: number[] = [];
 
     const order = ['bare', 'verifier', 'standins', 'pinned', 'tagCached'] as const;
     const measured: Record<(typeof order)[number], MeasuredLoad[]> = { bare: [], verifier: [], standins: [], pinned: [], tagCached: [] };
@@ -106,7 +114,10 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
         const m = await load(name, server, options.durationSeconds);
         if (m.non2xx > 0 || m.errors > 0) throw new Error(`cached: ${name} answered ${m.non2xx} non-2xx and had ${m.errors} errors in round ${round + 1}`);
         measured[name].push(m);
-        if (name === 'verifier' || name === 'pinned') loadedRss.push(rssBytes(server.pid) ?? Number.NaN);
+        if (name === 'verifier' || name === 'pinned') {
+          loadedRss.push(rssBytes(server.pid) ?? Number.NaN);
+          loadedChildrenRss.push(childrenRss(server.pid));
+        }
         const r = await load(name, server, UNLOADED_SECONDS, UNLOADED_CONNECTIONS);
         if (r.non2xx > 0 || r.errors > 0) throw new Error(`cached: ${name} answered ${r.non2xx} non-2xx and had ${r.errors} errors with one connection`);
         unloaded[name].push(r);
@@ -172,12 +183,16 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
         `CPU-per-request ratio (bare ÷ server, the throughput ratio each would reach on an equal core): verifier ${formatSummary(cpuRatio)}; with the registry stand-in ${formatSummary(standinCpuRatio)}.`,
         `RSS of the verifier process: ${(idleRss / MiB).toFixed(0)} MiB idle (started, cache primed, before any load); ` +
           `${formatSummary(summarize(loadedRss.map((b) => b / MiB)), 0, ' MiB')} right after each of its 50-connection runs ` +
-          `(${options.serverCompiled ? 'compiled JavaScript; tsx only for the benchmark shim' : 'under tsx'}).`,
+          `(${options.serverCompiled ? 'compiled JavaScript; tsx only for the benchmark shim' : 'under tsx'}); ` +
+          `its child processes (the resident notation helper): ${(idleChildrenRss / MiB).toFixed(1)} MiB idle, ` +
+          `${formatSummary(summarize(loadedChildrenRss.map((b) => b / MiB)), 1, ' MiB')} after the runs.`,
         `notation runs during the measured load: ${notationRunsDuringLoad} (every answer came from the cache: ${after.cacheHits} hits, ${after.cacheMisses} misses in all).`,
       ],
       data: {
         idleRss,
         loadedRss,
+        idleChildrenRss,
+        loadedChildrenRss,
         measured,
         unloaded,
         ratio,

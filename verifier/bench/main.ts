@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createRegistryPki, describeSignerPlugin, isIsolated, isolationUnavailable, originalBinary, rerunIsolated } from '@kna/e2e';
 import { benchAblate } from './ablate.js';
 import { benchCached } from './cached.js';
+import { benchMemory } from './memory.js';
 import { benchOriginal } from './original.js';
 import { startFixtures, type Fixtures } from './fixtures.js';
 import { machine } from './proc.js';
@@ -18,7 +19,7 @@ import { benchRss } from './rss.js';
 import { benchBurst, benchPod, benchUncached } from './uncached.js';
 import { benchRedis } from './redis.js';
 
-const BENCHMARKS = ['cached', 'uncached', 'pod', 'burst', 'rss', 'resolve', 'ablate', 'original', 'redis'] as const;
+const BENCHMARKS = ['cached', 'uncached', 'pod', 'burst', 'rss', 'memory', 'resolve', 'ablate', 'original', 'redis'] as const;
 /** Run only when named: `original` needs `pnpm tools original`, root and an isolated run; `redis` is `pnpm bench:redis`. */
 const OPT_IN: readonly Name[] = ['original', 'redis'];
 type Name = (typeof BENCHMARKS)[number];
@@ -29,6 +30,7 @@ const USAGE = `usage: pnpm bench [-- [${BENCHMARKS.join('|')}]… [--rounds N] [
   pod       target 3: 8 distinct images vs 1; 8 containers of one image → one notation run
   burst     cached answers (p50/p99) while 60 uncached images are verified at once; target p99 < 50 ms
   rss       target 4: RSS over 200k requests, 50k distinct digests, --cacheMaxSize=1000 (stand-in registry and notation)
+  memory    diagnostic: RSS of the production verifier (entrypoint, compiled) and its notation helper, idle and after cached loads
   resolve   diagnostic: one tag → digest resolution, HEAD (as the verifier does) vs GET
   ablate    diagnostic: server CPU per cached answer, on a ladder from the bare route to the verifier
   original  (only when named) against the original service v1.1 (pnpm tools original), side by side, as ratios
@@ -176,6 +178,9 @@ async function main(): Promise<void> {
           break;
         case 'rss':
           reports.push(await benchRss({ ...options, requests: args.requests }));
+          break;
+        case 'memory':
+          if (fixtures) reports.push(await benchMemory(fixtures, { ...options, rounds: Math.min(args.rounds, 3), durationSeconds: args.duration }));
           break;
         case 'original':
           reports.push(await benchOriginal({ ...options, durationSeconds: args.duration, verifierFlags: args.verifierFlags }));

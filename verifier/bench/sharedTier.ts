@@ -42,8 +42,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-function tier(url: string, overrides: Partial<ConstructorParameters<typeof SharedVerdictTier>[0]> = {}): SharedVerdictTier {
-  return new SharedVerdictTier({ url, hmacKey, commandTimeoutMs: 100, breakerOpenMs: 5000, lockWaitMs: 5000, lockTtlMs: 30_000, ...overrides });
+function tier(url: string, overrides: Partial<Parameters<typeof SharedVerdictTier.open>[0]> = {}): Promise<SharedVerdictTier> {
+  return SharedVerdictTier.open({ url, hmacKey, commandTimeoutMs: 100, breakerOpenMs: 5000, lockWaitMs: 5000, lockTtlMs: 30_000, ...overrides });
 }
 
 async function connected(t: SharedVerdictTier): Promise<void> {
@@ -76,7 +76,7 @@ try {
   await timed(l1, KEYS, instant);
   report('L1 only (hits)', (await timed(l1, LOOKUPS, instant)).samples);
 
-  const shared = tier(url);
+  const shared = await tier(url);
   await connected(shared);
   const l2 = new VerdictCache({ enabled: true, maxEntries: 1, ttlSeconds: 3600, negativeTtlSeconds: 10, shared });
   await timed(l2, KEYS, instant); // fill Redis
@@ -96,8 +96,8 @@ try {
 
   // Lock wait: A holds the lock for 100 ms of "verification"; B asks 5 ms later. B's extra latency after A's answer is the polling delay.
   const delays: number[] = [];
-  const tierA = tier(url);
-  const tierB = tier(url);
+  const tierA = await tier(url);
+  const tierB = await tier(url);
   await connected(tierA);
   await connected(tierB);
   const a = new VerdictCache({ enabled: true, maxEntries: 1000, ttlSeconds: 3600, negativeTtlSeconds: 10, shared: tierA });

@@ -7,7 +7,8 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { parseBindAddress } from '@kna/shared';
+import { parseBindAddress } from '@kna/shared/flags';
+import { errorMessage } from '@kna/shared/errors';
 import { BundleStore } from './bundle/store.js';
 import { bundleDirSource, policyDirSource, type Source } from './bundle/sources.js';
 import { VerdictCache } from './cache/verdicts.js';
@@ -27,7 +28,6 @@ import { ApiServerClient, apiServerCredentials } from './auth/apiServer.js';
 import { registryAccess } from './pipeline/registryAccess.js';
 import { SignatureCheck, type SignatureVerifier } from './signature/check.js';
 import { ReferrerAttestationVerifier } from './attestations/verifier.js';
-import { errorMessage } from '@kna/shared';
 
 export interface StartOptions {
   readonly flags: Flags;
@@ -105,7 +105,7 @@ function readFlagFile(flag: string, path: string): Buffer {
 }
 
 /** The Redis tier the flags ask for, or undefined (L1 only); refuses an incomplete configuration. */
-export function sharedTierFromFlags(flags: Flags, log: SharedTierLog, observer?: VerifierMetrics): SharedVerdictTier | undefined {
+export async function sharedTierFromFlags(flags: Flags, log: SharedTierLog, observer?: VerifierMetrics): Promise<SharedVerdictTier | undefined> {
   if (flags.redisURL === '') return undefined;
   if (!/^rediss?:\/\//.test(flags.redisURL)) throw new VERIFIER_ERR_BAD_FLAG(`--redisURL must start with redis:// or rediss://`);
   try {
@@ -140,7 +140,7 @@ export function sharedTierFromFlags(flags: Flags, log: SharedTierLog, observer?:
           .replace(/\r?\n$/, '')
       : undefined;
   const ca = flags.redisCAFile !== '' ? readFlagFile('redisCAFile', flags.redisCAFile).toString('utf8') : undefined;
-  return new SharedVerdictTier({
+  return SharedVerdictTier.open({
     url: flags.redisURL,
     hmacKey,
     commandTimeoutMs: flags.redisCommandTimeoutMilliseconds,
@@ -306,7 +306,7 @@ export async function buildVerifier(options: StartOptions): Promise<Verifier> {
   const metrics = new VerifierMetrics();
   // Checked with the other flags, before anything is started; the connection is made in the background
   // and Redis is never part of readiness (a request without it verifies locally).
-  const shared = flags.cacheEnabled ? sharedTierFromFlags(flags, log, metrics) : undefined;
+  const shared = flags.cacheEnabled ? await sharedTierFromFlags(flags, log, metrics) : undefined;
   const registry = registryAccess({
     flags,
     env,

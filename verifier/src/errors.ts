@@ -1,5 +1,5 @@
 // The verifier's error catalogue (the registry client has its own in registry/errors.ts).
-import { defineError, Outcome } from '@kna/shared';
+import { defineError, Outcome } from '@kna/shared/errors';
 
 export const VERIFIER_ERR_BAD_FLAG = defineError('VERIFIER_ERR_BAD_FLAG', Outcome.BadRequest, (detail: string) => detail);
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The verifier's command line: `verifier [flags]` serves /checkimages; `verifier conditions …`
 // evaluates attestation conditions offline. Flags: config/flags.ts, or `verifier --help`.
-import { KnaError } from '@kna/shared';
+import { KnaError } from '@kna/shared/errors';
 import { helpText, parseFlags } from './config/flags.js';
 import { createLogger, startVerifier } from './app.js';
 import { runConditionsCommand } from './cli/conditions.js';

@@ -1,6 +1,6 @@
 // Stand-ins for the pipeline's edges, for tests and benchmarks of the listener and pipeline that must
 // not depend on a registry or notation.
-import type { Bundle } from '@kna/shared';
+import type { Bundle } from '@kna/shared/bundle';
 
 /** A bundle with one trust policy (`name`) whose only statement has level skip for every registry. */
 export function skipPolicyBundle(name: string): Bundle {

@@ -2,7 +2,7 @@
 // (or its absence) is the image owner's doing and waiting will not change it. Failures of the registry
 // or notation keep their own could-not-verify errors (registry/errors.ts, notation/classify.ts).
 // Messages say what is wrong with the referrer; verifier.ts prefixes the type and referrer digest.
-import { Outcome, defineError } from '@kna/shared';
+import { Outcome, defineError } from '@kna/shared/errors';
 
 /** docs/architecture.md "The HTTP contract" "failed to find attestation <type> in image <img>" (PR #40 of the verifier). */
 export const VERIFIER_ERR_ATTESTATION_MISSING = defineError(

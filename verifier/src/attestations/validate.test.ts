@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { KnaError, Outcome } from '@kna/shared';
+import { KnaError, Outcome } from '@kna/shared/errors';
 import { validateAttestations } from './validate.js';
 
 function rejects(attestations: unknown, message: RegExp): void {

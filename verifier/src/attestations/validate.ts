@@ -5,7 +5,9 @@
 // condition key/value) it checks everything the evaluation would otherwise only discover on a payload:
 // the condition shapes, operator names and `{{ }}` expressions (shared validateConditions), and that the
 // conditions can be hashed into a cache key.
-import { KnaError, canonicalJson, validateConditions } from '@kna/shared';
+import { KnaError } from '@kna/shared/errors';
+import { canonicalJson } from '@kna/shared/canonical';
+import { validateConditions } from '@kna/shared/conditions';
 import { VERIFIER_ERR_BAD_REQUEST } from '../errors.js';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -5,7 +5,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { Outcome } from '@kna/shared';
+import { Outcome } from '@kna/shared/errors';
 import { VerdictCache } from '../cache/verdicts.js';
 import type { AttestationSpec } from '../request/schema.js';
 import { FailureKind, VerifyOutcome } from '../notation/classify.js';

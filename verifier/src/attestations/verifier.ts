@@ -7,7 +7,9 @@
 // Fixes over the original, docs/architecture.md "Compatibility with the original service": the tag is not resolved a second time (
 // the listing uses the pipeline's digest), and same-type referrers are all checked, every request
 // (the original's cache could skip some of them non-deterministically).
-import { KnaError, Outcome, canonicalJson, evaluateConditions, sha256Hex, type AnyAllConditions, type ConditionsResult, errorMessage } from '@kna/shared';
+import { KnaError, Outcome, errorMessage } from '@kna/shared/errors';
+import { canonicalJson, sha256Hex } from '@kna/shared/canonical';
+import { evaluateConditions, type AnyAllConditions, type ConditionsResult } from '@kna/shared/conditions';
 import type { LoadedPolicy } from '../bundle/store.js';
 import { attestationKey, type Verdict, type VerdictCache } from '../cache/verdicts.js';
 import { VERIFIER_ERR_BAD_FLAG } from '../errors.js';

@@ -14,7 +14,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { isIPv6 } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { isRecord } from '@kna/shared';
+import { isRecord } from '@kna/shared/manifests';
 import { VERIFIER_ERR_BAD_FLAG, VERIFIER_ERR_KUBECONFIG } from '../errors.js';
 
 /** Where a pod's ServiceAccount credentials are mounted. */

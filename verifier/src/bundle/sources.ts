@@ -7,7 +7,9 @@
 // Either way a bundle that does not parse or validate is reported and the last good one keeps serving.
 import { readFileSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
-import { BUNDLE_MAX_BYTES, parseBundle, parseManifests, renderBundle, type ObjectStatus, errorMessage } from '@kna/shared';
+import { BUNDLE_MAX_BYTES, parseBundle, renderBundle, type ObjectStatus } from '@kna/shared/bundle';
+import { parseManifests } from '@kna/shared/manifests';
+import { errorMessage } from '@kna/shared/errors';
 import { VERIFIER_ERR_BUNDLE } from '../errors.js';
 import type { BundleStore } from './store.js';
 

@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Bundle } from '@kna/shared';
+import type { Bundle } from '@kna/shared/bundle';
 import { materializePolicy, prunePolicies } from '../notation/configDir.js';
 
 export interface LoadedPolicy {

@@ -59,13 +59,13 @@ interface Replica {
   readonly observer: CountingObserver;
 }
 
-function replica(
+async function replica(
   url: string,
   prefix: string,
   options: { hmacKey?: Buffer; maxEntries?: number; commandTimeoutMs?: number; breakerOpenMs?: number } = {},
-): Replica {
+): Promise<Replica> {
   const observer = new CountingObserver();
-  const tier = new SharedVerdictTier({
+  const tier = await SharedVerdictTier.open({
     url,
     hmacKey: options.hmacKey ?? HMAC_KEY,
     // Generous: the machine is shared and loaded; the fault test below sets its own.
@@ -106,7 +106,7 @@ describe('shared verdict tier on the machine Redis', () => {
   let admin: Redis;
   const replicas: Replica[] = [];
   const make = async (options?: Parameters<typeof replica>[2]) => {
-    const r = replica(MACHINE_REDIS, prefix, options);
+    const r = await replica(MACHINE_REDIS, prefix, options);
     replicas.push(r);
     await waitFor('the connection to Redis', () => r.tier.connected);
     return r;
@@ -232,16 +232,16 @@ describe('shared verdict tier on the machine Redis', () => {
     assert.equal(r.observer.get('error-get'), 0);
   });
 
-  it('refuses --redisURL without an HMAC key, or with a short one', () => {
+  it('refuses --redisURL without an HMAC key, or with a short one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kna-redis-flags-'));
     try {
       const flags = (...args: string[]) => parseFlags(['--redisURL', MACHINE_REDIS, ...args]).flags;
-      assert.throws(() => sharedTierFromFlags(flags(), silentLog), /--redisURL needs --cacheHMACKeyFile/);
+      await assert.rejects(sharedTierFromFlags(flags(), silentLog), /--redisURL needs --cacheHMACKeyFile/);
       writeFileSync(join(dir, 'short'), 'secret\n');
-      assert.throws(() => sharedTierFromFlags(flags('--cacheHMACKeyFile', join(dir, 'short')), silentLog), /at least 32/);
-      assert.throws(() => sharedTierFromFlags(flags('--cacheHMACKeyFile', join(dir, 'missing')), silentLog), /--cacheHMACKeyFile: cannot read/);
-      assert.throws(() => sharedTierFromFlags(parseFlags(['--redisURL', 'http://x']).flags, silentLog), /redis:\/\/ or rediss:\/\//);
-      assert.equal(sharedTierFromFlags(parseFlags([]).flags, silentLog), undefined);
+      await assert.rejects(sharedTierFromFlags(flags('--cacheHMACKeyFile', join(dir, 'short')), silentLog), /at least 32/);
+      await assert.rejects(sharedTierFromFlags(flags('--cacheHMACKeyFile', join(dir, 'missing')), silentLog), /--cacheHMACKeyFile: cannot read/);
+      await assert.rejects(sharedTierFromFlags(parseFlags(['--redisURL', 'http://x']).flags, silentLog), /redis:\/\/ or rediss:\/\//);
+      assert.equal(await sharedTierFromFlags(parseFlags([]).flags, silentLog), undefined);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -263,7 +263,7 @@ describe('shared verdict tier when Redis fails', () => {
 
   it('stopped, paused and restarted during load: no request fails, hits resume', async () => {
     // L1 of one entry: nearly every ask goes to Redis, which is what this test is about.
-    const r = replica(server.url, 'kna-fault:', { maxEntries: 1, commandTimeoutMs: 200, breakerOpenMs: 100 });
+    const r = await replica(server.url, 'kna-fault:', { maxEntries: 1, commandTimeoutMs: 200, breakerOpenMs: 100 });
     await waitFor('the connection to Redis', () => r.tier.connected);
     const failures: unknown[] = [];
     const sources: { phase: string; source: CacheSource }[] = [];
@@ -320,7 +320,7 @@ describe('shared verdict tier when Redis fails', () => {
 
   it('releases its lock although the breaker opened while it verified (no replica waits for a verdict that is not coming)', async () => {
     const prefix = 'kna-release:';
-    const r = replica(server.url, prefix, { commandTimeoutMs: 2000, breakerOpenMs: 600_000 });
+    const r = await replica(server.url, prefix, { commandTimeoutMs: 2000, breakerOpenMs: 600_000 });
     const admin = new Redis(server.url, { maxRetriesPerRequest: 1 });
     const key = imageKey('pv-release', at(0), digestOf(0));
     try {

@@ -20,7 +20,7 @@
 //   second, subscribed connection per replica; docs/benchmarks.md has the measured cost of a wait.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { Verdict } from './verdicts.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -159,7 +159,17 @@ export class SharedVerdictTier {
   #openUntil = 0;
   #probing = false;
 
-  constructor(options: SharedTierOptions) {
+  /**
+   * Connects in the background (the tier skips Redis until the connection is ready). ioredis is loaded
+   * here, not when this module is: a verifier without --redisURL never loads it (docs/benchmarks.md
+   * "Production runtime"); with one, a client that cannot be loaded fails the start-up.
+   */
+  static async open(options: SharedTierOptions): Promise<SharedVerdictTier> {
+    const { Redis: RedisClient } = await import('ioredis');
+    return new SharedVerdictTier(options, RedisClient);
+  }
+
+  private constructor(options: SharedTierOptions, RedisClient: typeof Redis) {
     this.#options = options;
     this.#observer = options.observer ?? noopObserver;
     const url = new URL(options.url);
@@ -179,7 +189,7 @@ export class SharedVerdictTier {
         tls: { ...(options.ca !== undefined && { ca: options.ca }), ...(isIP(url.hostname.replace(/^\[|\]$/g, '')) === 0 && { servername: url.hostname }) },
       }),
     };
-    this.#redis = new Redis(options.url, redisOptions);
+    this.#redis = new RedisClient(options.url, redisOptions);
     // While the connection is down every request skips Redis (#admit), so the reason is said here: once
     // per distinct reason (ioredis retries every 2 s), and once more when the connection is back.
     let lastReason: string | undefined;

@@ -14,7 +14,7 @@
 //
 // With --redisURL a second tier (shared.ts) sits behind the LRU: an L1 miss asks Redis, and a miss
 // there takes a cross-replica lock so one replica verifies while the others wait for its verdict.
-import { canonicalRegistry } from '@kna/shared';
+import { canonicalRegistry } from '@kna/shared/image';
 import { LRUCache } from 'lru-cache';
 import { SingleFlight } from '../singleFlight.js';
 import type { SharedTierObserver, SharedVerdictTier } from './shared.js';

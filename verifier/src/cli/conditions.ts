@@ -6,7 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
-import { KnaError, evaluateConditions, validateConditions } from '@kna/shared';
+import { KnaError } from '@kna/shared/errors';
+import { evaluateConditions, validateConditions } from '@kna/shared/conditions';
 
 /** Where the command writes: process.stdout/stderr in the CLI, buffers in tests. */
 export interface ConditionsCommandIO {

@@ -1,7 +1,7 @@
 // `pnpm docs`: rewrites the generated parts of README.md (the verifier's flag table).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { withGeneratedSection } from '@kna/shared';
+import { withGeneratedSection } from '@kna/shared/flags';
 import { flagsMarkdown } from './flags.js';
 
 export const README = fileURLToPath(new URL('../../../README.md', import.meta.url));

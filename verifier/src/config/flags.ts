@@ -1,7 +1,7 @@
 // Command-line flags of the verifier. Every flag of the original service is accepted under its own
 // name with its documented meaning (the README "Running the verifier"), in Go flag syntax (shared's parseFlagArgs) so
 // existing Deployments keep working.
-import { flagHelpLines, flagsMarkdown as flagTable, parseFlagArgs, type FlagSpec, type FlagValues, type ParsedFlags } from '@kna/shared';
+import { flagHelpLines, flagsMarkdown as flagTable, parseFlagArgs, type FlagSpec, type FlagValues, type ParsedFlags } from '@kna/shared/flags';
 import { VERIFIER_ERR_BAD_FLAG } from '../errors.js';
 
 const DEFAULT_ALLOWED_USERS = ['system:serviceaccount:kyverno:kyverno-admission-controller', 'system:serviceaccount:kyverno:kyverno-reports-controller'];

@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { VERIFIER_ERR_BAD_REQUEST } from '../errors.js';
-import { errorMessage } from '@kna/shared';
+import { errorMessage } from '@kna/shared/errors';
 
 /** Deeper than any legitimate request: conditions nest a few levels inside images and attestations. */
 const MAX_DEPTH = 64;

@@ -1,7 +1,7 @@
 // How the verifier answers anything but a verdict of 200: plain text with the reason (docs/architecture.md
 // "The error and outcome model"), the status from the error's outcome, Retry-After on every 503.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { KnaError, Outcome } from '@kna/shared';
+import { KnaError, Outcome } from '@kna/shared/errors';
 
 /** Seconds every 503 of the verifier asks the caller to wait (Retry-After): could-not-verify and shed load alike. */
 const RETRY_AFTER_SECONDS = 5;

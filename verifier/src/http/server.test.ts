@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { KnaError, Outcome } from '@kna/shared';
+import { KnaError, Outcome } from '@kna/shared/errors';
 import { BundleStore, type LoadedBundle } from '../bundle/store.js';
 import { VerdictCache } from '../cache/verdicts.js';
 import { SignatureCheck } from '../signature/check.js';

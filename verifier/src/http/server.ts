@@ -5,7 +5,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
-import { KnaError, Outcome } from '@kna/shared';
+import { KnaError, Outcome } from '@kna/shared/errors';
 import { checkImages, type PipelineDeps } from '../pipeline/checkImages.js';
 import type { VerifierMetrics } from '../metrics.js';
 import { jsonBody } from './body.js';

@@ -9,7 +9,7 @@ import { createServer, connect, type Server } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { parsePrivateKey } from '@kna/shared';
+import { parsePrivateKey } from '@kna/shared/private-key';
 import { loadServingPair, watchServingPair } from './tls.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tls-test-'));

@@ -6,7 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import { parsePrivateKey } from '@kna/shared';
+import { parsePrivateKey } from '@kna/shared/private-key';
 
 export interface ServingPair {
   /** PKCS#8 PEM, whatever the file held. */

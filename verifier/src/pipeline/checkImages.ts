@@ -4,7 +4,8 @@
 // on a miss run notation on `<registry>/<repository>@<digest>`, in the canonical form the key has. Identical images in several containers are verified once. Everything
 // after the resolution uses the digest, so a tag moved after a verification never passes on that
 // verification.
-import { KnaError, Outcome, pinnedReference, type ImageReference, errorMessage } from '@kna/shared';
+import { KnaError, Outcome, errorMessage } from '@kna/shared/errors';
+import { pinnedReference, type ImageReference } from '@kna/shared/image';
 import type { CacheSource } from '../cache/verdicts.js';
 import type { LoadedBundle, LoadedPolicy } from '../bundle/store.js';
 import type { AttestationVerifier } from '../attestations/verifier.js';

@@ -1,7 +1,9 @@
 // The images of one request, in the answer's deterministic order: containers, then init containers,
 // then ephemeral containers, each group sorted by container name (docs/architecture.md "The HTTP contract"; the original used
 // Go map order, so its patches and messages came out in random order).
-import { canonicalRegistry, imageReferenceString, parseImageReference, registryProblem, wildcardMatch, type ImageReference, errorMessage } from '@kna/shared';
+import { canonicalRegistry, imageReferenceString, parseImageReference, registryProblem, type ImageReference } from '@kna/shared/image';
+import { wildcardMatch } from '@kna/shared/wildcard';
+import { errorMessage } from '@kna/shared/errors';
 import { VERIFIER_ERR_BAD_REQUEST, VERIFIER_ERR_NO_IMAGES } from '../errors.js';
 import type { CheckImagesRequest, KyvernoImageInfo } from '../request/schema.js';
 

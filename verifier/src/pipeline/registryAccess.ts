@@ -18,7 +18,7 @@ import {
   type RegistryObserver,
 } from '../registry/index.js';
 import type { DigestResolver } from './checkImages.js';
-import { errorMessage } from '@kna/shared';
+import { errorMessage } from '@kna/shared/errors';
 
 export interface RegistryAccess {
   readonly client: RegistryClient;

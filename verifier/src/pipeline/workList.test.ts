@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { wildcardMatch } from '@kna/shared';
+import { wildcardMatch } from '@kna/shared/wildcard';
 import type { AttestationSpec, ConditionSpec } from '../request/schema.js';
 import { requiredAttestations } from './workList.js';
 

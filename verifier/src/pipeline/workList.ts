@@ -3,7 +3,7 @@
 // pipeline/images.ts `selects`) contributes its types;
 // the same type named by several entries (or twice in one) is one requirement whose condition blocks are
 // all ANDed (Kyverno: all blocks must pass).
-import type { AnyAllConditions } from '@kna/shared';
+import type { AnyAllConditions } from '@kna/shared/conditions';
 import type { RequiredAttestation } from '../attestations/verifier.js';
 import type { AnyAllSpec, AttestationSpec } from '../request/schema.js';
 import { selects, type RequestedImage } from './images.js';

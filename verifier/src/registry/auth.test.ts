@@ -2,7 +2,7 @@
 // Basic, OAuth2 refresh tokens, static registry tokens, and how refusals are classified.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Outcome } from '@kna/shared';
+import { Outcome } from '@kna/shared/errors';
 import { parseTokenResponse } from './auth.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
 import type { Credentials } from './credentials.js';

@@ -6,7 +6,7 @@
 // before they expire, and concurrent requests that need the same token share one token request. Once a
 // registry has challenged, later requests authenticate up front instead of collecting a 401 each.
 import { createHash } from 'node:crypto';
-import { KnaError, errorMessage } from '@kna/shared';
+import { KnaError, errorMessage } from '@kna/shared/errors';
 import { detailOf, readCapped } from './body.js';
 import { parseChallenges, type Challenge } from './challenge.js';
 import type { CredentialProvider, Credentials } from './credentials.js';

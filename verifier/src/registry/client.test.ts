@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { Outcome } from '@kna/shared';
+import { Outcome } from '@kna/shared/errors';
 import { RegistryClient } from './client.js';
 import { digestOf } from './digest.js';
 import {

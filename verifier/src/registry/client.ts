@@ -2,7 +2,7 @@
 // manifests and blobs with their digests checked, and lists referrers. Every method takes the caller's
 // deadline (`CallOptions`) and fails with a coded error from errors.ts whose outcome class says whether the
 // image was denied or could not be verified.
-import { KnaError } from '@kna/shared';
+import { KnaError } from '@kna/shared/errors';
 import { Authenticator } from './auth.js';
 import { BodyTooLargeError, declaredLength, detailOf, readCapped } from './body.js';
 import { anonymous, type CredentialProvider, type Credentials } from './credentials.js';

@@ -4,7 +4,7 @@
 // error messages never include them.
 import { readFile, stat } from 'node:fs/promises';
 import { canonicalRegistry, hostnameOf } from './endpoint.js';
-import { isRecord } from '@kna/shared';
+import { isRecord } from '@kna/shared/manifests';
 
 /** What a registry can be authenticated with (the docker config `auths` entry kinds). */
 export type Credentials =

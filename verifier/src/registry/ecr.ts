@@ -7,7 +7,7 @@
 // before it expires. `public.ecr.aws` is answered anonymously (it serves public images without a token).
 import type { ECRClientConfig } from '@aws-sdk/client-ecr';
 import type { CredentialProvider, Credentials } from './credentials.js';
-import { errorMessage } from '@kna/shared';
+import { errorMessage } from '@kna/shared/errors';
 import { SingleFlight } from '../singleFlight.js';
 
 export interface EcrRegistry {

@@ -1,6 +1,6 @@
 // Where a registry named in an image reference is reached: which host serves its API, over which scheme,
 // and under which name its credentials are filed.
-import { canonicalRegistry } from '@kna/shared';
+import { canonicalRegistry } from '@kna/shared/image';
 
 /** A repository in a registry, as an image reference names it (`registry/repository`). */
 export interface RepositoryRef {

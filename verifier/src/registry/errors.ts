@@ -22,7 +22,7 @@
 //   image may be fine, the verifier could not tell. Some registries answer 401 rather than 404 for a
 //   repository that does not exist (so as not to reveal it); those stay `could-not-verify`, which is why
 //   `--onInfraError` defaults to deny.
-import { Outcome, defineError } from '@kna/shared';
+import { Outcome, defineError } from '@kna/shared/errors';
 
 /** What a failed call was about: "manifest localhost:5000/app:v1", "blob …@sha256:…", "referrers of …". */
 export type Subject = string;

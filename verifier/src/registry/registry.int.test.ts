@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { answers, attach, push, sign, startHarness, startOnFreePort, toolPath, type Harness, type RunningProcess } from '@kna/e2e';
-import { Outcome } from '@kna/shared';
+import { Outcome } from '@kna/shared/errors';
 import { RegistryClient } from './client.js';
 import { DockerConfig } from './credentials.js';
 import { ERR_REGISTRY_CREDENTIALS_REJECTED, ERR_REGISTRY_NO_CREDENTIALS, ERR_REGISTRY_NOT_FOUND, ERR_REGISTRY_TOO_LARGE } from './errors.js';

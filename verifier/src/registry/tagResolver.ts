@@ -5,7 +5,7 @@
 // is given and the patch pins exactly that digest, so a remembered tag pins the image it named when it
 // was resolved — which may be the previous image for at most the TTL after the tag moves (README
 // "Tag resolution").
-import { KnaError } from '@kna/shared';
+import { KnaError } from '@kna/shared/errors';
 import { LRUCache } from 'lru-cache';
 import { SingleFlight } from '../singleFlight.js';
 import { abortable } from './auth.js';

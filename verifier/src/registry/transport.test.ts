@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { setImmediate as tick } from 'node:timers/promises';
 import type { ServerResponse } from 'node:http';
-import { Outcome } from '@kna/shared';
+import { Outcome } from '@kna/shared/errors';
 import { RegistryClient } from './client.js';
 import { ERR_REGISTRY_DEADLINE, ERR_REGISTRY_RATE_LIMITED, ERR_REGISTRY_TIMEOUT, ERR_REGISTRY_UNAVAILABLE, ERR_REGISTRY_UNREACHABLE } from './errors.js';
 import { parseRetryAfter, type Clock, type RegistryObserver, type RegistryOperation } from './transport.js';

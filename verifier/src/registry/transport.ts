@@ -9,7 +9,7 @@
 // Authorization header when a redirect leaves the origin (Fetch standard, "HTTP-redirect fetch"), which a
 // test pins down.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KnaError } from '@kna/shared';
+import { KnaError } from '@kna/shared/errors';
 import { detailOf, discardBody } from './body.js';
 import { startDeadline, type Deadline } from '../deadline.js';
 import { describeNetworkError } from '../networkError.js';
