@@ -26,7 +26,6 @@ import { RequestAuthenticator, kubernetesTokenReviewer } from './auth/tokenRevie
 import { ApiServerClient, apiServerCredentials } from './auth/apiServer.js';
 import { registryAccess } from './pipeline/registryAccess.js';
 import { SignatureCheck, type SignatureVerifier } from './signature/check.js';
-import { UncachedTurns } from './turns.js';
 import { ReferrerAttestationVerifier } from './attestations/verifier.js';
 import { errorMessage } from '@kna/shared';
 
@@ -345,8 +344,6 @@ export async function buildVerifier(options: StartOptions): Promise<Verifier> {
     cache,
     credentials: registry.notationCredentials,
     insecureRegistry: registry.insecure,
-    // Cache misses wait for turns of the event loop between their stages, so that cached answers go first.
-    uncachedTurns: new UncachedTurns(),
   });
 
   let draining = false;

@@ -7,7 +7,6 @@
 import type { LoadedPolicy } from '../bundle/store.js';
 import { imageKey, type CacheSource, type Verdict, type VerdictCache, type VerdictRepository } from '../cache/verdicts.js';
 import type { Credentials, VerifyRequest, VerifyResult } from '../notation/engine.js';
-import type { UncachedTurns } from '../turns.js';
 
 /** What the check needs of notation: the runner, wrapped with metrics and logs by app.ts; tests pass stand-ins. */
 export interface SignatureVerifier {
@@ -21,11 +20,6 @@ export interface SignatureCheckOptions {
   readonly credentials?: (registry: string) => Promise<Credentials | undefined>;
   /** Whether notation must use plain HTTP for this registry host. */
   readonly insecureRegistry?: (registry: string) => boolean;
-  /**
-   * On a miss, the notation run and then its verdict each wait for a turn here, so that cached answers go
-   * first (turns.ts). The verifier passes one; without it the stages run at once.
-   */
-  readonly uncachedTurns?: UncachedTurns;
 }
 
 export interface SignatureTarget {
@@ -55,9 +49,7 @@ export class SignatureCheck {
 
   check(target: SignatureTarget): Promise<CheckedSignature> {
     const { policy, repository, digest, signal } = target;
-    const turns = this.#options.uncachedTurns;
     return this.#options.cache.getOrCompute(imageKey(policy.version, repository, digest), async (): Promise<Verdict> => {
-      await turns?.next();
       const credentials = await this.#options.credentials?.(repository.registry);
       const result = await this.#options.notation.verify({
         reference: `${repository.registry}/${repository.repository}@${digest}`,
@@ -67,7 +59,6 @@ export class SignatureCheck {
         ...(credentials !== undefined && { credentials }),
         ...(this.#options.insecureRegistry?.(repository.registry) === true && { insecureRegistry: true }),
       });
-      await turns?.next();
       return { outcome: result.outcome, digest, reason: result.reason, kind: result.kind, warnings: result.warnings, verifiedAt: new Date().toISOString() };
     });
   }
