@@ -10,7 +10,7 @@
 import { join } from 'node:path';
 import { push } from '@kna/e2e';
 import { bareNotationVerify, podRequest, pushSigned, timedCheck, type BareRun, type Fixtures, type PodImage } from './fixtures.js';
-import { childrenCpuSeconds, cpuSeconds, liveChildren, machine, rssBytes, threadSchedule } from './proc.js';
+import { childrenCpuSeconds, liveChildren, machine, rssBytes, threadSchedule } from './proc.js';
 import type { BenchOptions, BenchReport } from './report.js';
 import { startServer, type ServerProcess } from './servers.js';
 import { formatSummary, median, ratios, summarize } from './stats.js';
