@@ -17,7 +17,7 @@ export const FLAGS = {
   imagePullSecrets: {
     type: 'list',
     default: [],
-    help: 'Comma-separated dockerconfigjson Secrets (mounted under --pullSecretsDir/<name>/.dockerconfigjson) used as registry credentials, after the docker config file $DOCKER_CONFIG/config.json (re-read within 1 s of a change) and before Amazon ECR.',
+    help: 'Comma-separated dockerconfigjson Secrets (mounted under --pullSecretsDir/<name>/.dockerconfigjson) used as registry credentials.',
   },
   allowInsecureRegistry: { type: 'bool', default: false, help: 'Allow plain-HTTP registries (localhost registries are always reached over HTTP).' },
   pluginConfigMap: {
@@ -218,9 +218,7 @@ export function helpText(): string {
     ...flagHelpLines(FLAGS),
     '',
     'Environment: DEFAULT_TRUST_POLICY (trust policy when the request names none), PLUGINS_DIR, NOTATION_LIBEXEC,',
-    'KUBECONFIG, AWS_* (credentials and region for the AWS Signer plugin and Amazon ECR), HTTP(S)_PROXY, NO_PROXY,',
-    'DOCKER_CONFIG (directory of the registry credentials file config.json, default ~/.docker; looked at no more than once',
-    'a second, so a changed file is used within a second).',
+    'KUBECONFIG, AWS_* (credentials and region for the AWS Signer plugin and Amazon ECR), HTTP(S)_PROXY, NO_PROXY.',
   ].join('\n');
 }
 

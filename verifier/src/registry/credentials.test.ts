@@ -123,73 +123,16 @@ describe('the docker config file', () => {
 
   it('is anonymous when missing, read when present, and read again when it changes', async () => {
     const path = join(dir, 'config.json');
-    let clock = 0;
-    const provider = dockerConfigFileCredentials({ path, now: () => clock });
+    const provider = dockerConfigFileCredentials({ path });
     assert.equal(await provider('r'), undefined);
     writeFileSync(path, JSON.stringify({ auths: { r: { auth: b64('one:1') } } }));
     utimesSync(path, 1_000, 1_000);
-    clock += 1000;
     assert.deepEqual(await provider('r'), { kind: 'basic', username: 'one', password: '1' });
     writeFileSync(path, JSON.stringify({ auths: { r: { auth: b64('two:2') } } }));
     utimesSync(path, 2_000, 2_000);
-    clock += 1000;
     assert.deepEqual(await provider('r'), { kind: 'basic', username: 'two', password: '2' });
     writeFileSync(path, '{not json');
     utimesSync(path, 3_000, 3_000);
-    clock += 1000;
     await assert.rejects(provider('r'), DockerConfigError);
-    rmSync(path);
-    clock += 1000;
-    assert.equal(await provider('r'), undefined, 'removed: anonymous again');
-  });
-
-  it('is looked at no more than once a second: a change is seen at most a second late', async () => {
-    const path = join(dir, 'recheck.json');
-    let clock = 5_000;
-    const provider = dockerConfigFileCredentials({ path, now: () => clock });
-    writeFileSync(path, JSON.stringify({ auths: { r: { auth: b64('old:1') } } }));
-    utimesSync(path, 1_000, 1_000);
-    assert.deepEqual(await provider('r'), { kind: 'basic', username: 'old', password: '1' });
-
-    // Replaced on disk: lookups within the second still answer from the last look…
-    writeFileSync(path, JSON.stringify({ auths: { r: { auth: b64('new:2') }, s: { auth: b64('new:3') } } }));
-    utimesSync(path, 2_000, 2_000);
-    clock += 999;
-    assert.deepEqual(await provider('r'), { kind: 'basic', username: 'old', password: '1' });
-    assert.equal(await provider('s'), undefined);
-    // …and the first lookup a second after that look sees the new file.
-    clock += 1;
-    assert.deepEqual(await provider('r'), { kind: 'basic', username: 'new', password: '2' });
-    assert.deepEqual(await provider('s'), { kind: 'basic', username: 'new', password: '3' });
-
-    // Removed: still the last look's answer within the second, anonymous after it.
-    rmSync(path);
-    clock += 500;
-    assert.deepEqual(await provider('s'), { kind: 'basic', username: 'new', password: '3' });
-    clock += 500;
-    assert.equal(await provider('s'), undefined);
-
-    // Concurrent lookups share one look; a broken file fails each of them, and fails for the whole second.
-    writeFileSync(path, '{not json');
-    clock += 1000;
-    const results = await Promise.allSettled([provider('r'), provider('s'), provider('r')]);
-    assert.deepEqual(
-      results.map((r) => r.status === 'rejected' && r.reason instanceof DockerConfigError),
-      [true, true, true],
-    );
-    writeFileSync(path, JSON.stringify({ auths: { r: { auth: b64('fixed:4') } } }));
-    utimesSync(path, 4_000, 4_000);
-    await assert.rejects(provider('r'), DockerConfigError);
-    clock += 1000;
-    assert.deepEqual(await provider('r'), { kind: 'basic', username: 'fixed', password: '4' });
-  });
-
-  it('is looked at again after a second by the real clock', async () => {
-    const path = join(dir, 'real-clock.json');
-    const provider = dockerConfigFileCredentials({ path });
-    assert.equal(await provider('r'), undefined);
-    writeFileSync(path, JSON.stringify({ auths: { r: { auth: b64('late:5') } } }));
-    await new Promise((resolve) => setTimeout(resolve, 1100));
-    assert.deepEqual(await provider('r'), { kind: 'basic', username: 'late', password: '5' });
   });
 });

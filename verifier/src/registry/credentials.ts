@@ -110,42 +110,22 @@ export function dockerConfigCredentials(...configs: readonly DockerConfig[]): Cr
 export interface DockerConfigFileOptions {
   /** Default: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
   readonly path?: string;
-  /**
-   * How long one look at the file answers lookups: the file is stat'ed at most once per this many
-   * milliseconds, whatever the number of registry exchanges. Default DOCKER_CONFIG_RECHECK_MS.
-   */
-  readonly recheckMs?: number;
-  /** The clock the recheck interval is measured on (tests). Default `performance.now`. */
-  readonly now?: () => number;
 }
 
-/** The docker config file is looked at (stat'ed, and read when it changed) at most once a second. */
-const DOCKER_CONFIG_RECHECK_MS = 1000;
-
 /**
- * The verifier's own docker config file (the "default keychain" of docs/architecture.md "The request pipeline").
- * Looked at no more than once per `recheckMs` (one second): every lookup within that time gets the answer of
- * the last look, so a change to the file (written, replaced or removed) is seen at most a second late. A look
- * stats the file and reads it again only when its modification time changed; concurrent lookups share one
- * look. A missing file means anonymous; an unreadable or invalid one fails the lookup, for as long as a look
- * answers (silently dropping credentials would turn into confusing 401s).
+ * The verifier's own docker config file (the "default keychain" of docs/architecture.md "The request pipeline"). Read again
+ * only when its modification time changes; a missing file means anonymous, an unreadable or invalid one
+ * fails the lookup (silently dropping credentials would turn into confusing 401s).
  */
 export function dockerConfigFileCredentials(options: DockerConfigFileOptions = {}): CredentialProvider {
   const path = options.path ?? defaultDockerConfigPath();
-  const recheckMs = options.recheckMs ?? DOCKER_CONFIG_RECHECK_MS;
-  const now = options.now ?? (() => performance.now());
   let loaded: { mtimeMs: number; config: DockerConfig } | undefined;
-  let look: { at: number; config: Promise<DockerConfig | undefined> } | undefined;
-
-  const lookAtFile = async (): Promise<DockerConfig | undefined> => {
+  return async (registryHost) => {
     let mtimeMs: number;
     try {
       mtimeMs = (await stat(path)).mtimeMs;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        loaded = undefined;
-        return undefined;
-      }
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new DockerConfigError(`cannot read ${path}: ${(err as Error).message}`);
     }
     if (loaded?.mtimeMs !== mtimeMs) {
@@ -154,18 +134,7 @@ export function dockerConfigFileCredentials(options: DockerConfigFileOptions = {
       });
       loaded = { mtimeMs, config: DockerConfig.parse(text, path) };
     }
-    return loaded.config;
-  };
-
-  return async (registryHost) => {
-    const at = now();
-    if (!look || at - look.at >= recheckMs) {
-      const config = lookAtFile();
-      // A failed look is answered for its interval like any other; the rejection is handled by every lookup.
-      config.catch(() => undefined);
-      look = { at, config };
-    }
-    return (await look.config)?.lookup(registryHost);
+    return loaded.config.lookup(registryHost);
   };
 }
 
