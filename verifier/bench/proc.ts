@@ -34,14 +34,24 @@ export interface CpuTimes {
   readonly children: number;
 }
 
-/** The process's CPU times, or with `thread` one thread's (the main thread's id is the pid: its event loop). */
-export function cpuSeconds(pid: number, thread?: number): CpuTimes {
-  const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
+/** The process's CPU times (one thread's: threadSchedule). */
+export function cpuSeconds(pid: number): CpuTimes {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may contain spaces), numbered from field 3 (state).
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const at = (field: number) => Number(fields[field - 3] ?? 0);
   const hz = clockTicks();
   return { self: (at(14) + at(15)) / hz, children: (at(16) + at(17)) / hz };
+}
+
+/**
+ * One thread's scheduling (the main thread's id is the pid: its event loop), from `/proc/<pid>/task/<thread>/schedstat` (nanoseconds, unlike `stat`'s clock
+ * ticks of 10 ms): the time it ran on a CPU, and the time it was runnable but waited for one (what the
+ * rest of the machine costs it).
+ */
+export function threadSchedule(pid: number, thread: number): { cpuSeconds: number; waitSeconds: number } {
+  const [run = '0', wait = '0'] = readFileSync(`/proc/${pid}/task/${thread}/schedstat`, 'utf8').trim().split(' ');
+  return { cpuSeconds: Number(run) / 1e9, waitSeconds: Number(wait) / 1e9 };
 }
 
 /** CPU model, cores and load average: what the numbers were measured on. */
