@@ -70,7 +70,7 @@ function checkFields(where: string, info: KyvernoImageInfo): void {
     throw new VERIFIER_ERR_BAD_REQUEST(
       `${where}/jsonPointer must start with "/" (e.g. /spec/containers/0/image), got ${JSON.stringify(pointer.slice(0, 100))}`,
     );
-  if (/~(?![01])/.test(pointer)) throw new VERIFIER_ERR_BAD_REQUEST(`${where}/jsonPointer has a "~" that is not "~0" or "~1" (RFC 6901)`);
+  if (pointer.includes('~') && /~(?![01])/.test(pointer)) throw new VERIFIER_ERR_BAD_REQUEST(`${where}/jsonPointer has a "~" that is not "~0" or "~1" (RFC 6901)`);
   if (info.registry !== undefined && info.registry !== '') {
     const problem = registryProblem(info.registry);
     if (problem !== undefined) throw new VERIFIER_ERR_BAD_REQUEST(`${where}/registry ${problem}`);
