@@ -170,7 +170,8 @@ function imageReport(image: RequestedImage, result: ImageVerification): ImageRep
     kind: result.kind,
     warnings: result.warnings,
     cache: result.cache,
-    pinned: outcome === 'verified' && digest !== undefined ? pinnedReference({ registry: image.info.registry ?? '', path: image.info.path }, digest) : undefined,
+    pinned:
+      outcome === 'verified' && digest !== undefined ? pinnedReference({ registry: image.info.registry ?? '', path: image.info.path }, digest) : undefined,
   };
 }
 

@@ -1,7 +1,16 @@
 // The images of one request, in the answer's deterministic order: containers, then init containers,
 // then ephemeral containers, each group sorted by container name (docs/architecture.md "The HTTP contract"; the original used
 // Go map order, so its patches and messages came out in random order).
-import { BoundedCache, canonicalRegistry, imageReferenceString, parseImageReference, registryProblem, wildcardMatch, type ImageReference, errorMessage } from '@kna/shared';
+import {
+  BoundedCache,
+  canonicalRegistry,
+  imageReferenceString,
+  parseImageReference,
+  registryProblem,
+  wildcardMatch,
+  type ImageReference,
+  errorMessage,
+} from '@kna/shared';
 import { VERIFIER_ERR_BAD_REQUEST, VERIFIER_ERR_NO_IMAGES } from '../errors.js';
 import type { CheckImagesRequest, KyvernoImageInfo } from '../request/schema.js';
 
@@ -70,7 +79,8 @@ function checkFields(where: string, info: KyvernoImageInfo): void {
     throw new VERIFIER_ERR_BAD_REQUEST(
       `${where}/jsonPointer must start with "/" (e.g. /spec/containers/0/image), got ${JSON.stringify(pointer.slice(0, 100))}`,
     );
-  if (pointer.includes('~') && /~(?![01])/.test(pointer)) throw new VERIFIER_ERR_BAD_REQUEST(`${where}/jsonPointer has a "~" that is not "~0" or "~1" (RFC 6901)`);
+  if (pointer.includes('~') && /~(?![01])/.test(pointer))
+    throw new VERIFIER_ERR_BAD_REQUEST(`${where}/jsonPointer has a "~" that is not "~0" or "~1" (RFC 6901)`);
   if (info.registry !== undefined && info.registry !== '') {
     const problem = registryProblem(info.registry);
     if (problem !== undefined) throw new VERIFIER_ERR_BAD_REQUEST(`${where}/registry ${problem}`);
