@@ -122,8 +122,12 @@ function fixedResult(responseBody: string): PipelineResult {
       jsonPointer: patch.path,
       outcome: VerifyOutcome.Verified,
       reason: 'signature verified',
-      pinned: patch.value,
+      digest: patch.value.slice(patch.value.indexOf('@') + 1),
+      stage: 'signature',
+      kind: FailureKind.None,
+      warnings: [],
       cache: 'l1',
+      pinned: patch.value,
     })),
   };
 }

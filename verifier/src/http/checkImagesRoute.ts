@@ -74,7 +74,11 @@ export function checkImagesRoute(instance: FastifyInstance, options: CheckImages
       const answered = answer(result, { mode: body.mode ?? 'enforce', onInfraError: body.onInfraError ?? options.onInfraError });
       const durationMs = performance.now() - started;
       const counts: Record<string, number> = {};
-      for (const r of result.reports) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
+      const cache: string[] = [];
+      for (const r of result.reports) {
+        counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
+        if (r.cache !== undefined) cache.push(r.cache);
+      }
       metrics?.observeRequest(answered.status, durationMs, result.reports);
       request.log.info(
         {
@@ -82,7 +86,7 @@ export function checkImagesRoute(instance: FastifyInstance, options: CheckImages
           trustPolicy: result.trustPolicy,
           policyVersion: result.policyVersion.slice(0, 12),
           images: counts,
-          cache: result.reports.map((r) => r.cache).filter((c) => c !== undefined),
+          cache,
           durationMs: Math.round(durationMs),
         },
         'checkimages',

@@ -89,24 +89,28 @@ function describeFailure(report: ImageReport): string {
   return `${ImageGroup[report.group]} ${JSON.stringify(report.container)} image ${report.image}${digest}: ${prefix}${stage}${report.reason}; ${hintFor(report)}`;
 }
 
-function patchesOf(reports: readonly ImageReport[]): JsonPatchOp[] {
-  return reports.flatMap((r) => (r.outcome === 'verified' && r.pinned !== undefined ? [{ op: 'replace' as const, path: r.jsonPointer, value: r.pinned }] : []));
-}
-
 export function answer(result: PipelineResult, options: AnswerOptions): Answer {
-  const denied = result.reports.filter((r) => r.outcome === 'denied');
-  const unverifiable = result.reports.filter((r) => r.outcome === 'could-not-verify');
-  const failing = result.reports.filter((r) => r.outcome === 'denied' || r.outcome === 'could-not-verify');
-  const results = patchesOf(result.reports);
-  const lines = failing.map(describeFailure);
+  // One pass over the reports: the patches of verified images and a line per failing image, in report order.
+  let denied = 0;
+  let unverifiable = 0;
+  const results: JsonPatchOp[] = [];
+  const lines: string[] = [];
+  for (const r of result.reports) {
+    if (r.outcome === 'denied') denied++;
+    else if (r.outcome === 'could-not-verify') unverifiable++;
+    else {
+      if (r.outcome === 'verified' && r.pinned !== undefined) results.push({ op: 'replace', path: r.jsonPointer, value: r.pinned });
+      continue;
+    }
+    lines.push(describeFailure(r));
+  }
 
-  const requestWarnings = result.warnings.length > 0 ? { warnings: [...result.warnings] } : {};
   if (options.mode === 'audit') {
     return {
       status: 200,
       json: {
-        verified: failing.length === 0,
-        ...requestWarnings,
+        verified: lines.length === 0,
+        ...(result.warnings.length > 0 && { warnings: [...result.warnings] }),
         ...(lines.length > 0 && { message: lines.join('\n') }),
         results,
         reports: result.reports
@@ -115,12 +119,12 @@ export function answer(result: PipelineResult, options: AnswerOptions): Answer {
       },
     };
   }
-  if (denied.length > 0) return { status: 406, text: lines.join('\n') };
-  if (unverifiable.length > 0) {
+  if (denied > 0) return { status: 406, text: lines.join('\n') };
+  if (unverifiable > 0) {
     if (options.onInfraError === 'allow') {
       return { status: 200, json: { verified: true, results, warnings: [...result.warnings, ...lines.map((l) => `allowed by onInfraError=allow: ${l}`)] } };
     }
     return { status: 503, text: lines.join('\n') };
   }
-  return { status: 200, json: { verified: true, results, ...requestWarnings } };
+  return { status: 200, json: result.warnings.length > 0 ? { verified: true, results, warnings: [...result.warnings] } : { verified: true, results } };
 }

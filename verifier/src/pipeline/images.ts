@@ -2,7 +2,7 @@
 // then ephemeral containers, each group sorted by container name (docs/architecture.md "The HTTP contract"; the original used
 // Go map order, so its patches and messages came out in random order).
 import { canonicalRegistry, imageReferenceString, parseImageReference, registryProblem, type ImageReference } from '@kna/shared/image';
-import { wildcardMatch } from '@kna/shared/wildcard';
+import { BoundedCache, wildcardMatch } from '@kna/shared/wildcard';
 import { errorMessage } from '@kna/shared/errors';
 import { VERIFIER_ERR_BAD_REQUEST, VERIFIER_ERR_NO_IMAGES } from '../errors.js';
 import type { CheckImagesRequest, KyvernoImageInfo } from '../request/schema.js';
@@ -24,11 +24,24 @@ export interface RequestedImage {
   readonly canonicalReference: string;
   /** False when imageReferences leaves the image out: it gets no verification and no patch. */
   readonly selected: boolean;
-  /** Parsed form (undefined for images left out). */
-  readonly parsed?: ImageReference;
+  /** Parsed form (undefined for images left out); shared between requests, frozen. */
+  readonly parsed: Readonly<ImageReference> | undefined;
 }
 
 const GROUP_ORDER: readonly ImageGroupKey[] = ['containers', 'initContainers', 'ephemeralContainers'];
+
+/**
+ * Parsed image references by the reference as written (docs/architecture.md "Other caches and memos"): the
+ * same images come back on every admission request, and parsing (the distribution grammar's checks) was a
+ * tenth of a cached answer's pipeline. A pure function of the string; entries are frozen, as every request
+ * that names the image shares one; bounded so that a stream of distinct images cannot grow memory. A
+ * reference that does not parse is not kept: it throws every time.
+ */
+const parsedReferences = new BoundedCache<string, ImageReference>(2048);
+
+function parseOnce(reference: string): ImageReference {
+  return parsedReferences.getOrCreate(reference, (text) => Object.freeze(parseImageReference(text)));
+}
 
 /** `pattern` with its registry part (before the first "/") in canonical form; patterns without "/" are unchanged. */
 function canonicalPattern(pattern: string): string {
@@ -59,7 +72,8 @@ function checkFields(where: string, info: KyvernoImageInfo): void {
     throw new VERIFIER_ERR_BAD_REQUEST(
       `${where}/jsonPointer must start with "/" (e.g. /spec/containers/0/image), got ${JSON.stringify(pointer.slice(0, 100))}`,
     );
-  if (/~(?![01])/.test(pointer)) throw new VERIFIER_ERR_BAD_REQUEST(`${where}/jsonPointer has a "~" that is not "~0" or "~1" (RFC 6901)`);
+  if (pointer.includes('~') && /~(?![01])/.test(pointer))
+    throw new VERIFIER_ERR_BAD_REQUEST(`${where}/jsonPointer has a "~" that is not "~0" or "~1" (RFC 6901)`);
   if (info.registry !== undefined && info.registry !== '') {
     const problem = registryProblem(info.registry);
     if (problem !== undefined) throw new VERIFIER_ERR_BAD_REQUEST(`${where}/registry ${problem}`);
@@ -75,21 +89,21 @@ export function requestedImages(request: CheckImagesRequest): RequestedImage[] {
       const where = `/images/${group}/${container}`;
       checkFields(where, info);
       const registry = info.registry ?? '';
-      const reference = imageReferenceString({ ...info, registry, path: info.path });
-      const canonicalReference = imageReferenceString({ ...info, registry: canonicalRegistry(registry), path: info.path });
+      const reference = imageReferenceString({ registry, path: info.path, tag: info.tag, digest: info.digest });
+      const canonicalReference = imageReferenceString({ registry: canonicalRegistry(registry), path: info.path, tag: info.tag, digest: info.digest });
       const written = { reference, canonicalReference };
       const selected = patterns.length === 0 || patterns.some((pattern) => selects(pattern, written));
       if (!selected) {
-        images.push({ group, container, info, ...written, selected });
+        images.push({ group, container, info, reference, canonicalReference, selected, parsed: undefined });
         continue;
       }
       let parsed: ImageReference;
       try {
-        parsed = parseImageReference(reference);
+        parsed = parseOnce(reference);
       } catch (err) {
         throw new VERIFIER_ERR_BAD_REQUEST(`${where}: ${errorMessage(err)}`);
       }
-      images.push({ group, container, info, ...written, selected, parsed });
+      images.push({ group, container, info, reference, canonicalReference, selected, parsed });
     }
   }
   if (images.length === 0) throw new VERIFIER_ERR_NO_IMAGES();
