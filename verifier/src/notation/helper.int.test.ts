@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -222,6 +222,16 @@ describe('NotationHelper', () => {
       assert.equal((await helper.verify(image)).outcome, VerifyOutcome.Verified);
       const stat = readFileSync(`/proc/${helper.pid ?? -1}/stat`, 'utf8');
       assert.equal(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]), Math.min(19, getPriority() + 7), String(nicePath));
+      if (existsSync('/proc/self/autogroup')) {
+        // Its session (a scheduling group of its own where the kernel groups by session) is ranked too.
+        await eventually(
+          () =>
+            readFileSync(`/proc/${helper.pid ?? -1}/autogroup`, 'utf8')
+              .trim()
+              .endsWith(' nice 7'),
+          'the session niceness',
+        );
+      }
       helper.killAll();
     }
   });

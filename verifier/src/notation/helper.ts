@@ -152,7 +152,7 @@ export class NotationHelper implements NotationEngine {
     this.#child = child;
     this.#starts++;
     this.#stderrTail = '';
-    if (child.pid !== undefined) lowerPriority(child.pid, command.lowerBy);
+    if (child.pid !== undefined) void lowerPriority(child.pid, command);
     let buffer = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       buffer += chunk;

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { lowerPriority, lowPriorityCommand } from './priority.js';
 
@@ -19,6 +19,7 @@ describe('lowPriorityCommand', () => {
       args: ['-n', '10', '/bin/helper', '--libexec', '/x'],
       viaNice: true,
       lowerBy: 0,
+      sessionNiceness: 10,
     });
   });
 
@@ -28,6 +29,7 @@ describe('lowPriorityCommand', () => {
       args: ['verify'],
       viaNice: false,
       lowerBy: 7,
+      sessionNiceness: 7,
     });
   });
 
@@ -37,6 +39,7 @@ describe('lowPriorityCommand', () => {
       args: ['verify'],
       viaNice: false,
       lowerBy: 0,
+      sessionNiceness: 0,
     });
   });
 });
@@ -52,13 +55,40 @@ describe('lowerPriority', () => {
       const child = spawn('sleep', ['30'], { stdio: 'ignore' });
       try {
         assert.ok(child.pid !== undefined);
-        lowerPriority(child.pid, by);
+        await lowerPriority(child.pid, { lowerBy: by, sessionNiceness: 0 });
         assert.equal(niceOf(child.pid), expected, `by ${by}`);
       } finally {
         child.kill('SIGKILL');
       }
       await new Promise((done) => child.once('close', done));
-      lowerPriority(child.pid ?? -1, by);
+      await lowerPriority(child.pid ?? -1, { lowerBy: by, sessionNiceness: 3 });
     }
   });
+});
+
+/** The niceness of the session (autogroup) a process is in, from /proc/<pid>/autogroup ("/autogroup-N nice K"). */
+function sessionNiceOf(pid: number): number {
+  return Number(/ nice (-?\d+)$/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8').trim())?.[1]);
+}
+
+describe('lowerPriority, the session of a child that leads its own', () => {
+  const autogroup = existsSync('/proc/self/autogroup');
+  it(
+    "gives the session the niceness, leaving the spawning process's session alone",
+    { skip: autogroup ? false : 'this kernel does not group processes by session (no /proc/self/autogroup)' },
+    async () => {
+      const own = sessionNiceOf(process.pid);
+      const child = spawn('sleep', ['30'], { stdio: 'ignore', detached: true });
+      try {
+        assert.ok(child.pid !== undefined);
+        await lowerPriority(child.pid, { lowerBy: 0, sessionNiceness: 9 });
+        assert.equal(sessionNiceOf(child.pid), 9);
+        assert.equal(sessionNiceOf(process.pid), own);
+        await lowerPriority(child.pid, { lowerBy: 0, sessionNiceness: 0 });
+        assert.equal(sessionNiceOf(child.pid), 9, 'niceness 0 leaves it as it is');
+      } finally {
+        child.kill('SIGKILL');
+      }
+    },
+  );
 });

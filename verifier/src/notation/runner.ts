@@ -123,9 +123,10 @@ export class NotationRunner implements NotationEngine {
         {
           onSpawn: (spawned) => {
             pid = spawned;
-            // Without nice(1): as soon as the spawning thread reports the pid (its code is a string that
-            // cannot import priority.ts; a few milliseconds later than from the thread itself).
-            lowerPriority(spawned, command.lowerBy);
+            // Without nice(1), and the session's niceness in any case: as soon as the spawning thread reports
+            // the pid (its code is a string that cannot import priority.ts; a few milliseconds later than from
+            // the thread itself).
+            void lowerPriority(spawned, command);
             if (done) {
               killProcessGroup(spawned);
               return;

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { KnaError } from '@kna/shared';
+import { KnaError } from '@kna/shared/errors';
 import type { CheckImagesRequest } from '../request/schema.js';
 import { requestedImages } from './images.js';
 
