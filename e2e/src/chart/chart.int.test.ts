@@ -230,7 +230,7 @@ spec:
       assert.ok(verifierArgs.includes(expected), `verifier args include ${expected}: ${verifierArgs.join(' ')}`);
     }
     const operatorArgs = args(objs, 'kna-kyverno-notation-aws-operator');
-    for (const expected of ['--leader-elect-lease-duration=20s', '--caValidity=8760h', '--certValidity=2160h'])
+    for (const expected of ['--leader-elect-lease-duration=20s', '--kube-api-timeout=45s', '--caValidity=8760h', '--certValidity=2160h'])
       assert.ok(operatorArgs.includes(expected), expected);
     const readers = objs.find((o) => o.kind === 'Role' && o.metadata?.name === 'kna-kyverno-notation-aws-kyverno-reader') as
       { rules: { resources: string[]; resourceNames: string[] }[] } | undefined;
