@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { Fixtures } from './fixtures.js';
 import { podRequest, pushSigned, timedCheck } from './fixtures.js';
 import { runLoad } from './loadClient.js';
-import { liveChildren, rssBytes } from './proc.js';
+import { rssWithChildren } from './proc.js';
 import { MiB, type BenchOptions, type BenchReport } from './report.js';
 import { formatSummary, summarize } from './stats.js';
 
@@ -30,8 +30,8 @@ interface Reading {
 }
 
 function reading(pid: number): Reading {
-  const helper = liveChildren(pid).reduce((sum, child) => sum + (rssBytes(child.pid) ?? 0), 0);
-  return { verifierMiB: (rssBytes(pid) ?? Number.NaN) / MiB, helperMiB: helper / MiB };
+  const { self, children } = rssWithChildren(pid);
+  return { verifierMiB: self / MiB, helperMiB: children / MiB };
 }
 
 /** The URL of the `verifier listening` log line (the log is flushed at least once a second). */

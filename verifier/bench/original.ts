@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { startEnvironment, POLICY, type Environment, type Image } from '../compat/environment.js';
 import { runLoad, type MeasuredLoad } from './loadClient.js';
 import { timedCheck } from './fixtures.js';
-import type { BenchOptions, BenchReport } from './report.js';
+import { rssWithChildren } from './proc.js';
+import { MiB, type BenchOptions, type BenchReport } from './report.js';
 import { startServer, type ServerProcess } from './servers.js';
 import { formatSummary, ratios, summarize, type Summary } from './stats.js';
 
@@ -110,6 +111,11 @@ export async function benchOriginal(options: BenchOptions & { durationSeconds: n
       }
     }
 
+    // Resident memory right after the last cached load, each service with what it has started (the helper).
+    const memory = Object.fromEntries(SERVICES.map((s) => [s, rssWithChildren(targets[s].pid)])) as Record<Service, { self: number; children: number }>;
+    const mib = (s: Service) =>
+      `${((memory[s].self + memory[s].children) / MiB).toFixed(1)} MiB (${(memory[s].self / MiB).toFixed(1)} + ${(memory[s].children / MiB).toFixed(1)} of children)`;
+
     // Uncached: a fresh signed image per request, alternating which service goes first.
     const uncached: Record<Service, number[]> = { original: [], ours: [] };
     for (const s of SERVICES) await timedCheck(targets[s].url, podBody(fresh[s].slice(0, 1), 'tag')); // warm the code paths
@@ -177,8 +183,14 @@ export async function benchOriginal(options: BenchOptions & { durationSeconds: n
         `Uncached single image (a fresh signed image per request, ${uncachedPairs} pairs): original ${f(summarize(uncached.original), 0, ' ms')}, ` +
           `this verifier ${f(summarize(uncached.ours), 0, ' ms')}; ratio ours ÷ original ${f(uncachedRatio)}.`,
         `The original caches by the reference as written, so its "by tag" answers come from the cache without a registry round trip; this verifier resolves every tag on every request (a moved tag must never pass on an old verdict).`,
+        '',
+        `Resident memory (VmRSS) right after the last cached load, with the processes each has started: original ${mib('original')}, this verifier ${mib('ours')}; ` +
+          `ratio ${((memory.ours.self + memory.ours.children) / (memory.original.self + memory.original.children)).toFixed(2)}. ` +
+          (options.serverCompiled
+            ? "This verifier runs here under the benchmark's TypeScript shim, without the image entrypoint's heap flags: its production figure is `pnpm bench -- memory`'s."
+            : 'This verifier runs here under tsx (not its production form; `pnpm bench -- memory` measures that).'),
       ],
-      data: { measured, uncached },
+      data: { measured, uncached, memory },
     };
   } finally {
     await ours?.stop();

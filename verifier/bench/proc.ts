@@ -97,3 +97,9 @@ export function childrenCpuSeconds(pid: number): number {
   }
   return total;
 }
+
+/** Resident memory of a server (VmRSS, bytes; NaN when it is gone) and of its live children together (a resident notation helper, plugins it runs). */
+export function rssWithChildren(pid: number): { self: number; children: number } {
+  const children = liveChildren(pid).reduce((sum, child) => sum + (rssBytes(child.pid) ?? 0), 0);
+  return { self: rssBytes(pid) ?? Number.NaN, children };
+}
