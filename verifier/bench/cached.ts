@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { Fixtures } from './fixtures.js';
 import { podRequest, pushSigned, timedCheck } from './fixtures.js';
 import { runLoad, type MeasuredLoad } from './loadClient.js';
-import { liveChildren, rssBytes } from './proc.js';
+import { rssWithChildren } from './proc.js';
 import { MiB, type BenchOptions, type BenchReport } from './report.js';
 import { startServer, type ServerProcess } from './servers.js';
 import { formatSummary, ratios, summarize } from './stats.js';
@@ -29,11 +29,6 @@ const UNLOADED_CONNECTIONS = 1;
 const UNLOADED_SECONDS = 3;
 /** The tag memory of the `tagCached` server: a value an operator might choose (README "Tag resolution"). */
 const TAG_CACHE_TTL_SECONDS = 5;
-
-/** RSS of a server's live child processes (the resident notation helper and the plugins it runs), in bytes. */
-function childrenRss(pid: number): number {
-  return liveChildren(pid).reduce((sum, child) => sum + (rssBytes(child.pid) ?? 0), 0);
-}
 
 export async function benchCached(fixtures: Fixtures, options: BenchOptions & { durationSeconds: number }): Promise<BenchReport> {
   const { log, dir } = options;
@@ -58,8 +53,7 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
     if (prime.status !== 200) throw new Error(`the verifier did not verify the pod (${prime.status}): ${prime.text}`);
     const pinnedAnswer = await timedCheck(verifier.url, pinnedBody);
     if (pinnedAnswer.text !== prime.text) throw new Error(`the pinned pod got a different answer (${pinnedAnswer.status}): ${pinnedAnswer.text}`);
-    const idleRss = rssBytes(verifier.pid) ?? Number.NaN;
-    const idleChildrenRss = childrenRss(verifier.pid);
+    const { self: idleRss, children: idleChildrenRss } = rssWithChildren(verifier.pid);
     log(`cached: primed the cache in ${prime.ms.toFixed(0)} ms (${(await verifier.stats()).notationRuns} notation runs); response ${prime.text.length} bytes`);
     const standins = await startServer({ kind: 'standins', flags: [] }, join(dir, 'cached-standins.log'), {
       nodeArgs: options.serverNodeArgs,
@@ -115,8 +109,9 @@ export async function benchCached(fixtures: Fixtures, options: BenchOptions & { 
         if (m.non2xx > 0 || m.errors > 0) throw new Error(`cached: ${name} answered ${m.non2xx} non-2xx and had ${m.errors} errors in round ${round + 1}`);
         measured[name].push(m);
         if (name === 'verifier' || name === 'pinned') {
-          loadedRss.push(rssBytes(server.pid) ?? Number.NaN);
-          loadedChildrenRss.push(childrenRss(server.pid));
+          const rss = rssWithChildren(server.pid);
+          loadedRss.push(rss.self);
+          loadedChildrenRss.push(rss.children);
         }
         const r = await load(name, server, UNLOADED_SECONDS, UNLOADED_CONNECTIONS);
         if (r.non2xx > 0 || r.errors > 0) throw new Error(`cached: ${name} answered ${r.non2xx} non-2xx and had ${r.errors} errors with one connection`);

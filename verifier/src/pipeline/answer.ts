@@ -96,13 +96,13 @@ export function answer(result: PipelineResult, options: AnswerOptions): Answer {
   const results: JsonPatchOp[] = [];
   const lines: string[] = [];
   for (const r of result.reports) {
-    if (r.outcome === 'denied') denied++;
-    else if (r.outcome === 'could-not-verify') unverifiable++;
-    else {
-      if (r.outcome === 'verified' && r.pinned !== undefined) results.push({ op: 'replace', path: r.jsonPointer, value: r.pinned });
-      continue;
+    if (r.outcome === 'denied' || r.outcome === 'could-not-verify') {
+      if (r.outcome === 'denied') denied++;
+      else unverifiable++;
+      lines.push(describeFailure(r));
+    } else if (r.outcome === 'verified' && r.pinned !== undefined) {
+      results.push({ op: 'replace', path: r.jsonPointer, value: r.pinned });
     }
-    lines.push(describeFailure(r));
   }
 
   if (options.mode === 'audit') {
