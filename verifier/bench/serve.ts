@@ -160,7 +160,12 @@ async function standins(argv: readonly string[], withMetrics: boolean): Promise<
     pipeline: {
       bundle: () => store.current,
       resolver: {
-        resolveDigest: (ref) => Promise.resolve({ digest: standInDigest(`${ref.registry}/${ref.repository}:${ref.tag ?? ''}@${ref.digest ?? ''}`) }),
+        resolveDigest: (ref) =>
+          Promise.resolve({
+            digest: standInDigest(`${ref.registry}/${ref.repository}:${ref.tag ?? ''}@${ref.digest ?? ''}`),
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            size: 1024,
+          }),
       },
       signatures: new SignatureCheck({
         notation: {

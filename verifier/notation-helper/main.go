@@ -3,7 +3,8 @@
 //
 // Protocol: newline-delimited JSON. Each line on stdin is a request:
 //
-//	{"type":"verify","id":"7","reference":"reg/repo@sha256:…","configDir":"/…/<policy version>",
+//	{"type":"verify","id":"7","reference":"reg/repo@sha256:…","manifest":{"mediaType":"…","size":1234},
+//	 "configDir":"/…/<policy version>",
 //	 "pluginConfig":{"aws-region":"…"},"credentials":{"username":"…","password":"…"},
 //	 "insecureRegistry":false,"maxSignatures":30,"timeoutMs":20000}
 //	{"type":"cancel","id":"7"}
@@ -31,6 +32,7 @@ import (
 	"log"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -39,10 +41,18 @@ type credentials struct {
 	Password string `json:"password"`
 }
 
+// manifest describes the manifest of the request's digest as the verifier's resolution of the tag found
+// it; with it the helper does not ask the registry to resolve the digest again.
+type manifest struct {
+	MediaType string `json:"mediaType"`
+	Size      int64  `json:"size"`
+}
+
 type request struct {
 	Type             string            `json:"type"`
 	ID               string            `json:"id"`
 	Reference        string            `json:"reference"`
+	Manifest         *manifest         `json:"manifest"`
 	ConfigDir        string            `json:"configDir"`
 	PluginConfig     map[string]string `json:"pluginConfig"`
 	Credentials      *credentials      `json:"credentials"`
@@ -71,6 +81,9 @@ func main() {
 	if *libexec == "" {
 		log.Fatal("no plugin directory: pass --libexec or set NOTATION_LIBEXEC")
 	}
+	if err := leadProcessGroup(); err != nil {
+		log.Fatal(err)
+	}
 	// Protocol lines only on stdout: anything else that would print there (a library) goes to stderr.
 	protocol := os.Stdout
 	os.Stdout = os.Stderr
@@ -79,6 +92,22 @@ func main() {
 		log.Fatal(err)
 	}
 	serve(os.Stdin, protocol, engine, *defaultTimeout)
+}
+
+// leadProcessGroup makes the helper the leader of a process group of its own, which the plugin processes
+// it starts join: the verifier stops the helper and every plugin with one kill of the group, and a signal a
+// terminal sends to the verifier's foreground group (Ctrl-C) does not reach them. It stays in the
+// verifier's session, so that where the kernel schedules by session (autogroup) its niceness ranks it
+// against the verifier's event loop and not against the rest of the host (docs/architecture.md "Two
+// notation engines"). Nothing to do when it leads a group already (started detached, or by hand).
+func leadProcessGroup() error {
+	if syscall.Getpgrp() == os.Getpid() {
+		return nil
+	}
+	if err := syscall.Setpgid(0, 0); err != nil {
+		return fmt.Errorf("cannot lead a process group of its own: %w", err)
+	}
+	return nil
 }
 
 // serve answers requests from in on out until in ends, then cancels what is still running and waits

@@ -149,15 +149,13 @@ func (e *engine) verify(ctx context.Context, req request) report {
 	repo := notationregistry.NewRepository(&remote.Repository{Client: client, Reference: ref, PlainHTTP: req.InsecureRegistry || host == "localhost"})
 
 	// The CLI resolves the reference, then notation.Verify resolves it again: one request to the
-	// registry answers both here.
-	desc, err := repo.Resolve(ctx, ref.Reference)
+	// registry answers both here, and none when the verifier's resolution of the tag described the
+	// manifest of this digest already.
+	desc, err := describe(ctx, repo, ref, req.Manifest)
 	if err != nil {
-		return failed(fmt.Errorf("failed to get manifest descriptor: %w", err))
+		return failed(err)
 	}
 	resolved := ref.Registry + "/" + ref.Repository + "@" + desc.Digest.String()
-	if _, err := digest.Parse(ref.Reference); err == nil && ref.Reference != desc.Digest.String() {
-		return failed(fmt.Errorf("user input digest %s does not match the resolved digest %s", ref.Reference, desc.Digest.String()))
-	}
 
 	_, outcomes, err := notation.Verify(ctx, sigVerifier, resolvedOnce{Repository: repo, reference: ref.Reference, desc: desc}, notation.VerifyOptions{
 		ArtifactReference:    resolved,
@@ -181,6 +179,29 @@ func (e *engine) verify(ctx context.Context, req request) report {
 		rep.Status = "verified"
 	}
 	return rep
+}
+
+// describe is the descriptor notation.Verify verifies against: the one the request carries for its
+// digest, else the registry's answer for the reference (which must be the digest asked for).
+func describe(ctx context.Context, repo notationregistry.Repository, ref registry.Reference, given *manifest) (ocispec.Descriptor, error) {
+	requested, digestErr := digest.Parse(ref.Reference)
+	if given != nil {
+		if digestErr != nil {
+			return ocispec.Descriptor{}, fmt.Errorf("a manifest was given for %q, which is not a digest reference", ref.Reference)
+		}
+		if given.MediaType == "" || given.Size <= 0 {
+			return ocispec.Descriptor{}, fmt.Errorf("the manifest given for %s has no media type or size", ref.Reference)
+		}
+		return ocispec.Descriptor{MediaType: given.MediaType, Digest: requested, Size: given.Size}, nil
+	}
+	desc, err := repo.Resolve(ctx, ref.Reference)
+	if err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("failed to get manifest descriptor: %w", err)
+	}
+	if digestErr == nil && requested != desc.Digest {
+		return ocispec.Descriptor{}, fmt.Errorf("user input digest %s does not match the resolved digest %s", ref.Reference, desc.Digest.String())
+	}
+	return desc, nil
 }
 
 // cliVerificationError is the error `notation verify` reports for notation.Verify's result (nil when

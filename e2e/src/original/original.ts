@@ -103,6 +103,11 @@ export interface RunningOriginal {
   /** http://127.0.0.1:9080 (the same handler as HTTPS :9443). */
   readonly url: string;
   readonly args: readonly string[];
+  /**
+   * Its NOTATION_DIR: the original copies the plugins of PLUGINS_DIR into `<notationDir>/plugins/` when it
+   * starts, and runs that copy.
+   */
+  readonly notationDir: string;
   /** Stops it (SIGKILL: it does not stop on SIGTERM) with its plugin processes, and removes `dir`. */
   stop(): Promise<void>;
 }
@@ -171,6 +176,7 @@ export async function startOriginal(options: OriginalOptions): Promise<RunningOr
     logFile,
     url: ORIGINAL_HTTP_URL,
     args,
+    notationDir,
     stop: async () => {
       signalGroup(proc.pid, 'SIGKILL');
       await proc.stop();

@@ -75,7 +75,7 @@ export const FLAGS = {
   notationNiceness: {
     type: 'int',
     default: 10,
-    help: "CPU niceness added to notation and its plugins, and given to their session where the kernel schedules by session (autogroup) (0-19; 0: the verifier's own priority), so that cached answers stay fast while verifications saturate the CPU.",
+    help: "CPU niceness added to notation and its plugins (0-19; 0: the verifier's own priority), so that cached answers stay fast while verifications saturate the CPU. The resident helper stays in the verifier's session; a CLI run's own session gets the same niceness where the kernel schedules by session (autogroup).",
   },
   notationTimeoutSeconds: {
     type: 'int',

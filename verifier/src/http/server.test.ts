@@ -31,7 +31,11 @@ store.install(skipPolicyBundle('tp'), 'test');
 let resolutions = 0;
 
 /** notation stand-in: images whose repository contains "unsigned" are denied, "down" cannot be verified. */
+/** Every request the stand-in notation was asked to verify. */
+const notationRequests: VerifyRequest[] = [];
+
 function fakeNotation(request: VerifyRequest): Promise<VerifyResult> {
+  notationRequests.push(request);
   const base = { warnings: [], durationMs: 1, exitCode: 0, stderr: '' };
   if (request.reference.includes('unsigned'))
     return Promise.resolve({ ...base, outcome: VerifyOutcome.Denied, kind: FailureKind.Unsigned, reason: 'no notation signature found' });
@@ -62,7 +66,11 @@ async function server(options: ServerTestOptions = {}): Promise<FastifyInstance>
           if (ref.repository === 'team/unreachable')
             return Promise.reject(new KnaError('KNA_ERR_REGISTRY_UNREACHABLE', Outcome.CouldNotVerify, 'connection refused'));
           if (ref.repository === 'team/broken') return Promise.reject(new TypeError('something nobody classified'));
-          return Promise.resolve({ digest: ref.repository === 'team/app' ? DIGEST : `sha256:${createHash('sha256').update(ref.repository).digest('hex')}` });
+          return Promise.resolve({
+            digest: ref.repository === 'team/app' ? DIGEST : `sha256:${createHash('sha256').update(ref.repository).digest('hex')}`,
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            size: 1024,
+          });
         },
       },
       signatures: new SignatureCheck({
@@ -121,6 +129,17 @@ describe('POST /checkimages input handling', () => {
     assert.equal(res.status, 200, res.text);
     assert.equal(resolutions - before, 1, 'only the tagged image was resolved');
     assert.equal((JSON.parse(res.text) as { results: { value: string }[] }).results[0]?.value, `reg.example.com/team/app@${DIGEST}`);
+  });
+
+  it("hands notation the manifest a tag's resolution described; an image pinned by digest is described by nobody", async () => {
+    const res = await post(
+      JSON.stringify({ ...valid, images: { containers: { a: image('team/described'), b: image('team/pinned-described', { digest: DIGEST }) } } }),
+    );
+    assert.equal(res.status, 200, res.text);
+    const asked = (repository: string) => notationRequests.find((r) => r.reference.startsWith(`reg.example.com/${repository}@`));
+    assert.deepEqual(asked('team/described')?.manifest, { mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1024 });
+    assert.ok(asked('team/pinned-described'), 'the pinned image was verified');
+    assert.equal(asked('team/pinned-described')?.manifest, undefined);
   });
 
   it('ignores unknown keys and the metadata field (never trusted)', async () => {

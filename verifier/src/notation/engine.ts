@@ -10,9 +10,22 @@ export interface Credentials {
   readonly password?: string;
 }
 
+/** The manifest a digest names, as the registry described it (a digest's manifest never changes). */
+export interface ManifestDescriptor {
+  readonly mediaType: string;
+  readonly size: number;
+}
+
 export interface VerifyRequest {
   /** `<registry>/<repository>@<digest>`: always by digest, the tag was resolved before. */
   readonly reference: string;
+  /**
+   * The manifest of that digest as the verifier's own resolution of the tag just found it, when it did: the
+   * helper verifies against it instead of asking the registry again (notation-go checks that the signature
+   * names exactly this media type, digest and size). The CLI has no way to take it and resolves the digest
+   * itself; so does the helper when it is absent (an image pinned by digest, a referrer).
+   */
+  readonly manifest?: ManifestDescriptor;
   /** NOTATION_CONFIG holding the policy's trustpolicy.json and trust stores. */
   readonly configDir: string;
   readonly pluginConfig: Readonly<Record<string, string>>;
@@ -146,10 +159,20 @@ export async function inSlot(slots: Semaphore, request: VerifyRequest, run: (sta
   }
 }
 
-/** Kills a process group (a child started detached, and what it started); nothing if it is gone. */
+/**
+ * Kills a child and what it started: its process group (a child started detached, or the helper, which makes
+ * itself a group leader as it starts). A child that does not lead a group yet (the helper in its first
+ * instants, before it has started anything) is killed alone. Nothing if it is gone.
+ */
 export function killProcessGroup(pid: number): void {
   try {
     process.kill(-pid, 'SIGKILL');
+    return;
+  } catch {
+    // No such group: gone, or not a group leader yet.
+  }
+  try {
+    process.kill(pid, 'SIGKILL');
   } catch {
     // Already gone.
   }

@@ -23,7 +23,7 @@ import {
 import { localVerifierEnv } from '../../testkit/localVerifier.js';
 import { FailureKind, VerifyOutcome } from './classify.js';
 import { materializePolicy } from './configDir.js';
-import type { VerifyRequest } from './engine.js';
+import type { ManifestDescriptor, VerifyRequest } from './engine.js';
 import { NotationHelper, type NotationHelperOptions } from './helper.js';
 
 let harness: Harness;
@@ -43,11 +43,16 @@ function newHelper(options: Partial<NotationHelperOptions> = {}): NotationHelper
 }
 
 async function signedImage(): Promise<VerifyRequest> {
+  return (await signedImageDescribed()).request;
+}
+
+/** A signed image, and its manifest's media type and size as the registry describes them. */
+async function signedImageDescribed(): Promise<{ request: VerifyRequest; manifest: ManifestDescriptor }> {
   const path = `helper/${randomUUID().slice(0, 8)}`;
-  const { digest } = await push(`${harness.registry}/${path}:v1`);
+  const { digest, mediaType, size } = await push(`${harness.registry}/${path}:v1`);
   const reference = `${harness.registry}/${path}@${digest}`;
   await sign(harness, reference);
-  return { reference, configDir, pluginConfig: harness.pluginConfig };
+  return { request: { reference, configDir, pluginConfig: harness.pluginConfig }, manifest: { mediaType, size } };
 }
 
 /** Live (not zombie) children of `pid` whose command line names the AWS Signer plugin. */
@@ -65,6 +70,12 @@ function pluginChildren(pid: number | undefined): number[] {
       }
     })
     .map(Number);
+}
+
+/** The fields of /proc/<pid>/stat after the command name: [0] is field 3 (state), [16] field 19 (nice). */
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
 function alive(pid: number): boolean {
@@ -208,6 +219,31 @@ describe('NotationHelper', () => {
     }
   });
 
+  it('verifies against the manifest the request describes instead of resolving the digest again', async () => {
+    const helper = newHelper();
+    const { request, manifest } = await signedImageDescribed();
+    const given = await helper.verify({ ...request, manifest });
+    assert.equal(given.outcome, VerifyOutcome.Verified, given.reason);
+    // A description the registry would not give: had the helper resolved the digest itself, it would
+    // have found the real one and verified. The signature names the real one, so this cannot pass.
+    const other =
+      manifest.mediaType === 'application/vnd.oci.image.manifest.v1+json'
+        ? 'application/vnd.docker.distribution.manifest.v2+json'
+        : 'application/vnd.oci.image.manifest.v1+json';
+    for (const wrong of [
+      { ...manifest, mediaType: other },
+      { ...manifest, size: manifest.size + 1 },
+    ]) {
+      const result = await helper.verify({ ...request, manifest: wrong });
+      assert.equal(result.outcome, VerifyOutcome.Denied, JSON.stringify(wrong));
+      assert.match(result.reason, /signature verification failed/);
+    }
+    // A description without a size or media type is refused, never verified.
+    const incomplete = await helper.verify({ ...request, manifest: { mediaType: '', size: 0 } });
+    assert.notEqual(incomplete.outcome, VerifyOutcome.Verified);
+    assert.match(incomplete.reason, /has no media type or size/);
+  });
+
   it('a helper that cannot be started answers could-not-verify', async () => {
     const helper = newHelper({ helperPath: join(harness.dir, 'no-such-helper') });
     const result = await helper.verify(await signedImage());
@@ -215,24 +251,24 @@ describe('NotationHelper', () => {
     assert.match(result.reason, /notation helper could not be started .*no-such-helper.*ENOENT/);
   });
 
-  it('runs at the added niceness, through nice(1) or lowered once it has a pid (priority.ts)', async () => {
+  it("runs at the added niceness in the verifier's session, leading a process group of its own (priority.ts)", async () => {
     const image = await signedImage();
+    const ownSessionNice = existsSync('/proc/self/autogroup') ? readFileSync('/proc/self/autogroup', 'utf8').trim() : undefined;
     for (const nicePath of ['/usr/bin/nice', undefined]) {
       const helper = newHelper({ niceness: 7, nicePath });
       assert.equal((await helper.verify(image)).outcome, VerifyOutcome.Verified);
-      const stat = readFileSync(`/proc/${helper.pid ?? -1}/stat`, 'utf8');
-      assert.equal(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]), Math.min(19, getPriority() + 7), String(nicePath));
-      if (existsSync('/proc/self/autogroup')) {
-        // Its session (a scheduling group of its own where the kernel groups by session) is ranked too.
-        await eventually(
-          () =>
-            readFileSync(`/proc/${helper.pid ?? -1}/autogroup`, 'utf8')
-              .trim()
-              .endsWith(' nice 7'),
-          'the session niceness',
-        );
+      const pid = helper.pid ?? -1;
+      const fields = statFields(pid);
+      assert.equal(Number(fields[16]), Math.min(19, getPriority() + 7), `niceness (${String(nicePath)})`);
+      // stat fields 5 and 6 (here 2 and 3): the process group it leads, and the verifier's session.
+      assert.equal(Number(fields[2]), pid, 'leads a process group of its own');
+      assert.equal(Number(fields[3]), Number(statFields(process.pid)[3]), "stays in the verifier's session");
+      if (ownSessionNice !== undefined) {
+        // Where the kernel schedules by session, the session is the verifier's, and its niceness is left alone.
+        assert.equal(readFileSync(`/proc/${pid}/autogroup`, 'utf8').trim(), ownSessionNice);
       }
       helper.killAll();
+      await eventually(() => !alive(pid), 'the helper is gone after killAll');
     }
   });
 

@@ -21,7 +21,7 @@ import {
   type VerifyRequest,
   type VerifyResult,
 } from './engine.js';
-import { lowerPriority, lowPriorityCommand } from './priority.js';
+import { ChildSession, lowerPriority, lowPriorityCommand } from './priority.js';
 import { Semaphore } from './semaphore.js';
 import { forwardStderr, type WarnLog } from './stderrLog.js';
 
@@ -124,6 +124,7 @@ export class NotationHelper implements NotationEngine {
         type: 'verify',
         id,
         reference: request.reference,
+        ...(request.manifest && { manifest: { mediaType: request.manifest.mediaType, size: request.manifest.size } }),
         configDir: request.configDir,
         pluginConfig: request.pluginConfig,
         ...(request.credentials && { credentials: request.credentials }),
@@ -142,13 +143,12 @@ export class NotationHelper implements NotationEngine {
   #ensureChild(): HelperProcess {
     if (this.#child) return this.#child;
     const { helperPath, libexecDir, cacheDir, timeoutMs } = this.#options;
-    const command = lowPriorityCommand(helperPath, ['--libexec', libexecDir, '--cache-dir', cacheDir, '--timeout', `${timeoutMs}ms`], this.#options);
-    // detached: the helper leads a new process group, so a kill reaches the plugin processes too.
-    const child = spawn(command.file, command.args, {
-      env: this.#env,
-      detached: true,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const args = ['--libexec', libexecDir, '--cache-dir', cacheDir, '--timeout', `${timeoutMs}ms`];
+    const command = lowPriorityCommand(helperPath, args, this.#options, ChildSession.Shared);
+    // Not detached: the helper stays in the verifier's session (its niceness then ranks it against the event
+    // loop wherever the kernel schedules by session) and makes itself the leader of a process group of its
+    // own as it starts (verifier/notation-helper/main.go), so that a kill of that group reaches the plugins.
+    const child = spawn(command.file, command.args, { env: this.#env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.#child = child;
     this.#starts++;
     this.#stderrTail = '';

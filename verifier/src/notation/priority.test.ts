@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
-import { lowerPriority, lowPriorityCommand } from './priority.js';
+import { ChildSession, lowerPriority, lowPriorityCommand } from './priority.js';
 
 /** The nice value of a process (field 19 of /proc/<pid>/stat). */
 function niceOf(pid: number): number {
@@ -13,18 +13,29 @@ function niceOf(pid: number): number {
 }
 
 describe('lowPriorityCommand', () => {
-  it('runs the command through nice(1) when there is one', () => {
-    assert.deepEqual(lowPriorityCommand('/bin/helper', ['--libexec', '/x'], { niceness: 10, nicePath: '/usr/bin/nice' }), {
+  it('runs the command through nice(1) when there is one; a session of its own gets the niceness too', () => {
+    assert.deepEqual(lowPriorityCommand('/bin/notation', ['verify'], { niceness: 10, nicePath: '/usr/bin/nice' }, ChildSession.Own), {
       file: '/usr/bin/nice',
-      args: ['-n', '10', '/bin/helper', '--libexec', '/x'],
+      args: ['-n', '10', '/bin/notation', 'verify'],
       viaNice: true,
       lowerBy: 0,
       sessionNiceness: 10,
     });
   });
 
+  it("leaves the verifier's session alone for a child that stays in it (the helper)", () => {
+    assert.deepEqual(lowPriorityCommand('/bin/helper', ['--libexec', '/x'], { niceness: 10, nicePath: '/usr/bin/nice' }, ChildSession.Shared), {
+      file: '/usr/bin/nice',
+      args: ['-n', '10', '/bin/helper', '--libexec', '/x'],
+      viaNice: true,
+      lowerBy: 0,
+      sessionNiceness: 0,
+    });
+    assert.equal(lowPriorityCommand('/bin/helper', [], { niceness: 7, nicePath: undefined }, ChildSession.Shared).sessionNiceness, 0);
+  });
+
   it('without nice(1), leaves the lowering to lowerPriority once there is a pid', () => {
-    assert.deepEqual(lowPriorityCommand('/bin/notation', ['verify'], { niceness: 7, nicePath: undefined }), {
+    assert.deepEqual(lowPriorityCommand('/bin/notation', ['verify'], { niceness: 7, nicePath: undefined }, ChildSession.Own), {
       file: '/bin/notation',
       args: ['verify'],
       viaNice: false,
@@ -34,7 +45,7 @@ describe('lowPriorityCommand', () => {
   });
 
   it('niceness 0 starts the command as it is, even with nice(1)', () => {
-    assert.deepEqual(lowPriorityCommand('/bin/notation', ['verify'], { niceness: 0, nicePath: '/usr/bin/nice' }), {
+    assert.deepEqual(lowPriorityCommand('/bin/notation', ['verify'], { niceness: 0, nicePath: '/usr/bin/nice' }, ChildSession.Own), {
       file: '/bin/notation',
       args: ['verify'],
       viaNice: false,

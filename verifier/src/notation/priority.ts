@@ -5,13 +5,17 @@
 // has a pid (setpriority(2)), which misses the threads the runtime started before; the container image has
 // nice(1), so this is the fallback for hosts without it.
 //
-// Both engines start their child in a session of its own (spawn's `detached`, so that a kill reaches the plugin
-// processes too). Where the kernel groups processes by session for scheduling (autogroup: Linux with
-// kernel.sched_autogroup_enabled=1 and the process in the root CPU cgroup, as on most hosts outside a container),
-// a process's niceness only ranks it within its session, and each session gets an equal share of the CPU: a
-// child at niceness 10 in its own session competes with the verifier as an equal. So the child's session is
-// given the same niceness through /proc/<pid>/autogroup. In a container (a CPU cgroup of its own) there is no
-// autogroup and the file's niceness has no effect; without autogroup support the file does not exist.
+// Where the kernel groups processes by session for scheduling (autogroup: Linux with
+// kernel.sched_autogroup_enabled=1 and the process in the root CPU cgroup, as on most hosts outside a
+// container), a process's niceness only ranks it within its session, and each session gets an equal share of
+// the CPU. The helper stays in the verifier's session (ChildSession.Shared; it leads a process group of its
+// own for the kill), so its niceness ranks it against the event loop there as in a container, and nothing
+// else: a session of its own at a lower niceness would also rank it below every other session of the host
+// (docs/benchmarks.md "Where an uncached request's time goes, against the original"). A notation run of the CLI engine leads a session of
+// its own (spawn's `detached`: notation cannot make itself a group leader, and a kill must reach its plugin
+// processes); that session is given the same niceness through /proc/<pid>/autogroup, or it would compete
+// with the verifier as an equal. In a container (a CPU cgroup of its own) there is no autogroup and the
+// file's niceness has no effect; without autogroup support the file does not exist.
 import { writeFile } from 'node:fs/promises';
 import { getPriority, setPriority } from 'node:os';
 
@@ -22,6 +26,15 @@ export interface PrioritySettings {
   readonly nicePath: string | undefined;
 }
 
+/** Whether the child is started in a session of its own or in the verifier's. */
+export const ChildSession = {
+  /** spawn's `detached`: the child leads a new session (the CLI engine's notation runs). */
+  Own: 'own',
+  /** The verifier's session (the helper, which leads a process group of its own). */
+  Shared: 'shared',
+} as const;
+export type ChildSession = (typeof ChildSession)[keyof typeof ChildSession];
+
 export interface LowPriorityCommand {
   readonly file: string;
   readonly args: readonly string[];
@@ -29,13 +42,16 @@ export interface LowPriorityCommand {
   readonly viaNice: boolean;
   /** What lowerPriority must add once the process has a pid: 0 when nice(1) did it. */
   readonly lowerBy: number;
-  /** The niceness lowerPriority gives the child's session (autogroup) once it has a pid: 0 leaves it alone. */
+  /**
+   * The niceness lowerPriority gives the child's session (autogroup) once it has a pid: 0 leaves it alone,
+   * and so it is for a child in the verifier's session, whose niceness is the verifier's own.
+   */
   readonly sessionNiceness: number;
 }
 
-/** The command that starts `file args` at the lower priority. */
-export function lowPriorityCommand(file: string, args: readonly string[], { niceness, nicePath }: PrioritySettings): LowPriorityCommand {
-  const sessionNiceness = Math.min(19, Math.max(0, niceness));
+/** The command that starts `file args` at the lower priority, in a session of its own or in the verifier's. */
+export function lowPriorityCommand(file: string, args: readonly string[], { niceness, nicePath }: PrioritySettings, session: ChildSession): LowPriorityCommand {
+  const sessionNiceness = session === ChildSession.Own ? Math.min(19, Math.max(0, niceness)) : 0;
   if (niceness > 0 && nicePath !== undefined)
     return { file: nicePath, args: ['-n', String(niceness), file, ...args], viaNice: true, lowerBy: 0, sessionNiceness };
   return { file, args, viaNice: false, lowerBy: Math.max(0, niceness), sessionNiceness };

@@ -15,7 +15,7 @@ import {
   type VerifyRequest,
   type VerifyResult,
 } from './engine.js';
-import { lowerPriority, lowPriorityCommand } from './priority.js';
+import { ChildSession, lowerPriority, lowPriorityCommand } from './priority.js';
 import { Semaphore } from './semaphore.js';
 import { Spawner } from './spawner.js';
 
@@ -77,7 +77,7 @@ export class NotationRunner implements NotationEngine {
 
     return new Promise((resolve) => {
       const { notationPath } = this.#options;
-      const command = lowPriorityCommand(notationPath, args, this.#options);
+      const command = lowPriorityCommand(notationPath, args, this.#options, ChildSession.Own);
       let pid: number | undefined;
       let killedFor: string | undefined;
       let done = false;

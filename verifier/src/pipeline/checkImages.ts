@@ -13,14 +13,20 @@ import { validateAttestations } from '../attestations/validate.js';
 import { VERIFIER_ERR_NOT_READY, VERIFIER_ERR_NO_TRUST_POLICY, VERIFIER_ERR_UNKNOWN_TRUST_POLICY } from '../errors.js';
 import type { CheckImagesRequest } from '../request/schema.js';
 import { FailureKind, VerifyOutcome } from '../notation/classify.js';
+import type { ManifestDescriptor } from '../notation/engine.js';
 import { ERR_REGISTRY_NOT_FOUND } from '../registry/errors.js';
 import type { SignatureCheck } from '../signature/check.js';
 import { nothingSelectedWarning, requestedImages, type ImageGroupKey, type RequestedImage } from './images.js';
 import { requiredAttestations } from './workList.js';
 
+/** The digest an image reference names now, with its manifest's media type and size. */
+interface ResolvedDigest extends ManifestDescriptor {
+  readonly digest: string;
+}
+
 /** Resolves an image reference (tag or digest) to the digest of its manifest or index. */
 export interface DigestResolver {
-  resolveDigest(image: ImageReference, signal: AbortSignal): Promise<{ digest: string }>;
+  resolveDigest(image: ImageReference, signal: AbortSignal): Promise<ResolvedDigest>;
 }
 
 export interface PipelineDeps {
@@ -185,17 +191,21 @@ async function verifyImage(
 ): Promise<ImageVerification> {
   // An image pinned by digest needs no resolution: the digest is what gets verified (on a cache miss
   // notation reads it from the registry, and fails if it is not there). Pods that Kyverno already
-  // patched to digests are therefore answered from the cache without a registry round trip.
+  // patched to digests are therefore answered from the cache without a registry round trip. A tag's
+  // resolution also describes the manifest, which a cache miss hands to notation (VerifyRequest.manifest).
   let digest = parsed.digest;
+  let manifest: ManifestDescriptor | undefined;
   if (digest === undefined) {
     try {
-      ({ digest } = await deps.resolver.resolveDigest(parsed, signal));
+      const resolved = await deps.resolver.resolveDigest(parsed, signal);
+      digest = resolved.digest;
+      manifest = { mediaType: resolved.mediaType, size: resolved.size };
     } catch (err) {
       return resolveFailure(err);
     }
   }
 
-  const { verdict, source } = await deps.signatures.check({ policy, repository: parsed, digest, signal });
+  const { verdict, source } = await deps.signatures.check({ policy, repository: parsed, digest, signal, ...(manifest !== undefined && { manifest }) });
   const signature: ImageVerification = {
     outcome: verdict.outcome,
     digest,

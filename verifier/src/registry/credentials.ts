@@ -2,7 +2,8 @@
 // first non-anonymous source wins, resolved per registry host). A provider answers for one registry host;
 // `undefined` means "anonymous as far as I know". Credentials are secrets: nothing here logs them, and
 // error messages never include them.
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { canonicalRegistry, hostnameOf } from './endpoint.js';
 import { isRecord } from '@kna/shared/manifests';
 
@@ -123,7 +124,11 @@ export function dockerConfigFileCredentials(options: DockerConfigFileOptions = {
   return async (registryHost) => {
     let mtimeMs: number;
     try {
-      mtimeMs = (await stat(path)).mtimeMs;
+      // Synchronous: a stat of a local file costs microseconds on the event loop, where the promise form
+      // is a round trip through libuv's thread pool (a thread woken, and the loop woken again) on every
+      // registry exchange, which waits for a CPU on a loaded machine (docs/benchmarks.md "Where an
+      // uncached request's time goes, against the original").
+      mtimeMs = statSync(path).mtimeMs;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new DockerConfigError(`cannot read ${path}: ${(err as Error).message}`);

@@ -6,7 +6,7 @@
 // registry served over plain HTTP, --insecure-registry.
 import type { LoadedPolicy } from '../bundle/store.js';
 import { imageKey, type CacheSource, type Verdict, type VerdictCache, type VerdictRepository } from '../cache/verdicts.js';
-import type { Credentials, VerifyRequest, VerifyResult } from '../notation/engine.js';
+import type { Credentials, ManifestDescriptor, VerifyRequest, VerifyResult } from '../notation/engine.js';
 
 /** What the check needs of notation: the runner, wrapped with metrics and logs by app.ts; tests pass stand-ins. */
 export interface SignatureVerifier {
@@ -27,6 +27,8 @@ export interface SignatureTarget {
   readonly repository: VerdictRepository;
   /** Always a digest: a tag was resolved before, so a moved tag never passes on this verdict. */
   readonly digest: string;
+  /** The digest's manifest, when the tag's resolution described it (VerifyRequest.manifest). */
+  readonly manifest?: ManifestDescriptor;
   readonly signal: AbortSignal;
 }
 
@@ -48,7 +50,7 @@ export class SignatureCheck {
   }
 
   check(target: SignatureTarget): Promise<CheckedSignature> {
-    const { policy, repository, digest, signal } = target;
+    const { policy, repository, digest, manifest, signal } = target;
     return this.#options.cache.getOrCompute(imageKey(policy.version, repository, digest), async (): Promise<Verdict> => {
       const credentials = await this.#options.credentials?.(repository.registry);
       const result = await this.#options.notation.verify({
@@ -56,6 +58,7 @@ export class SignatureCheck {
         configDir: policy.configDir,
         pluginConfig: policy.pluginConfig,
         signal,
+        ...(manifest !== undefined && { manifest }),
         ...(credentials !== undefined && { credentials }),
         ...(this.#options.insecureRegistry?.(repository.registry) === true && { insecureRegistry: true }),
       });
