@@ -11,10 +11,10 @@
 // the CPU. The helper stays in the verifier's session (ChildSession.Shared; it leads a process group of its
 // own for the kill), so its niceness ranks it against the event loop there as in a container, and nothing
 // else: a session of its own at a lower niceness would also rank it below every other session of the host
-// (docs/benchmarks.md "Where an uncached request's time goes, against the original"). A notation run of the CLI engine leads a session of
-// its own (spawn's `detached`: notation cannot make itself a group leader, and a kill must reach its plugin
-// processes); that session is given the same niceness through /proc/<pid>/autogroup, or it would compete
-// with the verifier as an equal. In a container (a CPU cgroup of its own) there is no autogroup and the
+// (docs/benchmarks.md "Where an uncached request's time goes, against the original"). A notation run of the
+// CLI engine leads a session of its own (spawn's `detached`: notation cannot make itself a group leader, and
+// a kill must reach its plugin processes); that session is given the same niceness through
+// /proc/<pid>/autogroup, or it would compete with the verifier as an equal. In a container (a CPU cgroup of its own) there is no autogroup and the
 // file's niceness has no effect; without autogroup support the file does not exist.
 import { writeFile } from 'node:fs/promises';
 import { getPriority, setPriority } from 'node:os';
