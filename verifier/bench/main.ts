@@ -42,7 +42,7 @@ const USAGE = `usage: pnpm bench [-- [${BENCHMARKS.join('|')}]… [--rounds N] [
   --keep            keep the scratch directory (server logs)
   --verifier-flag F add F to the flags of every real verifier started (repeatable, original included), e.g. --verifier-flag --notationEngine=helper
   --compiled        run the servers under test as compiled JavaScript (verifier/dist, after pnpm build), as production does
-  --cpu-prof DIR    run the servers under test with --cpu-prof, profiles written to DIR`;
+  --cpu-prof DIR    run the servers under test with --cpu-prof (a sample every 50 µs), profiles written to DIR`;
 
 interface Args {
   names: Name[];
@@ -144,7 +144,7 @@ async function main(): Promise<void> {
     rounds: args.rounds,
     dir,
     log,
-    serverNodeArgs: args.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`] : [],
+    serverNodeArgs: args.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`, '--cpu-prof-interval=50'] : [],
     serverCompiled: args.compiled,
   };
   const reports: BenchReport[] = [];
