@@ -2,6 +2,7 @@
 // outside so that measuring a server costs the server nothing.
 import { readFileSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { procStat } from '../testkit/proc.js';
 
 let ticks: number | undefined;
 
@@ -36,9 +37,8 @@ export interface CpuTimes {
 
 /** The process's CPU times (one thread's: threadSchedule). */
 export function cpuSeconds(pid: number): CpuTimes {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may contain spaces), numbered from field 3 (state).
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields after the command name, numbered from field 3 (state).
+  const { fields } = procStat(pid);
   const at = (field: number) => Number(fields[field - 3] ?? 0);
   const hz = clockTicks();
   return { self: (at(14) + at(15)) / hz, children: (at(16) + at(17)) / hz };
@@ -70,9 +70,8 @@ export function liveChildren(pid: number): { pid: number; comm: string }[] {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const { comm, fields } = procStat(entry);
+      const [state, ppid] = fields;
       if (state !== 'Z' && Number(ppid) === pid && comm !== 'esbuild') found.push({ pid: Number(entry), comm });
     } catch {
       // Gone meanwhile.

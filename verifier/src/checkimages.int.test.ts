@@ -19,6 +19,7 @@ import {
   trustStoreManifest,
   type PodImage,
 } from '../testkit/localVerifier.js';
+import { procStat } from '../testkit/proc.js';
 
 let harness: Harness;
 let verifier: RunningVerifier;
@@ -294,8 +295,7 @@ describe('a hung notation', () => {
         if (!/^\d+$/.test(pid)) return false;
         try {
           const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
-          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-          const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+          const [state, ppid] = procStat(pid).fields;
           if (state === 'Z') return false;
           if (helperPid !== undefined && Number(ppid) === helperPid) return true;
           return [...(hung.store.current?.policies.values() ?? [])].some((p) => environ.includes(`NOTATION_CONFIG=${p.configDir}`));

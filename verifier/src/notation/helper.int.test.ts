@@ -21,6 +21,7 @@ import {
   type TokenServer,
 } from '@kna/e2e';
 import { localVerifierEnv } from '../../testkit/localVerifier.js';
+import { procStat } from '../../testkit/proc.js';
 import { FailureKind, VerifyOutcome } from './classify.js';
 import { materializePolicy } from './configDir.js';
 import type { ManifestDescriptor, VerifyRequest } from './engine.js';
@@ -62,8 +63,7 @@ function pluginChildren(pid: number | undefined): number[] {
     .filter((entry) => /^\d+$/.test(entry))
     .filter((entry) => {
       try {
-        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const [state, ppid] = procStat(entry).fields;
         return state !== 'Z' && Number(ppid) === pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('signer.notation.plugin');
       } catch {
         return false;
@@ -72,15 +72,9 @@ function pluginChildren(pid: number | undefined): number[] {
     .map(Number);
 }
 
-/** The fields of /proc/<pid>/stat after the command name: [0] is field 3 (state), [16] field 19 (nice). */
-function statFields(pid: number): string[] {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-}
-
 function alive(pid: number): boolean {
   try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] !== 'Z';
+    return procStat(pid).fields[0] !== 'Z';
   } catch {
     return false;
   }
@@ -258,11 +252,11 @@ describe('NotationHelper', () => {
       const helper = newHelper({ niceness: 7, nicePath });
       assert.equal((await helper.verify(image)).outcome, VerifyOutcome.Verified);
       const pid = helper.pid ?? -1;
-      const fields = statFields(pid);
+      const { fields } = procStat(pid);
       assert.equal(Number(fields[16]), Math.min(19, getPriority() + 7), `niceness (${String(nicePath)})`);
       // stat fields 5 and 6 (here 2 and 3): the process group it leads, and the verifier's session.
       assert.equal(Number(fields[2]), pid, 'leads a process group of its own');
-      assert.equal(Number(fields[3]), Number(statFields(process.pid)[3]), "stays in the verifier's session");
+      assert.equal(Number(fields[3]), Number(procStat(process.pid).fields[3]), "stays in the verifier's session");
       if (ownSessionNice !== undefined) {
         // Where the kernel schedules by session, the session is the verifier's, and its niceness is left alone.
         assert.equal(readFileSync(`/proc/${pid}/autogroup`, 'utf8').trim(), ownSessionNice);

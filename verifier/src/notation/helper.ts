@@ -124,7 +124,7 @@ export class NotationHelper implements NotationEngine {
         type: 'verify',
         id,
         reference: request.reference,
-        ...(request.manifest && { manifest: { mediaType: request.manifest.mediaType, size: request.manifest.size } }),
+        ...(request.manifest && { manifest: request.manifest }),
         configDir: request.configDir,
         pluginConfig: request.pluginConfig,
         ...(request.credentials && { credentials: request.credentials }),

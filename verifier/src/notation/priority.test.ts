@@ -4,12 +4,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
+import { procStat } from '../../testkit/proc.js';
 import { ChildSession, lowerPriority, lowPriorityCommand } from './priority.js';
 
 /** The nice value of a process (field 19 of /proc/<pid>/stat). */
 function niceOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  return Number(procStat(pid).fields[16]);
 }
 
 describe('lowPriorityCommand', () => {

@@ -14,8 +14,9 @@
 // (docs/benchmarks.md "Where an uncached request's time goes, against the original"). A notation run of the
 // CLI engine leads a session of its own (spawn's `detached`: notation cannot make itself a group leader, and
 // a kill must reach its plugin processes); that session is given the same niceness through
-// /proc/<pid>/autogroup, or it would compete with the verifier as an equal. In a container (a CPU cgroup of its own) there is no autogroup and the
-// file's niceness has no effect; without autogroup support the file does not exist.
+// /proc/<pid>/autogroup, or it would compete with the verifier as an equal. In a container (a CPU cgroup of
+// its own) there is no autogroup and the file's niceness has no effect; without autogroup support the file
+// does not exist.
 import { writeFile } from 'node:fs/promises';
 import { getPriority, setPriority } from 'node:os';
 
